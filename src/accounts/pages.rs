@@ -1,0 +1,622 @@
+//! Thin handlers for the accounts pages: parse, call `accounts`, render.
+
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{SignIn, session, tokens};
+use crate::audit::Actor;
+use crate::web::forms::FormErrors;
+use crate::web::layout::render_status;
+use crate::web::{PageCtx, RequestCtx, render};
+use crate::{AppError, AppState, Result};
+
+/// Redirect with a one-time success message shown on the next page.
+pub fn redirect_with_flash(state: &AppState, to: &str, message: &str) -> Response {
+    let mut r = Redirect::to(to).into_response();
+    let v = serde_urlencoded::to_string([("m", message)]).unwrap_or_default();
+    let v = v.trim_start_matches("m=");
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        crate::web::pipeline::set_cookie(
+            crate::web::pipeline::FLASH_COOKIE,
+            v,
+            Some(60),
+            state.config.secure_cookies,
+        ),
+    );
+    r
+}
+
+/// Only local paths are followed after sign-in, so a link cannot send users elsewhere.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
+        _ => "/",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    page: PageCtx,
+    role: String,
+    is_admin: bool,
+    area_names: Vec<String>,
+}
+
+pub async fn home(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
+    let u = ctx.user()?;
+    let areas = crate::admin::areas::list(&state).await?;
+    render(&HomePage {
+        page: PageCtx::new(&state, &ctx, ""),
+        role: u.role.label().to_string(),
+        is_admin: u.role == caremarket_core::Role::Admin,
+        area_names: areas.into_iter().map(|a| a.name).collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "accessibility.html")]
+struct AccessibilityPage {
+    page: PageCtx,
+}
+
+pub async fn accessibility(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
+    render(&AccessibilityPage {
+        page: PageCtx::new(&state, &ctx, "Accessibility statement"),
+    })
+}
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "database not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "accounts/sign_in.html")]
+struct SignInPage {
+    page: PageCtx,
+    errors: FormErrors,
+    email: String,
+    next: String,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn sign_in_form(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Query(q): Query<NextQuery>,
+) -> Result<Response> {
+    if ctx.user.as_ref().is_some_and(|u| u.fully_signed_in()) {
+        return Ok(Redirect::to(safe_next(q.next.as_deref())).into_response());
+    }
+    render(&SignInPage {
+        page: PageCtx::new(&state, &ctx, "Sign in"),
+        errors: FormErrors::default(),
+        email: String::new(),
+        next: safe_next(q.next.as_deref()).to_string(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn sign_in_submit(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Form(f): Form<SignInForm>,
+) -> Result<Response> {
+    let next = safe_next(f.next.as_deref()).to_string();
+    let mut errors = FormErrors::default();
+    if f.email.trim().is_empty() {
+        errors.add("email", "Enter your email address");
+    }
+    if f.password.is_empty() {
+        errors.add("password", "Enter your password");
+    }
+    if errors.is_empty() {
+        match super::sign_in(&state, &ctx, &f.email, &f.password).await? {
+            SignIn::Done {
+                token,
+                next: forced,
+            } => {
+                let to = if forced.is_empty() {
+                    next.as_str()
+                } else {
+                    forced
+                };
+                let mut r = Redirect::to(to).into_response();
+                r.headers_mut()
+                    .append(header::SET_COOKIE, session::cookie(&state, &token));
+                return Ok(r);
+            }
+            SignIn::Refused(msg) => errors.add("email", msg),
+        }
+    }
+    render_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &SignInPage {
+            page: PageCtx::new(&state, &ctx, "Sign in"),
+            errors,
+            email: f.email,
+            next,
+        },
+    )
+}
+
+pub async fn sign_out(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
+    super::sign_out(&state, &ctx).await?;
+    let mut r = redirect_with_flash(&state, "/sign-in", "You have signed out");
+    r.headers_mut()
+        .append(header::SET_COOKIE, session::clear_cookie(&state));
+    Ok(r)
+}
+
+#[derive(Template)]
+#[template(path = "accounts/two_factor.html")]
+struct TwoFactorPage {
+    page: PageCtx,
+    errors: FormErrors,
+}
+
+pub async fn two_factor_form(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
+    let u = ctx.user()?;
+    if u.fully_signed_in() {
+        return Ok(Redirect::to("/").into_response());
+    }
+    if !u.totp_enabled {
+        return Ok(Redirect::to("/account/two-factor/set-up").into_response());
+    }
+    render(&TwoFactorPage {
+        page: PageCtx::new(&state, &ctx, "Enter your security code"),
+        errors: FormErrors::default(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn two_factor_submit(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Form(f): Form<CodeForm>,
+) -> Result<Response> {
+    match super::second_factor(&state, &ctx, &f.code).await? {
+        Ok(()) => Ok(Redirect::to("/").into_response()),
+        Err(msg) => {
+            let mut errors = FormErrors::default();
+            errors.add("code", msg);
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &TwoFactorPage {
+                    page: PageCtx::new(&state, &ctx, "Enter your security code"),
+                    errors,
+                },
+            )
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "accounts/totp_setup.html")]
+struct TotpSetupPage {
+    page: PageCtx,
+    errors: FormErrors,
+    secret: String,
+    secret_grouped: String,
+    uri: String,
+    required: bool,
+}
+
+async fn totp_setup_page(
+    state: &AppState,
+    ctx: &RequestCtx,
+    errors: FormErrors,
+) -> Result<Response> {
+    let u = ctx.user()?;
+    if u.totp_enabled {
+        return Ok(Redirect::to("/account").into_response());
+    }
+    let secret = super::totp_begin(state, u.id).await?;
+    let service = state.settings().service_name.clone();
+    let grouped = secret
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_status(
+        status,
+        &TotpSetupPage {
+            page: PageCtx::new(state, ctx, "Set up two-factor authentication"),
+            errors,
+            uri: super::totp::otpauth_uri(&secret, &service, &u.email),
+            secret_grouped: grouped,
+            secret,
+            required: !u.fully_signed_in(),
+        },
+    )
+}
+
+pub async fn totp_setup_form(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
+    totp_setup_page(&state, &ctx, FormErrors::default()).await
+}
+
+#[derive(Template)]
+#[template(path = "accounts/recovery_codes.html")]
+struct RecoveryCodesPage {
+    page: PageCtx,
+    codes: Vec<String>,
+}
+
+pub async fn totp_setup_submit(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Form(f): Form<CodeForm>,
+) -> Result<Response> {
+    match super::totp_confirm(&state, &ctx, &f.code).await? {
+        Ok(codes) => {
+            // The session has just passed the second factor: show the full navigation.
+            let mut ctx = ctx.clone();
+            if let Some(u) = ctx.user.as_mut()
+                && let crate::web::AuthVia::Session { mfa_passed, .. } = &mut u.via
+            {
+                *mfa_passed = true;
+                u.totp_enabled = true;
+            }
+            render(&RecoveryCodesPage {
+                page: PageCtx::new(&state, &ctx, "Your recovery codes"),
+                codes,
+            })
+        }
+        Err(msg) => {
+            let mut errors = FormErrors::default();
+            errors.add("code", msg);
+            totp_setup_page(&state, &ctx, errors).await
+        }
+    }
+}
+
+pub async fn recovery_codes_regenerate(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+) -> Result<Response> {
+    let codes = super::regenerate_recovery_codes(&state, &ctx).await?;
+    render(&RecoveryCodesPage {
+        page: PageCtx::new(&state, &ctx, "Your recovery codes"),
+        codes,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "accounts/account.html")]
+struct AccountPage {
+    page: PageCtx,
+    email: String,
+    role: String,
+    provider_id: String,
+    totp_enabled: bool,
+    recovery_left: i64,
+}
+
+pub async fn account(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
+    let u = ctx.user()?;
+    render(&AccountPage {
+        page: PageCtx::new(&state, &ctx, "Your account"),
+        email: u.email.clone(),
+        role: u.role.label().to_string(),
+        provider_id: u.provider_id.clone().unwrap_or_default(),
+        totp_enabled: u.totp_enabled,
+        recovery_left: super::unused_recovery_codes(&state, u.id).await?,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "accounts/password.html")]
+struct PasswordPage {
+    page: PageCtx,
+    errors: FormErrors,
+}
+
+pub async fn password_form(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
+    render(&PasswordPage {
+        page: PageCtx::new(&state, &ctx, "Change your password"),
+        errors: FormErrors::default(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+pub async fn password_submit(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response> {
+    match super::change_password(
+        &state,
+        &ctx,
+        &f.current_password,
+        &f.new_password,
+        &f.confirm_password,
+    )
+    .await?
+    {
+        Ok(()) => Ok(redirect_with_flash(
+            &state,
+            "/account",
+            "Your password has been changed",
+        )),
+        Err(errors) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &PasswordPage {
+                page: PageCtx::new(&state, &ctx, "Change your password"),
+                errors,
+            },
+        ),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "accounts/tokens.html")]
+struct TokensPage {
+    page: PageCtx,
+    errors: FormErrors,
+    tokens: Vec<tokens::TokenRow>,
+    new_token: Option<String>,
+    name: String,
+}
+
+async fn tokens_view(
+    state: &AppState,
+    ctx: &RequestCtx,
+    errors: FormErrors,
+    new_token: Option<String>,
+    name: String,
+) -> Result<Response> {
+    let u = ctx.user()?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_status(
+        status,
+        &TokensPage {
+            page: PageCtx::new(state, ctx, "API tokens"),
+            errors,
+            tokens: tokens::list(state, u.id).await?,
+            new_token,
+            name,
+        },
+    )
+}
+
+pub async fn tokens_page(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
+    tokens_view(&state, &ctx, FormErrors::default(), None, String::new()).await
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn token_create(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Form(f): Form<TokenForm>,
+) -> Result<Response> {
+    let u = ctx.user()?;
+    let name = f.name.trim().to_string();
+    let mut errors = FormErrors::default();
+    if name.is_empty() {
+        errors.add(
+            "name",
+            "Enter a name for the token, like \"Vacancy upload from our care system\"",
+        );
+    } else if name.chars().count() > 100 {
+        errors.add("name", "Token name must be 100 characters or fewer");
+    }
+    if !errors.is_empty() {
+        return tokens_view(&state, &ctx, errors, None, f.name).await;
+    }
+    let (_, token) = tokens::create(&state, &Actor::from_ctx(&ctx), u.id, &name).await?;
+    tokens_view(
+        &state,
+        &ctx,
+        FormErrors::default(),
+        Some(token),
+        String::new(),
+    )
+    .await
+}
+
+pub async fn token_revoke(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    let u = ctx.user()?;
+    tokens::revoke(&state, &Actor::from_ctx(&ctx), u.id, id).await?;
+    Ok(redirect_with_flash(
+        &state,
+        "/account/tokens",
+        "The token has been revoked",
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "accounts/notifications.html")]
+struct NotificationsPage {
+    page: PageCtx,
+    items: Vec<crate::mail::Notification>,
+}
+
+pub async fn notifications(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
+    let u = ctx.user()?;
+    render(&NotificationsPage {
+        page: PageCtx::new(&state, &ctx, "Notifications"),
+        items: crate::mail::list_for(&state, u.id).await?,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "accounts/reset_request.html")]
+struct ResetRequestPage {
+    page: PageCtx,
+    errors: FormErrors,
+    email: String,
+    sent: bool,
+}
+
+pub async fn reset_request_form(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+) -> Result<Response> {
+    render(&ResetRequestPage {
+        page: PageCtx::new(&state, &ctx, "Reset your password"),
+        errors: FormErrors::default(),
+        email: String::new(),
+        sent: false,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    email: String,
+}
+
+pub async fn reset_request_submit(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Form(f): Form<EmailForm>,
+) -> Result<Response> {
+    let mut errors = FormErrors::default();
+    if !crate::web::forms::valid_email(&f.email) {
+        errors.add(
+            "email",
+            "Enter an email address in the correct format, like name@council.gov.uk",
+        );
+        return render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &ResetRequestPage {
+                page: PageCtx::new(&state, &ctx, "Reset your password"),
+                errors,
+                email: f.email,
+                sent: false,
+            },
+        );
+    }
+    // The same answer whether or not the account exists.
+    super::request_reset(&state, &Actor::from_ctx(&ctx), &f.email).await?;
+    render(&ResetRequestPage {
+        page: PageCtx::new(&state, &ctx, "Check your email"),
+        errors,
+        email: f.email,
+        sent: true,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "accounts/set_password.html")]
+struct SetPasswordPage {
+    page: PageCtx,
+    errors: FormErrors,
+    email: String,
+    invitation: bool,
+    token: String,
+}
+
+pub async fn set_password_form(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path(token): Path<String>,
+) -> Result<Response> {
+    let Some((link, user)) = super::valid_link(&state, &token).await? else {
+        return Err(AppError::NotFound);
+    };
+    render(&SetPasswordPage {
+        page: PageCtx::new(&state, &ctx, "Set your password"),
+        errors: FormErrors::default(),
+        email: user.email,
+        invitation: link.purpose == "invitation",
+        token,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SetPasswordForm {
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+pub async fn set_password_submit(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path(token): Path<String>,
+    Form(f): Form<SetPasswordForm>,
+) -> Result<Response> {
+    let Some((link, user)) = super::valid_link(&state, &token).await? else {
+        return Err(AppError::NotFound);
+    };
+    match super::set_password_from_link(&state, &ctx, &token, &f.new_password, &f.confirm_password)
+        .await?
+    {
+        Ok(()) => Ok(redirect_with_flash(
+            &state,
+            "/sign-in",
+            "Your password has been set: you can now sign in",
+        )),
+        Err(errors) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SetPasswordPage {
+                page: PageCtx::new(&state, &ctx, "Set your password"),
+                errors,
+                email: user.email,
+                invitation: link.purpose == "invitation",
+                token,
+            },
+        ),
+    }
+}

@@ -1,0 +1,272 @@
+//! Service settings an admin changes at run time, kept as key/value rows. Read once at start
+//! and after each save (into `AppState`), not on every request.
+
+use askama::Template;
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use caremarket_core::Role;
+use serde::Deserialize;
+
+use crate::accounts::pages::redirect_with_flash;
+use crate::audit::{self, Actor};
+use crate::db::Db;
+use crate::web::forms::FormErrors;
+use crate::web::layout::render_status;
+use crate::web::{PageCtx, RequestCtx, render};
+use crate::{AppState, Result, args};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct ServiceSettings {
+    pub service_name: String,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    /// Roles that must use a second factor (TOTP) to sign in.
+    #[schema(value_type = Vec<String>)]
+    pub mfa_required_roles: Vec<Role>,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        ServiceSettings {
+            service_name: "caremarket".into(),
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            mfa_required_roles: vec![Role::Admin],
+        }
+    }
+}
+
+impl ServiceSettings {
+    fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("service_name", self.service_name.clone()),
+            (
+                "session_idle_minutes",
+                self.session_idle_minutes.to_string(),
+            ),
+            (
+                "session_absolute_hours",
+                self.session_absolute_hours.to_string(),
+            ),
+            (
+                "mfa_required_roles",
+                self.mfa_required_roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        ]
+    }
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+pub async fn load(db: &Db) -> anyhow::Result<ServiceSettings> {
+    let rows: Vec<(String, String)> = db
+        .q()
+        .fetch_all("SELECT key, value FROM settings", args![])
+        .await?;
+    let mut s = ServiceSettings::default();
+    for (k, v) in rows {
+        match k.as_str() {
+            "service_name" => s.service_name = v,
+            "session_idle_minutes" => {
+                s.session_idle_minutes = v.parse().unwrap_or(s.session_idle_minutes)
+            }
+            "session_absolute_hours" => {
+                s.session_absolute_hours = v.parse().unwrap_or(s.session_absolute_hours)
+            }
+            "mfa_required_roles" => {
+                s.mfa_required_roles = v
+                    .split(',')
+                    .filter(|x| !x.is_empty())
+                    .filter_map(|x| x.parse().ok())
+                    .collect()
+            }
+            _ => {}
+        }
+    }
+    Ok(s)
+}
+
+/// Saves the settings in one transaction with its audit entry, then refreshes the cache.
+pub async fn save(state: &AppState, actor: &Actor, new: ServiceSettings) -> Result<()> {
+    let before = state.settings();
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    for (k, v) in new.to_pairs() {
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            args![k, v],
+        )
+        .await?;
+    }
+    audit::entry("settings.update", "settings", "service")
+        .before(before.to_json())
+        .after(new.to_json())
+        .write(&mut tx, actor, now)
+        .await?;
+    tx.commit().await?;
+    state.replace_settings(new);
+    Ok(())
+}
+
+#[derive(Template)]
+#[template(path = "admin/settings.html")]
+struct SettingsPage {
+    page: PageCtx,
+    errors: FormErrors,
+    service_name: String,
+    idle: String,
+    absolute: String,
+    mfa: Vec<(String, String, bool)>,
+}
+
+fn page(
+    state: &AppState,
+    ctx: &RequestCtx,
+    errors: FormErrors,
+    name: String,
+    idle: String,
+    absolute: String,
+    mfa: &[Role],
+) -> SettingsPage {
+    SettingsPage {
+        page: PageCtx::new(state, ctx, "Service settings"),
+        errors,
+        service_name: name,
+        idle,
+        absolute,
+        mfa: Role::ALL
+            .iter()
+            .map(|r| {
+                (
+                    r.as_str().to_string(),
+                    r.label().to_string(),
+                    mfa.contains(r),
+                )
+            })
+            .collect(),
+    }
+}
+
+pub async fn settings_form(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
+    let s = state.settings();
+    render(&page(
+        &state,
+        &ctx,
+        FormErrors::default(),
+        s.service_name.clone(),
+        s.session_idle_minutes.to_string(),
+        s.session_absolute_hours.to_string(),
+        &s.mfa_required_roles,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    service_name: String,
+    #[serde(default)]
+    session_idle_minutes: String,
+    #[serde(default)]
+    session_absolute_hours: String,
+    #[serde(default)]
+    mfa_admin: Option<String>,
+    #[serde(default)]
+    mfa_commissioner: Option<String>,
+    #[serde(default)]
+    mfa_broker: Option<String>,
+    #[serde(default)]
+    mfa_provider: Option<String>,
+    #[serde(default)]
+    mfa_viewer: Option<String>,
+}
+
+pub async fn settings_submit(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Form(f): Form<SettingsForm>,
+) -> Result<Response> {
+    let mut errors = FormErrors::default();
+    let name = f.service_name.trim().to_string();
+    if name.is_empty() {
+        errors.add("service_name", "Enter the service name");
+    } else if name.chars().count() > 80 {
+        errors.add(
+            "service_name",
+            "Service name must be 80 characters or fewer",
+        );
+    }
+    let idle = f
+        .session_idle_minutes
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|v| (5..=480).contains(v));
+    if idle.is_none() {
+        errors.add(
+            "session_idle_minutes",
+            "Idle time-out must be a whole number of minutes from 5 to 480",
+        );
+    }
+    let absolute = f
+        .session_absolute_hours
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|v| (1..=72).contains(v));
+    if absolute.is_none() {
+        errors.add(
+            "session_absolute_hours",
+            "Session length must be a whole number of hours from 1 to 72",
+        );
+    }
+    let mut mfa = Vec::new();
+    for (flag, role) in [
+        (&f.mfa_admin, Role::Admin),
+        (&f.mfa_commissioner, Role::Commissioner),
+        (&f.mfa_broker, Role::Broker),
+        (&f.mfa_provider, Role::Provider),
+        (&f.mfa_viewer, Role::Viewer),
+    ] {
+        if flag.is_some() {
+            mfa.push(role);
+        }
+    }
+    match (errors.is_empty(), idle, absolute) {
+        (true, Some(idle), Some(absolute)) => {
+            save(
+                &state,
+                &Actor::from_ctx(&ctx),
+                ServiceSettings {
+                    service_name: name,
+                    session_idle_minutes: idle,
+                    session_absolute_hours: absolute,
+                    mfa_required_roles: mfa,
+                },
+            )
+            .await?;
+            Ok(redirect_with_flash(
+                &state,
+                "/admin/settings",
+                "Settings saved",
+            ))
+        }
+        _ => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &page(
+                &state,
+                &ctx,
+                errors,
+                f.service_name,
+                f.session_idle_minutes,
+                f.session_absolute_hours,
+                &mfa,
+            ),
+        ),
+    }
+}

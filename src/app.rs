@@ -1,0 +1,82 @@
+//! The application state and the router, assembled from each area's route declarations.
+
+use axum::Router;
+use axum::middleware::{from_fn, from_fn_with_state};
+use std::sync::{Arc, RwLock};
+
+use crate::admin::settings::ServiceSettings;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::db::Db;
+use crate::web::{self, Access, RouteDef};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    settings: Arc<RwLock<Arc<ServiceSettings>>>,
+}
+
+impl AppState {
+    /// Builds the state and loads the admin's settings from the database.
+    pub async fn new(db: Db, config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+        let settings = crate::admin::settings::load(&db).await?;
+        Ok(AppState {
+            db,
+            config: Arc::new(config),
+            clock,
+            settings: Arc::new(RwLock::new(Arc::new(settings))),
+        })
+    }
+
+    pub async fn with_system_clock(db: Db, config: Config) -> anyhow::Result<AppState> {
+        Self::new(db, config, Arc::new(SystemClock)).await
+    }
+
+    /// The settings as last saved. Cheap: an `Arc` clone, no database round trip per page.
+    pub fn settings(&self) -> Arc<ServiceSettings> {
+        self.settings.read().expect("settings lock").clone()
+    }
+
+    pub(crate) fn replace_settings(&self, s: ServiceSettings) {
+        *self.settings.write().expect("settings lock") = Arc::new(s);
+    }
+}
+
+/// Every route of the service with its access rule. The authorisation matrix test walks this.
+pub fn all_routes() -> Vec<RouteDef> {
+    let mut v = Vec::new();
+    v.extend(web::assets::routes());
+    v.extend(crate::api::routes());
+    v.extend(crate::accounts::routes());
+    v.extend(crate::admin::routes());
+    v.extend(crate::audit::routes());
+    v
+}
+
+/// (method, path, access) of every route, for tests and documentation.
+pub fn route_table() -> Vec<(axum::http::Method, &'static str, Access)> {
+    all_routes()
+        .into_iter()
+        .map(|r| (r.method, r.path, r.access))
+        .collect()
+}
+
+pub fn router(state: AppState) -> Router {
+    let mut router: Router<AppState> = Router::new();
+    for r in all_routes() {
+        let access = r.access;
+        let handler = r.handler.route_layer(from_fn(move |req, next| {
+            web::pipeline::guard(access, req, next)
+        }));
+        router = router.route(r.path, handler);
+    }
+    router
+        .fallback(|| async { crate::AppError::NotFound })
+        .layer(from_fn_with_state(state.clone(), web::pipeline::pipeline))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            64 * 1024 * 1024,
+        ))
+        .with_state(state)
+}

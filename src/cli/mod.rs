@@ -1,0 +1,339 @@
+//! The `caremarket` command: serve, migrate, demo, user administration, and moving or backing
+//! up a deployment. Every option can also come from a `CAREMARKET_*` environment variable.
+
+mod dbtools;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+use crate::accounts::{self, NewAccount, password};
+use crate::audit::Actor;
+use crate::config::{Config, DbArgs, ServeArgs};
+use crate::db::Db;
+use crate::{AppState, app};
+
+#[derive(Parser)]
+#[command(
+    name = "caremarket",
+    version,
+    about = "Shape and manage an adult social care market"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web service (migrations run first)
+    Serve(ServeArgs),
+    /// Apply database migrations and exit
+    Migrate(DbArgs),
+    /// Start a demonstration: SQLite, sample areas, an admin with a one-time password
+    Demo {
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Manage user accounts
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Move a whole deployment between databases
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Take a consistent copy of a SQLite database while the service runs
+    Backup {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The file to write (must not exist)
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user and print a one-time password
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        email: String,
+        /// admin, commissioner, broker, provider or viewer
+        #[arg(long)]
+        role: String,
+        /// The CQC provider ID a provider user works for
+        #[arg(long)]
+        provider_id: Option<String>,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// Disable a user: their sessions and API tokens stop working at once
+    Disable {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        email: String,
+    },
+    /// Set a new one-time password for a user and print it
+    ResetPassword {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Copy every table from one database to another, empty one (SQLite <-> PostgreSQL)
+    Copy {
+        /// Source database URL
+        #[arg(long)]
+        from: String,
+        /// Target database URL (migrated first; must hold no data)
+        #[arg(long)]
+        to: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("CAREMARKET_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        b.json().try_init()
+    } else {
+        b.try_init()
+    };
+}
+
+async fn open(db: &DbArgs) -> anyhow::Result<Db> {
+    let db = Db::connect(&db.database_url).await?;
+    crate::db::migrate(&db).await?;
+    Ok(db)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            init_tracing(&args.log_format);
+            let db = open(&args.db).await?;
+            serve(db, &args, None).await
+        }
+        Command::Migrate(args) => {
+            let db = Db::connect(&args.database_url).await?;
+            let n = crate::db::migrate(&db).await?;
+            println!("{n} migrations applied");
+            Ok(())
+        }
+        Command::Demo { serve: args } => {
+            init_tracing(&args.log_format);
+            let db = open(&args.db).await?;
+            let banner = demo_setup(&db, &args).await?;
+            serve(db, &args, Some(banner)).await
+        }
+        Command::User(cmd) => user(cmd).await,
+        Command::Db(DbCommand::Copy { from, to }) => dbtools::copy(&from, &to).await,
+        Command::Backup { db, out } => dbtools::backup(&db.database_url, &out).await,
+    }
+}
+
+async fn serve(db: Db, args: &ServeArgs, banner: Option<String>) -> anyhow::Result<()> {
+    let config = Config::from_args(args);
+    let state = AppState::with_system_clock(db.clone(), config).await?;
+    let listener = tokio::net::TcpListener::bind(&args.bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, engine = ?db.engine(), "caremarket listening");
+    if let Some(b) = banner {
+        println!("{b}");
+    }
+    println!("caremarket is running at http://{addr}/ (Ctrl+C to stop)");
+    let app = app::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Stops taking new connections on SIGTERM (service managers) or Ctrl+C, and lets requests
+/// in flight finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+pub const DEMO_ADMIN: &str = "admin@caremarket.demo";
+
+/// Prepares the demonstration: areas, an admin with a fresh password (printed once), and
+/// two-factor sign-in not required, so a first look needs no phone.
+async fn demo_setup(db: &Db, args: &ServeArgs) -> anyhow::Result<String> {
+    let state = AppState::with_system_clock(db.clone(), Config::from_args(args)).await?;
+    let actor = Actor::cli("demo");
+    for (name, code) in [("Devon", "E10000008"), ("Plymouth", "E06000026")] {
+        let exists: i64 = db
+            .q()
+            .scalar(
+                "SELECT COUNT(*) FROM areas WHERE ons_code = $1",
+                crate::args![code],
+            )
+            .await?;
+        if exists == 0 {
+            crate::admin::areas::add(&state, &actor, name, code).await?;
+        }
+    }
+    let mut s = (*state.settings()).clone();
+    if !s.mfa_required_roles.is_empty() {
+        s.mfa_required_roles.clear();
+        crate::admin::settings::save(&state, &actor, s).await?;
+    }
+    let pw = password::generate();
+    match accounts::store::user_by_email(db, DEMO_ADMIN).await? {
+        Some(u) => set_password(&state, &actor, u.id, &pw).await?,
+        None => {
+            let a = NewAccount {
+                email: DEMO_ADMIN.into(),
+                display_name: "Demo administrator".into(),
+                role: caremarket_core::Role::Admin,
+                provider_id: None,
+            };
+            accounts::create_with_password(&state, &actor, &a, &pw)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
+    Ok(format!(
+        "Demo ready. Sign in as {DEMO_ADMIN} with password {pw}\n(shown once; two-factor sign-in is off in the demo: turn it on in Settings)"
+    ))
+}
+
+async fn set_password(
+    state: &AppState,
+    actor: &Actor,
+    user_id: i64,
+    pw: &str,
+) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    let hash = password::hash(pw)?;
+    let mut tx = state.db.begin().await?;
+    accounts::store::set_password(&mut tx, user_id, &hash, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    accounts::store::delete_sessions_of(&mut tx, user_id, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::audit::entry("user.reset_password", "user", user_id)
+        .write(&mut tx, actor, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn user(cmd: UserCommand) -> anyhow::Result<()> {
+    let (db_args, email) = match &cmd {
+        UserCommand::Add { db, email, .. }
+        | UserCommand::Disable { db, email }
+        | UserCommand::ResetPassword { db, email } => (db.clone(), email.clone()),
+    };
+    let db = open(&db_args).await?;
+    let state = AppState::with_system_clock(db.clone(), Config::for_cli()).await?;
+    let existing = accounts::store::user_by_email(&db, &email)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match cmd {
+        UserCommand::Add {
+            role,
+            provider_id,
+            name,
+            ..
+        } => {
+            let role: caremarket_core::Role = role.parse()?;
+            let a = NewAccount {
+                email: email.trim().to_lowercase(),
+                display_name: name,
+                role,
+                provider_id: provider_id
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty()),
+            };
+            let mut errors = crate::web::forms::FormErrors::default();
+            accounts::validate_new_account(&a, &mut errors);
+            if let Some(e) = errors.items.first() {
+                anyhow::bail!("{}: {}", e.field.replace('_', "-"), e.message);
+            }
+            if existing.is_some() {
+                anyhow::bail!("a user with email {} already exists", a.email);
+            }
+            let pw = password::generate();
+            let id = accounts::create_with_password(&state, &Actor::cli("user-add"), &a, &pw)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "Created user {id} {} ({}). One-time password: {pw}",
+                a.email, a.role
+            );
+            println!("Ask them to change it at /account/password after signing in.");
+        }
+        UserCommand::Disable { .. } => {
+            let u = existing.ok_or_else(|| anyhow::anyhow!("no user with email {email}"))?;
+            crate::admin::users::set_disabled(&state, &Actor::cli("user-disable"), u.id, true)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .map_err(|m| anyhow::anyhow!(m))?;
+            println!(
+                "Disabled {}; their sessions and API tokens no longer work",
+                u.email
+            );
+        }
+        UserCommand::ResetPassword { .. } => {
+            let u = existing.ok_or_else(|| anyhow::anyhow!("no user with email {email}"))?;
+            let pw = password::generate();
+            set_password(&state, &Actor::cli("user-reset-password"), u.id, &pw).await?;
+            println!("New one-time password for {}: {pw}", u.email);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! A small migration runner with the SQL embedded in the binary, so a council can run the one
+//! file it downloaded. Each engine has its own folder (`migrations/sqlite`, `migrations/postgres`)
+//! because DDL is where the engines differ most; versions must stay in step.
+
+use super::{Db, Engine};
+use sqlx::AssertSqlSafe;
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! migrations {
+    ($dir:literal: $($v:literal $name:literal),+ $(,)?) => {
+        &[$(Migration { version: $v, name: $name, sql: include_str!(concat!("../../migrations/", $dir, "/", $name, ".sql")) }),+]
+    };
+}
+
+pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
+    1 "0001_foundation",
+);
+pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
+    1 "0001_foundation",
+);
+
+/// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.
+pub async fn migrate(db: &Db) -> anyhow::Result<usize> {
+    let list = match db.engine() {
+        Engine::Sqlite => MIGRATIONS_SQLITE,
+        Engine::Postgres => MIGRATIONS_POSTGRES,
+    };
+    let create = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
+    // Two servers starting at once must not both migrate: a session-level advisory lock held
+    // on one dedicated connection for the whole run.
+    let mut lock = match db {
+        Db::Postgres(p) => {
+            let mut c = p.acquire().await?;
+            sqlx::query("SELECT pg_advisory_lock(727274)")
+                .execute(&mut *c)
+                .await?;
+            Some(c)
+        }
+        Db::Sqlite(_) => None,
+    };
+    let result = async {
+        db.q().execute(create, vec![]).await?;
+        let done: Vec<i64> = {
+            let rows: Vec<(i64,)> = db
+                .q()
+                .fetch_all("SELECT version FROM schema_migrations ORDER BY version", vec![])
+                .await?;
+            rows.into_iter().map(|r| r.0).collect()
+        };
+        let mut ran = 0;
+        for m in list.iter().filter(|m| !done.contains(&m.version)) {
+            match db {
+                Db::Sqlite(p) => {
+                    let mut tx = p.begin().await?;
+                    sqlx::raw_sql(AssertSqlSafe(m.sql)).execute(&mut *tx).await.map_err(|e| {
+                        anyhow::anyhow!("migration {} failed: {e}", m.name)
+                    })?;
+                    sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                        .bind(m.version)
+                        .bind(m.name)
+                        .bind(chrono::Utc::now().to_rfc3339())
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                }
+                Db::Postgres(p) => {
+                    let mut tx = p.begin().await?;
+                    sqlx::raw_sql(AssertSqlSafe(m.sql)).execute(&mut *tx).await.map_err(|e| {
+                        anyhow::anyhow!("migration {} failed: {e}", m.name)
+                    })?;
+                    sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                        .bind(m.version)
+                        .bind(m.name)
+                        .bind(chrono::Utc::now().to_rfc3339())
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                }
+            }
+            ran += 1;
+        }
+        anyhow::Ok(ran)
+    }
+    .await;
+    if let Some(c) = lock.as_mut() {
+        let _ = sqlx::query("SELECT pg_advisory_unlock(727274)")
+            .execute(&mut **c)
+            .await;
+    }
+    result
+}

@@ -1,0 +1,109 @@
+//! What every page and API call shares: the request pipeline (request id, who is signed in,
+//! CSRF, error rendering, security headers), route declarations with their access rule, the
+//! page layout, forms and static assets.
+
+pub mod assets;
+pub mod error;
+pub mod forms;
+pub mod layout;
+pub mod pipeline;
+
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use caremarket_core::Role;
+
+pub use layout::{PageCtx, render};
+pub use pipeline::{AuthVia, CurrentUser, RequestCtx};
+
+use crate::AppState;
+
+/// Who may call a route. Declared beside every route (authorisation as data) and checked by
+/// one guard before the handler runs; the route × role matrix test keeps its own copy.
+/// Row-level rules (a provider user and *their own* locations) are checked by the area's
+/// functions, which know the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Signed in with a password but the second factor still to give (or to set up).
+    SecondFactor,
+    /// Any signed-in user of any role.
+    SignedIn,
+    /// Signed-in users of these roles only.
+    Roles(&'static [Role]),
+}
+
+pub const ADMIN: Access = Access::Roles(&[Role::Admin]);
+
+pub struct RouteDef {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    pub handler: MethodRouter<AppState>,
+}
+
+pub fn route<H, T>(method: Method, path: &'static str, access: Access, handler: H) -> RouteDef
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("a standard HTTP method");
+    RouteDef {
+        method,
+        path,
+        access,
+        handler: on(filter, handler),
+    }
+}
+
+pub fn get<H: Handler<T, AppState>, T: 'static>(
+    path: &'static str,
+    access: Access,
+    h: H,
+) -> RouteDef {
+    route(Method::GET, path, access, h)
+}
+
+pub fn post<H: Handler<T, AppState>, T: 'static>(
+    path: &'static str,
+    access: Access,
+    h: H,
+) -> RouteDef {
+    route(Method::POST, path, access, h)
+}
+
+pub fn delete<H: Handler<T, AppState>, T: 'static>(
+    path: &'static str,
+    access: Access,
+    h: H,
+) -> RouteDef {
+    route(Method::DELETE, path, access, h)
+}
+
+/// Is this path part of the JSON API (errors as problem+json, 401 rather than a redirect)?
+pub fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// Random bytes as lowercase hex, for tokens and ids.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::getrandom(&mut buf).expect("the operating system's random source");
+    hex::encode(buf)
+}
+
+/// SHA-256 of a secret token, as stored: a stolen database copy gives no usable sessions.
+pub fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+/// Constant-time comparison for secrets.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,426 @@
+//! The one middleware every request passes: it gives the request an id, finds who is signed in
+//! (session cookie or API bearer token), enforces CSRF on state-changing requests made with a
+//! cookie, renders errors as pages or problem+json, and adds security headers.
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use caremarket_core::Role;
+use std::net::SocketAddr;
+use tracing::Instrument;
+
+use super::error::{AppError, ErrorInfo};
+use super::{Access, is_api, random_hex, same_secret};
+use crate::AppState;
+use crate::accounts;
+
+pub const SESSION_COOKIE: &str = "cm_session";
+pub const CSRF_COOKIE: &str = "cm_csrf";
+pub const FLASH_COOKIE: &str = "cm_flash";
+/// Forms larger than this are refused before CSRF parsing; uploads use multipart instead.
+const FORM_LIMIT: usize = 2 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub enum AuthVia {
+    Session {
+        token_hash: String,
+        mfa_passed: bool,
+    },
+    ApiToken {
+        token_id: i64,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub provider_id: Option<String>,
+    pub totp_enabled: bool,
+    pub via: AuthVia,
+}
+
+impl CurrentUser {
+    pub fn is(&self, role: Role) -> bool {
+        self.role == role
+    }
+    pub fn fully_signed_in(&self) -> bool {
+        match self.via {
+            AuthVia::Session { mfa_passed, .. } => mfa_passed,
+            AuthVia::ApiToken { .. } => true,
+        }
+    }
+    pub fn session_hash(&self) -> Option<&str> {
+        match &self.via {
+            AuthVia::Session { token_hash, .. } => Some(token_hash),
+            AuthVia::ApiToken { .. } => None,
+        }
+    }
+}
+
+/// What a handler knows about the request beyond its own parameters.
+#[derive(Debug, Clone)]
+pub struct RequestCtx {
+    pub request_id: String,
+    pub client_address: String,
+    pub user: Option<CurrentUser>,
+    pub csrf_token: String,
+    pub flash: Option<String>,
+    pub path: String,
+    pub user_agent: String,
+}
+
+impl RequestCtx {
+    /// The signed-in user; the route guard has already refused anyone else.
+    pub fn user(&self) -> Result<&CurrentUser, AppError> {
+        self.user.as_ref().ok_or(AppError::Unauthorized)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestCtx {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<RequestCtx>()
+            .cloned()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("request context missing")))
+    }
+}
+
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>, secure: bool) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).expect("cookie values are ASCII")
+}
+
+fn client_address(req: &Request, trust_proxy: bool) -> String {
+    if trust_proxy
+        && let Some(v) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+        && let Some(first) = v.split(',').next()
+    {
+        return first.trim().to_string();
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "local".into())
+}
+
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| random_hex(8))
+}
+
+fn is_safe(m: &Method) -> bool {
+    matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+pub async fn pipeline(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let rid = request_id(&req);
+    let span = tracing::info_span!("request", request_id = %rid, method = %req.method(), path = %req.uri().path());
+    async move {
+        let started = std::time::Instant::now();
+        let api = is_api(req.uri().path());
+        let path = req.uri().path().to_string();
+        let (mut res, ctx) = match handle(&state, rid.clone(), req, next).await {
+            Ok(r) => r,
+            Err((e, ctx)) => (e.into_response(), ctx),
+        };
+        if let Some(info) = res.extensions().get::<ErrorInfo>().cloned() {
+            res = render_error(&state, info, api, &rid, &path, ctx.as_ref()).await;
+        }
+        let h = res.headers_mut();
+        h.insert("x-request-id", HeaderValue::from_str(&rid).unwrap_or(HeaderValue::from_static("-")));
+        h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+        h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+        h.insert(
+            "content-security-policy",
+            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+        );
+        if !h.contains_key(header::CACHE_CONTROL) {
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        let status = res.status().as_u16();
+        let ms = started.elapsed().as_millis() as u64;
+        if status >= 500 {
+            tracing::error!(status, ms, "served");
+        } else {
+            tracing::info!(status, ms, "served");
+        }
+        res
+    }
+    .instrument(span)
+    .await
+}
+
+type Failed = (AppError, Option<RequestCtx>);
+
+async fn handle(
+    state: &AppState,
+    rid: String,
+    mut req: Request,
+    next: Next,
+) -> Result<(Response, Option<RequestCtx>), Failed> {
+    let now = state.clock.now();
+    let client = client_address(&req, state.config.trust_proxy);
+    let path = req.uri().path().to_string();
+    let api = is_api(&path);
+    let headers = req.headers().clone();
+
+    // Who is calling: an API bearer token, else a session cookie.
+    let mut user = None;
+    let mut session_csrf = None;
+    let mut clear_session_cookie = false;
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .map(str::to_string);
+    if let Some(token) = &bearer {
+        match accounts::tokens::authenticate(state, token, now).await {
+            Ok(Some(u)) => user = Some(u),
+            Ok(None) => return Err((AppError::Unauthorized, None)),
+            Err(e) => return Err((e, None)),
+        }
+    } else if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        match accounts::session::load(state, &token, now).await {
+            Ok(Some((u, csrf))) => {
+                user = Some(u);
+                session_csrf = Some(csrf);
+            }
+            Ok(None) => clear_session_cookie = true,
+            Err(e) => return Err((e, None)),
+        }
+    }
+
+    // CSRF: a signed-in browser's token lives in its session; before sign-in a random token in
+    // its own cookie is echoed by the form (double submit).
+    let anon_csrf = cookie(&headers, CSRF_COOKIE)
+        .filter(|t| t.len() == 32 && t.chars().all(|c| c.is_ascii_hexdigit()));
+    let mut new_anon_csrf = None;
+    let csrf_token = match (&session_csrf, &anon_csrf) {
+        (Some(t), _) => t.clone(),
+        (None, Some(t)) => t.clone(),
+        (None, None) => {
+            let t = random_hex(16);
+            new_anon_csrf = Some(t.clone());
+            t
+        }
+    };
+    let flash = cookie(&headers, FLASH_COOKIE).and_then(|f| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("m={f}"))
+            .ok()
+            .and_then(|v| v.into_iter().next().map(|(_, m)| m))
+    });
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
+    let ctx = RequestCtx {
+        request_id: rid,
+        client_address: client,
+        user,
+        csrf_token: csrf_token.clone(),
+        flash: flash.clone(),
+        path,
+        user_agent,
+    };
+
+    if !is_safe(req.method()) && bearer.is_none() {
+        let expected = session_csrf.or(anon_csrf);
+        let (parts, body) = req.into_parts();
+        let (ok, body) = csrf_submitted_ok(&parts, body, expected.as_deref()).await;
+        if !ok {
+            tracing::warn!("CSRF token missing or wrong");
+            return Err((AppError::Csrf, Some(ctx)));
+        }
+        req = Request::from_parts(parts, body);
+    }
+
+    req.extensions_mut().insert(ctx.clone());
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    if let Some(t) = new_anon_csrf {
+        h.append(
+            header::SET_COOKIE,
+            set_cookie(CSRF_COOKIE, &t, None, state.config.secure_cookies),
+        );
+    }
+    if clear_session_cookie && !h.contains_key(header::SET_COOKIE) {
+        h.append(
+            header::SET_COOKIE,
+            set_cookie(SESSION_COOKIE, "", Some(0), state.config.secure_cookies),
+        );
+    }
+    // A flash message is shown once: cleared by the first page that is not a redirect.
+    if flash.is_some() && !res.status().is_redirection() && !api {
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(FLASH_COOKIE, "", Some(0), state.config.secure_cookies),
+        );
+    }
+    Ok((res, Some(ctx)))
+}
+
+/// Finds the submitted CSRF token (header, query string, or the urlencoded form body) and
+/// compares it with the expected one. The body is buffered and handed back intact.
+async fn csrf_submitted_ok(parts: &Parts, body: Body, expected: Option<&str>) -> (bool, Body) {
+    let Some(expected) = expected else {
+        return (false, body);
+    };
+    if let Some(h) = parts
+        .headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+    {
+        return (same_secret(h, expected), body);
+    }
+    if let Some(q) = parts.uri.query()
+        && let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+        && let Some((_, t)) = pairs.iter().find(|(k, _)| k == "csrf_token")
+    {
+        return (same_secret(t, expected), body);
+    }
+    let is_form = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return (false, body);
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, FORM_LIMIT).await else {
+        return (false, Body::empty());
+    };
+    let ok = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+        .ok()
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf_token"))
+        .is_some_and(|(_, t)| same_secret(&t, expected));
+    (ok, Body::from(bytes))
+}
+
+async fn render_error(
+    state: &AppState,
+    info: ErrorInfo,
+    api: bool,
+    rid: &str,
+    path: &str,
+    ctx: Option<&RequestCtx>,
+) -> Response {
+    if api {
+        let body = serde_json::json!({
+            "type": "about:blank",
+            "title": info.title,
+            "status": info.status.as_u16(),
+            "detail": info.detail,
+            "instance": path,
+            "request_id": rid,
+        });
+        let mut res = (info.status, body.to_string()).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if info.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        return res;
+    }
+    let ctx = ctx.cloned().unwrap_or_else(|| RequestCtx {
+        request_id: rid.to_string(),
+        client_address: String::new(),
+        user: None,
+        csrf_token: String::new(),
+        flash: None,
+        path: path.to_string(),
+        user_agent: String::new(),
+    });
+    super::layout::error_page(state, &ctx, &info).await
+}
+
+/// The single guard in front of every route: it applies the route's declared [`Access`].
+pub async fn guard(access: Access, req: Request, next: Next) -> Response {
+    let Some(ctx) = req.extensions().get::<RequestCtx>() else {
+        return AppError::Internal(anyhow::anyhow!("pipeline not installed")).into_response();
+    };
+    let api = is_api(&ctx.path);
+    let refuse_signed_out = |req: &Request| -> Response {
+        if api {
+            AppError::Unauthorized.into_response()
+        } else {
+            let target = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let next = serde_urlencoded::to_string([("next", target)]).unwrap_or_default();
+            Redirect::to(&format!("/sign-in?{next}")).into_response()
+        }
+    };
+    match (access, &ctx.user) {
+        (Access::Public, _) => {}
+        (_, None) => return refuse_signed_out(&req),
+        (Access::SecondFactor, Some(_)) => {}
+        (Access::SignedIn | Access::Roles(_), Some(u)) if !u.fully_signed_in() => {
+            if api {
+                return AppError::Unauthorized.into_response();
+            }
+            return Redirect::to(if u.totp_enabled {
+                "/sign-in/two-factor"
+            } else {
+                "/account/two-factor/set-up"
+            })
+            .into_response();
+        }
+        (Access::SignedIn, Some(_)) => {}
+        (Access::Roles(roles), Some(u)) => {
+            if !roles.contains(&u.role) {
+                return AppError::Forbidden.into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
