@@ -285,7 +285,7 @@ impl Db {
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        let _: i64 = self.q().scalar("SELECT 1", vec![]).await?;
+        let _: i64 = self.q().scalar("SELECT CAST(1 AS BIGINT)", vec![]).await?;
         Ok(())
     }
 

@@ -1,0 +1,129 @@
+//! Key journeys in headless Chromium (Debian's chromium + chromium-driver), with axe-core on
+//! every page: 0 serious or critical violations.
+
+use caremarket::accounts::totp;
+use caremarket_core::Role;
+
+use crate::support::webdriver::{self, Browser};
+use crate::support::{ClockExt, TestApp};
+
+/// Serves the app on a random loopback port, as `caremarket serve` does.
+pub async fn serve(app: &TestApp) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = caremarket::app::router(app.state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    format!("http://{addr}")
+}
+
+/// Browser tests are part of the suite: the test script installs Chromium. Only an explicit
+/// CAREMARKET_SKIP_BROWSER=1 skips them (said loudly), never a missing binary.
+pub fn browser_or_skip() -> bool {
+    if std::env::var("CAREMARKET_SKIP_BROWSER").as_deref() == Ok("1") {
+        eprintln!("SKIPPED: browser test (CAREMARKET_SKIP_BROWSER=1)");
+        return false;
+    }
+    assert!(
+        webdriver::available(),
+        "chromium and chromedriver are needed (apt-get install chromium chromium-driver; scripts/test does this)"
+    );
+    true
+}
+
+/// Clicks something that loads a new page and waits until the new page has loaded: a click
+/// can return before the navigation it starts has finished.
+pub async fn click_and_wait(b: &Browser, css: &str) {
+    b.execute("window.__cm_old_page = true; return null;", vec![]).await.unwrap();
+    b.click(css).await.unwrap();
+    for _ in 0..200 {
+        let v = b
+            .execute("return (window.__cm_old_page !== true) && document.readyState === 'complete';", vec![])
+            .await
+            .unwrap_or(serde_json::Value::Bool(false));
+        if v == serde_json::Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("no new page after clicking {css}");
+}
+
+async fn axe_clean(b: &Browser, page: &str, checked: &mut Vec<String>) {
+    let v = b.axe_check().await.unwrap();
+    assert!(v.is_empty(), "axe on {page}: {v:#?}");
+    checked.push(page.to_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_signs_in_creates_a_user_and_signs_out() {
+    if !browser_or_skip() {
+        return;
+    }
+    let app = TestApp::new().await;
+    let (_, pw) = app.user("admin@leeds.test", Role::Admin, None).await;
+    let base = serve(&app).await;
+    let b = Browser::start().await.unwrap();
+    let mut checked = Vec::new();
+
+    b.goto(&format!("{base}/")).await.unwrap();
+    assert!(b.current_url().await.unwrap().contains("/sign-in"));
+    axe_clean(&b, "sign in", &mut checked).await;
+    // A wrong password first: the error summary is accessible too.
+    b.fill("#email", "admin@leeds.test").await.unwrap();
+    b.fill("#password", "not my password at all").await.unwrap();
+    click_and_wait(&b, "button[type=submit].govuk-button").await;
+    assert!(b.source().await.unwrap().contains("Enter a correct email address and password"));
+    axe_clean(&b, "sign in with errors", &mut checked).await;
+    b.fill("#password", &pw).await.unwrap();
+    click_and_wait(&b, "button[type=submit].govuk-button").await;
+
+    // Admins must set up two-factor authentication.
+    let url = b.current_url().await.unwrap();
+    assert!(url.ends_with("/account/two-factor/set-up"), "{url}: {}", b.source().await.unwrap());
+    axe_clean(&b, "two-factor set-up", &mut checked).await;
+    let secret = b.find("#totp-secret").await.unwrap().attr("data-secret").await.unwrap().unwrap();
+    let code = totp::current_code(&secret, app.clock.now_utc()).unwrap();
+    b.fill("#code", &format!("{code:06}")).await.unwrap();
+    click_and_wait(&b, "button[type=submit].govuk-button").await;
+    assert_eq!(b.find_all("#recovery-codes li").await.unwrap().len(), 10);
+    axe_clean(&b, "recovery codes", &mut checked).await;
+    click_and_wait(&b, "a.govuk-button").await;
+    axe_clean(&b, "home", &mut checked).await;
+
+    click_and_wait(&b, "a[href='/admin/users']").await;
+    assert!(b.source().await.unwrap().contains("admin@leeds.test"));
+    axe_clean(&b, "users", &mut checked).await;
+    click_and_wait(&b, "a[href='/admin/users/new']").await;
+    axe_clean(&b, "invite a user", &mut checked).await;
+    // Submitting with a mistake shows the error summary, then fix it.
+    b.fill("#email", "new broker@leeds").await.unwrap();
+    click_and_wait(&b, "button[type=submit].govuk-button").await;
+    assert!(b.source().await.unwrap().contains("There is a problem"));
+    axe_clean(&b, "invite a user with errors", &mut checked).await;
+    b.fill("#email", "new.broker@leeds.test").await.unwrap();
+    b.click("#role-broker").await.unwrap();
+    click_and_wait(&b, "button[type=submit].govuk-button").await;
+    assert!(b.source().await.unwrap().contains("Invitation sent"));
+    axe_clean(&b, "invitation sent", &mut checked).await;
+    b.goto(&format!("{base}/admin/users")).await.unwrap();
+    assert!(b.source().await.unwrap().contains("new.broker@leeds.test"));
+
+    for page in ["/admin/areas", "/admin/settings", "/admin/audit", "/account", "/account/tokens", "/account/password", "/notifications", "/accessibility"] {
+        b.goto(&format!("{base}{page}")).await.unwrap();
+        axe_clean(&b, page, &mut checked).await;
+    }
+    let png = b.screenshot_png().await.unwrap();
+    assert!(webdriver::png_looks_nonblank(&png));
+
+    click_and_wait(&b, "button.app-link-button").await;
+    assert!(b.current_url().await.unwrap().contains("/sign-in"));
+    assert!(b.source().await.unwrap().contains("You have signed out"));
+    b.goto(&format!("{base}/admin/users")).await.unwrap();
+    assert!(b.current_url().await.unwrap().contains("/sign-in?next="));
+    b.goto(&format!("{base}/nowhere")).await.unwrap();
+    axe_clean(&b, "404", &mut checked).await;
+    b.close().await.unwrap();
+    eprintln!("axe-core clean on {} pages: {}", checked.len(), checked.join(", "));
+}

@@ -1,0 +1,12 @@
+//! caremarket's integration tests: one binary (linking the app once), one module per area.
+//! Each test gets its own database on the engine named by CAREMARKET_TEST_ENGINE.
+
+mod support;
+
+mod accounts;
+mod admin;
+mod api;
+mod audit;
+mod authz;
+mod browser;
+mod cli;
