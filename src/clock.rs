@@ -1,6 +1,6 @@
 //! Time is injected so that deadlines, time-outs and staleness can be tested without sleeping.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -12,8 +12,10 @@ pub trait Clock: Send + Sync + 'static {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Microsecond precision: what PostgreSQL keeps, so a copy between engines loses nothing.
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        let now = Utc::now();
+        now.duration_trunc(Duration::microseconds(1)).unwrap_or(now)
     }
 }
 

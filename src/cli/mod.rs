@@ -1,7 +1,7 @@
 //! The `caremarket` command: serve, migrate, demo, user administration, and moving or backing
 //! up a deployment. Every option can also come from a `CAREMARKET_*` environment variable.
 
-mod dbtools;
+pub mod dbtools;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -7,6 +7,7 @@
 //! `DATE`/`TIMESTAMPTZ` on PostgreSQL and ISO text on SQLite, and always chrono types in Rust.
 
 mod migrate;
+pub mod tables;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};

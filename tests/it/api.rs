@@ -18,7 +18,10 @@ async fn the_openapi_document_lists_every_api_route() {
         }
         let op = &doc["paths"][path][method.as_str().to_lowercase()];
         assert!(op.is_object(), "{method} {path} is not documented");
-        assert!(op["responses"].is_object(), "{method} {path} has no responses");
+        assert!(
+            op["responses"].is_object(),
+            "{method} {path} has no responses"
+        );
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
@@ -37,19 +40,47 @@ async fn api_errors_are_problem_json() {
     assert_eq!(r.content_type(), "application/problem+json");
 
     let (admin, _) = app.signed_in(Role::Admin).await;
-    let r = admin.post_json("/api/v1/users", serde_json::json!({"email": "x@y.test"})).await;
+    let r = admin
+        .post_json("/api/v1/users", serde_json::json!({"email": "x@y.test"}))
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert_eq!(r.content_type(), "application/problem+json");
-    let r = admin.post_json("/api/v1/users", serde_json::json!({"email": "x@y.test", "role": "superuser"})).await;
+    let r = admin
+        .post_json(
+            "/api/v1/users",
+            serde_json::json!({"email": "x@y.test", "role": "superuser"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.json()["detail"].as_str().unwrap().contains("unknown role"));
-    let r = admin.post_json("/api/v1/users", serde_json::json!({"email": "p@y.test", "role": "provider"})).await;
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unknown role")
+    );
+    let r = admin
+        .post_json(
+            "/api/v1/users",
+            serde_json::json!({"email": "p@y.test", "role": "provider"}),
+        )
+        .await;
     assert!(r.json()["detail"].as_str().unwrap().contains("provider_id"));
     let r = admin.post_json("/api/v1/users", serde_json::json!({"email": "p@y.test", "role": "provider", "provider_id": "1-101641521"})).await;
     assert_eq!(r.status, StatusCode::CREATED);
-    assert!(r.json()["invitation_link"].as_str().unwrap().contains("/set-password/"));
+    assert!(
+        r.json()["invitation_link"]
+            .as_str()
+            .unwrap()
+            .contains("/set-password/")
+    );
     let users = admin.get("/api/v1/users").await.json();
-    assert!(users.as_array().unwrap().iter().any(|u| u["email"] == "p@y.test" && u["status"] == "invited"));
+    assert!(
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["email"] == "p@y.test" && u["status"] == "invited")
+    );
 
     // Pages get an HTML error page in the service's style instead.
     let r = admin.get("/no-such-page").await;
@@ -69,7 +100,17 @@ async fn health_and_readiness() {
     assert_eq!(c.get("/readyz").await.body, "ready");
     let r = c.get("/sign-in").await;
     assert!(r.headers.get("x-request-id").is_some());
-    assert!(r.headers.get("content-security-policy").unwrap().to_str().unwrap().contains("default-src 'self'"));
+    assert!(
+        r.headers
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
     app.state.db.close().await;
-    assert_eq!(c.get("/readyz").await.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        c.get("/readyz").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
 }

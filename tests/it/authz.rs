@@ -6,7 +6,6 @@ use caremarket::web::{Access, token_hash};
 use caremarket_core::Role;
 use std::collections::BTreeSet;
 
-
 use crate::support::{Client, TestApp, form_body, random_name};
 
 /// Who may call each route: "public", "second_factor" (signed in, second factor possibly
@@ -87,8 +86,14 @@ fn every_route_has_an_entry_in_the_expected_table() {
         .collect();
     let missing: Vec<_> = actual.difference(&expected).collect();
     let stale: Vec<_> = expected.difference(&actual).collect();
-    assert!(missing.is_empty(), "routes whose access differs from, or is missing in, the table: {missing:#?}");
-    assert!(stale.is_empty(), "entries in the table the router does not have: {stale:#?}");
+    assert!(
+        missing.is_empty(),
+        "routes whose access differs from, or is missing in, the table: {missing:#?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "entries in the table the router does not have: {stale:#?}"
+    );
 }
 
 /// A fresh, fully signed-in session for the user (inserted directly: the matrix is about the
@@ -117,13 +122,24 @@ enum Outcome {
     Refused,
 }
 
-async fn call(c: &Client, csrf: &str, method: &Method, path: &str) -> (Outcome, StatusCode, String) {
+async fn call(
+    c: &Client,
+    csrf: &str,
+    method: &Method,
+    path: &str,
+) -> (Outcome, StatusCode, String) {
     let api = path.starts_with("/api/");
     let r = match *method {
         Method::GET => c.get(path).await,
         _ if api => {
-            c.request(method.clone(), path, Some("application/json"), "{}".into(), &[("x-csrf-token", csrf)])
-                .await
+            c.request(
+                method.clone(),
+                path,
+                Some("application/json"),
+                "{}".into(),
+                &[("x-csrf-token", csrf)],
+            )
+            .await
         }
         _ => {
             c.request(
@@ -138,7 +154,9 @@ async fn call(c: &Client, csrf: &str, method: &Method, path: &str) -> (Outcome, 
     };
     let outcome = match r.status {
         StatusCode::UNAUTHORIZED => Outcome::SentToSignIn,
-        StatusCode::SEE_OTHER if r.location().starts_with("/sign-in?next=") => Outcome::SentToSignIn,
+        StatusCode::SEE_OTHER if r.location().starts_with("/sign-in?next=") => {
+            Outcome::SentToSignIn
+        }
         StatusCode::FORBIDDEN => Outcome::Refused,
         _ => Outcome::Allowed,
     };
@@ -151,54 +169,102 @@ async fn every_route_answers_every_role_as_the_table_says() {
     let mut users = Vec::new();
     for role in Role::ALL {
         let provider = (role == Role::Provider).then_some("1-101641521");
-        let (id, _) = app.user(&format!("{}-{}@matrix.test", role.as_str(), random_name()), role, provider).await;
+        let (id, _) = app
+            .user(
+                &format!("{}-{}@matrix.test", role.as_str(), random_name()),
+                role,
+                provider,
+            )
+            .await;
         users.push((role, id));
     }
     let (victim, _) = app.user("victim@matrix.test", Role::Viewer, None).await;
-    let area = caremarket::admin::areas::add(&app.state, &caremarket::audit::Actor::cli("t"), "Leeds", "E08000035")
-        .await
-        .unwrap();
+    let area = caremarket::admin::areas::add(
+        &app.state,
+        &caremarket::audit::Actor::cli("t"),
+        "Leeds",
+        "E08000035",
+    )
+    .await
+    .unwrap();
 
     let mut failures = Vec::new();
     for (m, p, who) in EXPECTED {
         let method: Method = m.parse().unwrap();
         let path = p
-            .replace("{id}", &if p.contains("/areas/") { area.id } else { victim }.to_string())
+            .replace(
+                "{id}",
+                &if p.contains("/areas/") {
+                    area.id
+                } else {
+                    victim
+                }
+                .to_string(),
+            )
             .replace("{token}", "0000");
         // Signed out.
         let anon = app.client();
         let anon_csrf = anon.csrf().await;
         let (o, status, _) = call(&anon, &anon_csrf, &method, &path).await;
-        let want = if *who == "public" { Outcome::Allowed } else { Outcome::SentToSignIn };
+        let want = if *who == "public" {
+            Outcome::Allowed
+        } else {
+            Outcome::SentToSignIn
+        };
         if o != want {
-            failures.push(format!("{m} {p} signed out: got {o:?} ({status}), want {want:?}"));
+            failures.push(format!(
+                "{m} {p} signed out: got {o:?} ({status}), want {want:?}"
+            ));
         }
         for (role, id) in &users {
             let (c, csrf) = session_client(&app, *id).await;
             let (o, status, body) = call(&c, &csrf, &method, &path).await;
-            let allowed = matches!(*who, "public" | "second_factor" | "signed_in") || *who == role.as_str();
-            let want = if allowed { Outcome::Allowed } else { Outcome::Refused };
+            let allowed =
+                matches!(*who, "public" | "second_factor" | "signed_in") || *who == role.as_str();
+            let want = if allowed {
+                Outcome::Allowed
+            } else {
+                Outcome::Refused
+            };
             if o != want {
-                failures.push(format!("{m} {p} as {role}: got {o:?} ({status}), want {want:?}: {}", &body[..body.len().min(200)]));
+                failures.push(format!(
+                    "{m} {p} as {role}: got {o:?} ({status}), want {want:?}: {}",
+                    &body[..body.len().min(200)]
+                ));
             }
             if status.is_server_error() {
                 failures.push(format!("{m} {p} as {role}: server error {status}"));
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[tokio::test]
 async fn a_provider_user_cannot_touch_another_providers_user_rows() {
     let app = TestApp::new().await;
-    let (a, _) = app.user("staff@provider-a.test", Role::Provider, Some("1-101641521")).await;
-    let (b, _) = app.user("staff@provider-b.test", Role::Provider, Some("1-102643046")).await;
+    let (a, _) = app
+        .user("staff@provider-a.test", Role::Provider, Some("1-101641521"))
+        .await;
+    let (b, _) = app
+        .user("staff@provider-b.test", Role::Provider, Some("1-102643046"))
+        .await;
     let (ca, csrf_a) = session_client(&app, a).await;
     let (cb, csrf_b) = session_client(&app, b).await;
     let _ = csrf_a;
     let created = cb
-        .request(Method::POST, "/api/v1/tokens", Some("application/json"), r#"{"name":"b's token"}"#.into(), &[("x-csrf-token", &csrf_b)])
+        .request(
+            Method::POST,
+            "/api/v1/tokens",
+            Some("application/json"),
+            r#"{"name":"b's token"}"#.into(),
+            &[("x-csrf-token", &csrf_b)],
+        )
         .await;
     assert_eq!(created.status, StatusCode::CREATED);
     let id = created.json()["id"].as_i64().unwrap();
@@ -207,20 +273,45 @@ async fn a_provider_user_cannot_touch_another_providers_user_rows() {
     let list = ca.get("/api/v1/tokens").await.json();
     assert_eq!(list.as_array().unwrap().len(), 0);
     let csrf_a = ca.csrf().await;
-    let r = ca.request(Method::DELETE, &format!("/api/v1/tokens/{id}"), None, String::new(), &[("x-csrf-token", &csrf_a)]).await;
+    let r = ca
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{id}"),
+            None,
+            String::new(),
+            &[("x-csrf-token", &csrf_a)],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = ca.post_form(&format!("/account/tokens/{id}/revoke"), &[]).await;
+    let r = ca
+        .post_form(&format!("/account/tokens/{id}/revoke"), &[])
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     // Nothing changed: B's token still works and is not revoked.
-    assert_eq!(app.client().with_bearer(&secret).get("/api/v1/me").await.json()["provider_id"], "1-102643046");
+    assert_eq!(
+        app.client()
+            .with_bearer(&secret)
+            .get("/api/v1/me")
+            .await
+            .json()["provider_id"],
+        "1-102643046"
+    );
     let revoked: Option<chrono::DateTime<chrono::Utc>> = app
         .db()
         .q()
-        .scalar("SELECT revoked_at FROM api_tokens WHERE id = $1", caremarket::args![id])
+        .scalar(
+            "SELECT revoked_at FROM api_tokens WHERE id = $1",
+            caremarket::args![id],
+        )
         .await
         .unwrap();
     assert!(revoked.is_none());
     // A provider cannot use the admin API either, even with an extra "role" field.
-    let r = ca.post_json("/api/v1/users", serde_json::json!({"email": "x@y.test", "role": "admin"})).await;
+    let r = ca
+        .post_json(
+            "/api/v1/users",
+            serde_json::json!({"email": "x@y.test", "role": "admin"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }

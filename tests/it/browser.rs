@@ -11,7 +11,8 @@ use crate::support::{ClockExt, TestApp};
 pub async fn serve(app: &TestApp) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = caremarket::app::router(app.state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let router = caremarket::app::router(app.state.clone())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
     });
@@ -35,11 +36,16 @@ pub fn browser_or_skip() -> bool {
 /// Clicks something that loads a new page and waits until the new page has loaded: a click
 /// can return before the navigation it starts has finished.
 pub async fn click_and_wait(b: &Browser, css: &str) {
-    b.execute("window.__cm_old_page = true; return null;", vec![]).await.unwrap();
+    b.execute("window.__cm_old_page = true; return null;", vec![])
+        .await
+        .unwrap();
     b.click(css).await.unwrap();
     for _ in 0..200 {
         let v = b
-            .execute("return (window.__cm_old_page !== true) && document.readyState === 'complete';", vec![])
+            .execute(
+                "return (window.__cm_old_page !== true) && document.readyState === 'complete';",
+                vec![],
+            )
             .await
             .unwrap_or(serde_json::Value::Bool(false));
         if v == serde_json::Value::Bool(true) {
@@ -74,16 +80,32 @@ async fn admin_signs_in_creates_a_user_and_signs_out() {
     b.fill("#email", "admin@leeds.test").await.unwrap();
     b.fill("#password", "not my password at all").await.unwrap();
     click_and_wait(&b, "button[type=submit].govuk-button").await;
-    assert!(b.source().await.unwrap().contains("Enter a correct email address and password"));
+    assert!(
+        b.source()
+            .await
+            .unwrap()
+            .contains("Enter a correct email address and password")
+    );
     axe_clean(&b, "sign in with errors", &mut checked).await;
     b.fill("#password", &pw).await.unwrap();
     click_and_wait(&b, "button[type=submit].govuk-button").await;
 
     // Admins must set up two-factor authentication.
     let url = b.current_url().await.unwrap();
-    assert!(url.ends_with("/account/two-factor/set-up"), "{url}: {}", b.source().await.unwrap());
+    assert!(
+        url.ends_with("/account/two-factor/set-up"),
+        "{url}: {}",
+        b.source().await.unwrap()
+    );
     axe_clean(&b, "two-factor set-up", &mut checked).await;
-    let secret = b.find("#totp-secret").await.unwrap().attr("data-secret").await.unwrap().unwrap();
+    let secret = b
+        .find("#totp-secret")
+        .await
+        .unwrap()
+        .attr("data-secret")
+        .await
+        .unwrap()
+        .unwrap();
     let code = totp::current_code(&secret, app.clock.now_utc()).unwrap();
     b.fill("#code", &format!("{code:06}")).await.unwrap();
     click_and_wait(&b, "button[type=submit].govuk-button").await;
@@ -110,7 +132,16 @@ async fn admin_signs_in_creates_a_user_and_signs_out() {
     b.goto(&format!("{base}/admin/users")).await.unwrap();
     assert!(b.source().await.unwrap().contains("new.broker@leeds.test"));
 
-    for page in ["/admin/areas", "/admin/settings", "/admin/audit", "/account", "/account/tokens", "/account/password", "/notifications", "/accessibility"] {
+    for page in [
+        "/admin/areas",
+        "/admin/settings",
+        "/admin/audit",
+        "/account",
+        "/account/tokens",
+        "/account/password",
+        "/notifications",
+        "/accessibility",
+    ] {
         b.goto(&format!("{base}{page}")).await.unwrap();
         axe_clean(&b, page, &mut checked).await;
     }
@@ -125,5 +156,9 @@ async fn admin_signs_in_creates_a_user_and_signs_out() {
     b.goto(&format!("{base}/nowhere")).await.unwrap();
     axe_clean(&b, "404", &mut checked).await;
     b.close().await.unwrap();
-    eprintln!("axe-core clean on {} pages: {}", checked.len(), checked.join(", "));
+    eprintln!(
+        "axe-core clean on {} pages: {}",
+        checked.len(),
+        checked.join(", ")
+    );
 }

@@ -14,7 +14,11 @@ fn caremarket(db: &TestDb, args: &[&str]) -> std::process::Output {
 }
 
 fn text(o: &std::process::Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[tokio::test]
@@ -22,19 +26,55 @@ async fn user_commands_create_disable_and_reset() {
     let db = TestDb::new().await;
     let o = caremarket(&db, &["migrate"]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = caremarket(&db, &["user", "add", "--email", "Lead@Leeds.test", "--role", "commissioner"]);
+    let o = caremarket(
+        &db,
+        &[
+            "user",
+            "add",
+            "--email",
+            "Lead@Leeds.test",
+            "--role",
+            "commissioner",
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
     assert!(out.contains("lead@leeds.test") && out.contains("One-time password: "));
-    let o = caremarket(&db, &["user", "add", "--email", "lead@leeds.test", "--role", "viewer"]);
+    let o = caremarket(
+        &db,
+        &[
+            "user",
+            "add",
+            "--email",
+            "lead@leeds.test",
+            "--role",
+            "viewer",
+        ],
+    );
     assert!(!o.status.success());
     assert!(text(&o).contains("already exists"));
-    let o = caremarket(&db, &["user", "add", "--email", "p@care.test", "--role", "provider"]);
+    let o = caremarket(
+        &db,
+        &[
+            "user",
+            "add",
+            "--email",
+            "p@care.test",
+            "--role",
+            "provider",
+        ],
+    );
     assert!(!o.status.success());
     assert!(text(&o).contains("provider-id"), "{}", text(&o));
-    let o = caremarket(&db, &["user", "add", "--email", "x@care.test", "--role", "owner"]);
+    let o = caremarket(
+        &db,
+        &["user", "add", "--email", "x@care.test", "--role", "owner"],
+    );
     assert!(text(&o).contains("unknown role"));
-    let o = caremarket(&db, &["user", "reset-password", "--email", "lead@leeds.test"]);
+    let o = caremarket(
+        &db,
+        &["user", "reset-password", "--email", "lead@leeds.test"],
+    );
     assert!(o.status.success() && text(&o).contains("New one-time password"));
     let o = caremarket(&db, &["user", "disable", "--email", "lead@leeds.test"]);
     assert!(o.status.success(), "{}", text(&o));
@@ -42,11 +82,25 @@ async fn user_commands_create_disable_and_reset() {
     assert!(!o.status.success() && text(&o).contains("no user"));
 
     let check = caremarket::db::Db::connect(&db.url).await.unwrap();
-    let disabled: bool = check.q().scalar("SELECT disabled FROM users WHERE email = 'lead@leeds.test'", vec![]).await.unwrap();
+    let disabled: bool = check
+        .q()
+        .scalar(
+            "SELECT disabled FROM users WHERE email = 'lead@leeds.test'",
+            vec![],
+        )
+        .await
+        .unwrap();
     assert!(disabled);
-    let actions: Vec<(String, String)> = check.q().fetch_all("SELECT action, actor FROM audit_log ORDER BY id", vec![]).await.unwrap();
+    let actions: Vec<(String, String)> = check
+        .q()
+        .fetch_all("SELECT action, actor FROM audit_log ORDER BY id", vec![])
+        .await
+        .unwrap();
     let names: Vec<&str> = actions.iter().map(|a| a.0.as_str()).collect();
-    assert_eq!(names, ["user.create", "user.reset_password", "user.disable"]);
+    assert_eq!(
+        names,
+        ["user.create", "user.reset_password", "user.disable"]
+    );
     assert!(actions.iter().all(|a| a.1.starts_with("cli:")));
     check.close().await;
 }
@@ -70,7 +124,8 @@ async fn serve_answers_and_stops_cleanly_on_sigterm() {
     for _ in 0..100 {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
             use std::io::{Read, Write};
-            s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
             let mut buf = String::new();
             s.read_to_string(&mut buf).unwrap();
             ok = buf.starts_with("HTTP/1.1 200") && buf.ends_with("ready");
@@ -80,7 +135,13 @@ async fn serve_answers_and_stops_cleanly_on_sigterm() {
     }
     assert!(ok, "server did not become ready");
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = child.wait().unwrap();
     assert!(status.success(), "exit after SIGTERM: {status:?}");
 }

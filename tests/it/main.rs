@@ -10,3 +10,4 @@ mod audit;
 mod authz;
 mod browser;
 mod cli;
+mod dbcopy;

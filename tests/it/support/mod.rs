@@ -29,7 +29,8 @@ pub fn engine() -> Engine {
 }
 
 pub fn pg_admin_url() -> String {
-    std::env::var("CAREMARKET_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("CAREMARKET_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 pub fn random_name() -> String {
@@ -43,6 +44,7 @@ pub struct TestDb {
 }
 
 enum Cleanup {
+    None,
     File(std::path::PathBuf),
     Pg(String),
 }
@@ -65,7 +67,9 @@ impl TestDb {
             }
             Engine::Postgres => {
                 let name = format!("cm_test_{}", random_name());
-                let admin = Db::connect(&pg_admin_url()).await.expect("PostgreSQL for tests");
+                let admin = Db::connect(&pg_admin_url())
+                    .await
+                    .expect("PostgreSQL for tests");
                 admin
                     .q()
                     .execute(&format!("CREATE DATABASE {name}"), vec![])
@@ -77,7 +81,10 @@ impl TestDb {
                     Some(i) => format!("{}/{name}", &base[..i]),
                     None => panic!("bad PG URL"),
                 };
-                TestDb { url, cleanup: Cleanup::Pg(name) }
+                TestDb {
+                    url,
+                    cleanup: Cleanup::Pg(name),
+                }
             }
         }
     }
@@ -86,6 +93,7 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         match &self.cleanup {
+            Cleanup::None => {}
             Cleanup::File(p) => {
                 for suffix in ["", "-wal", "-shm", "-journal"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
@@ -95,12 +103,18 @@ impl Drop for TestDb {
                 let name = name.clone();
                 // Drop runs outside async: use a small runtime on its own thread.
                 let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
                     rt.block_on(async {
                         if let Ok(admin) = Db::connect(&pg_admin_url()).await {
                             let _ = admin
                                 .q()
-                                .execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), vec![])
+                                .execute(
+                                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                                    vec![],
+                                )
                                 .await;
                             admin.close().await;
                         }
@@ -125,13 +139,37 @@ impl TestApp {
     }
 
     pub async fn with_config(config: Config) -> TestApp {
-        let tdb = TestDb::new().await;
+        Self::build(TestDb::new().await, config).await
+    }
+
+    /// An app on a given engine, whatever the run's engine (for tests that cross engines).
+    pub async fn on(engine: Engine) -> TestApp {
+        Self::build(TestDb::new_on(engine).await, Config::for_tests()).await
+    }
+
+    /// An app over a database that already exists (not removed afterwards by this app).
+    pub async fn on_existing(url: &str) -> TestApp {
+        let tdb = TestDb {
+            url: url.to_string(),
+            cleanup: Cleanup::None,
+        };
+        Self::build(tdb, Config::for_tests()).await
+    }
+
+    async fn build(tdb: TestDb, config: Config) -> TestApp {
         let db = Db::connect(&tdb.url).await.expect("connect");
         caremarket::db::migrate(&db).await.expect("migrate");
         let clock = ManualClock::new(chrono::Utc::now());
-        let state = AppState::new(db, config, clock.clone()).await.expect("state");
+        let state = AppState::new(db, config, clock.clone())
+            .await
+            .expect("state");
         let router = app::router(state.clone());
-        TestApp { state, router, clock, db: tdb }
+        TestApp {
+            state,
+            router,
+            clock,
+            db: tdb,
+        }
     }
 
     pub fn db(&self) -> &Db {
@@ -177,7 +215,11 @@ impl TestApp {
     }
 
     pub async fn count(&self, table: &str) -> i64 {
-        self.db().q().scalar(&format!("SELECT COUNT(*) FROM {table}"), vec![]).await.unwrap()
+        self.db()
+            .q()
+            .scalar(&format!("SELECT COUNT(*) FROM {table}"), vec![])
+            .await
+            .unwrap()
     }
 
     pub async fn audit_actions(&self) -> Vec<String> {
@@ -199,13 +241,19 @@ pub struct Resp {
 
 impl Resp {
     pub fn location(&self) -> &str {
-        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
     pub fn content_type(&self) -> &str {
-        self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 }
 
@@ -234,7 +282,10 @@ impl Client {
             cookies: Arc::new(Mutex::new(HashMap::new())),
             headers: self.headers.clone(),
         };
-        c.headers.insert(header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        c.headers.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
         c
     }
 
@@ -242,7 +293,14 @@ impl Client {
         self.cookies.lock().unwrap().get(name).cloned()
     }
 
-    pub async fn request(&self, method: Method, path: &str, content_type: Option<&str>, body: String, extra: &[(&str, &str)]) -> Resp {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: String,
+        extra: &[(&str, &str)],
+    ) -> Resp {
         let mut b = Request::builder().method(method).uri(path);
         for (k, v) in self.headers.iter() {
             b = b.header(k, v);
@@ -264,7 +322,12 @@ impl Client {
         for (k, v) in extra {
             b = b.header(*k, *v);
         }
-        let res = self.router.clone().oneshot(b.body(Body::from(body)).unwrap()).await.unwrap();
+        let res = self
+            .router
+            .clone()
+            .oneshot(b.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
         let status = res.status();
         let headers = res.headers().clone();
         for sc in headers.get_all(header::SET_COOKIE) {
@@ -274,7 +337,10 @@ impl Client {
             if attrs.contains("Max-Age=0") {
                 self.cookies.lock().unwrap().remove(k);
             } else {
-                self.cookies.lock().unwrap().insert(k.to_string(), v.to_string());
+                self.cookies
+                    .lock()
+                    .unwrap()
+                    .insert(k.to_string(), v.to_string());
             }
         }
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
@@ -286,7 +352,8 @@ impl Client {
     }
 
     pub async fn get(&self, path: &str) -> Resp {
-        self.request(Method::GET, path, None, String::new(), &[]).await
+        self.request(Method::GET, path, None, String::new(), &[])
+            .await
     }
 
     /// The CSRF token a page would carry right now.
@@ -302,39 +369,89 @@ impl Client {
         let token = self.csrf().await;
         let mut all: Vec<(&str, &str)> = fields.to_vec();
         all.push(("csrf_token", &token));
-        self.request(Method::POST, path, Some("application/x-www-form-urlencoded"), form_body(&all), &[])
-            .await
+        self.request(
+            Method::POST,
+            path,
+            Some("application/x-www-form-urlencoded"),
+            form_body(&all),
+            &[],
+        )
+        .await
     }
 
     /// Posts without any CSRF token (what a forged cross-site form would do).
     pub async fn post_form_without_csrf(&self, path: &str, fields: &[(&str, &str)]) -> Resp {
-        self.request(Method::POST, path, Some("application/x-www-form-urlencoded"), form_body(fields), &[])
-            .await
+        self.request(
+            Method::POST,
+            path,
+            Some("application/x-www-form-urlencoded"),
+            form_body(fields),
+            &[],
+        )
+        .await
     }
 
     pub async fn post_json(&self, path: &str, body: serde_json::Value) -> Resp {
-        let csrf = if self.headers.contains_key(header::AUTHORIZATION) { String::new() } else { self.csrf().await };
-        self.request(Method::POST, path, Some("application/json"), body.to_string(), &[("x-csrf-token", &csrf)])
-            .await
+        let csrf = if self.headers.contains_key(header::AUTHORIZATION) {
+            String::new()
+        } else {
+            self.csrf().await
+        };
+        self.request(
+            Method::POST,
+            path,
+            Some("application/json"),
+            body.to_string(),
+            &[("x-csrf-token", &csrf)],
+        )
+        .await
     }
 
     pub async fn delete(&self, path: &str) -> Resp {
-        let csrf = if self.headers.contains_key(header::AUTHORIZATION) { String::new() } else { self.csrf().await };
-        self.request(Method::DELETE, path, None, String::new(), &[("x-csrf-token", &csrf)]).await
+        let csrf = if self.headers.contains_key(header::AUTHORIZATION) {
+            String::new()
+        } else {
+            self.csrf().await
+        };
+        self.request(
+            Method::DELETE,
+            path,
+            None,
+            String::new(),
+            &[("x-csrf-token", &csrf)],
+        )
+        .await
     }
 
     /// Signs in through the form, and sets up or answers the second factor when asked.
     pub async fn sign_in(&self, email: &str, password: &str, app: &TestApp) -> Resp {
         self.get("/sign-in").await;
-        let r = self.post_form("/sign-in", &[("email", email), ("password", password)]).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "sign-in failed: {}", r.body);
+        let r = self
+            .post_form("/sign-in", &[("email", email), ("password", password)])
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::SEE_OTHER,
+            "sign-in failed: {}",
+            r.body
+        );
         match r.location() {
             "/account/two-factor/set-up" => {
                 let page = self.get("/account/two-factor/set-up").await;
                 let secret = secret_in(&page.body);
-                let code = format!("{:06}", accounts::totp::current_code(&secret, app.clock.now_utc()).unwrap());
-                let done = self.post_form("/account/two-factor/set-up", &[("code", &code)]).await;
-                assert_eq!(done.status, StatusCode::OK, "TOTP set-up failed: {}", done.body);
+                let code = format!(
+                    "{:06}",
+                    accounts::totp::current_code(&secret, app.clock.now_utc()).unwrap()
+                );
+                let done = self
+                    .post_form("/account/two-factor/set-up", &[("code", &code)])
+                    .await;
+                assert_eq!(
+                    done.status,
+                    StatusCode::OK,
+                    "TOTP set-up failed: {}",
+                    done.body
+                );
                 done
             }
             _ => r,
@@ -343,7 +460,9 @@ impl Client {
 }
 
 pub fn secret_in(html: &str) -> String {
-    let i = html.find("data-secret=\"").expect("TOTP secret on the page");
+    let i = html
+        .find("data-secret=\"")
+        .expect("TOTP secret on the page");
     let rest = &html[i + 13..];
     rest[..rest.find('"').unwrap()].to_string()
 }

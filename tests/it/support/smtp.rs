@@ -24,7 +24,9 @@ impl SmtpSink {
         let inbox2 = inbox.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
                 let inbox = inbox2.clone();
                 tokio::spawn(async move {
                     let (r, mut w) = stream.into_split();
@@ -57,7 +59,10 @@ impl SmtpSink {
                                 }
                                 data.push_str(line.strip_prefix('.').unwrap_or(&line));
                             }
-                            inbox.lock().unwrap().push(Mail { to: to.clone(), data });
+                            inbox.lock().unwrap().push(Mail {
+                                to: to.clone(),
+                                data,
+                            });
                             let _ = w.write_all(b"250 queued\r\n").await;
                         } else if upper == "QUIT" {
                             let _ = w.write_all(b"221 bye\r\n").await;
@@ -75,7 +80,14 @@ impl SmtpSink {
     /// Waits (up to 10 s) for a message to this address and returns it.
     pub async fn wait_for(&self, to: &str, nth: usize) -> Mail {
         for _ in 0..200 {
-            let found: Vec<Mail> = self.inbox.lock().unwrap().iter().filter(|m| m.to == to).cloned().collect();
+            let found: Vec<Mail> = self
+                .inbox
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|m| m.to == to)
+                .cloned()
+                .collect();
             if found.len() > nth {
                 return found[nth].clone();
             }

@@ -1,0 +1,15 @@
+//! Every table of the schema, parents before children, for whole-deployment copies. A test
+//! checks this list against the live schema, so a new table cannot be forgotten.
+
+pub const TABLES: &[&str] = &[
+    "users",
+    "sessions",
+    "login_failures",
+    "recovery_codes",
+    "one_time_links",
+    "api_tokens",
+    "notifications",
+    "areas",
+    "settings",
+    "audit_log",
+];
