@@ -110,6 +110,7 @@ async fn every_write_leaves_an_audit_row() {
         )
     );
     step!("user.list", admin.get("/admin/users"));
+    step!("user.read", admin.get(&format!("/admin/users/{target}")));
     let areas: Vec<(i64,)> = app
         .db()
         .q()
