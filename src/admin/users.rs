@@ -394,6 +394,14 @@ pub async fn user_page(
     ctx: RequestCtx,
     Path(id): Path<i64>,
 ) -> Result<Response> {
+    // A user's record is staff personal data: reading it is audited.
+    if store::user_by_id(&state.db, id).await?.is_some() {
+        let mut tx = state.db.begin().await?;
+        audit::entry("user.read", "user", id)
+            .write(&mut tx, &Actor::from_ctx(&ctx), state.clock.now())
+            .await?;
+        tx.commit().await?;
+    }
     user_view(&state, &ctx, id, FormErrors::default(), None, None).await
 }
 
