@@ -11,7 +11,10 @@ pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod cqc;
 pub mod db;
+pub mod export;
+pub mod import;
 pub mod mail;
 pub mod web;
 

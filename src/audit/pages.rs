@@ -65,16 +65,7 @@ async fn audit_page(
     })
 }
 
-/// A cell safe to open in a spreadsheet: quoted, and a leading = + - @ neutralised so that a
-/// value typed into a form cannot run as a formula in Excel.
-pub fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
+pub use crate::export::csv_cell;
 
 async fn audit_csv(
     State(state): State<AppState>,

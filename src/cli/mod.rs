@@ -1,6 +1,7 @@
 //! The `caremarket` command: serve, migrate, demo, user administration, and moving or backing
 //! up a deployment. Every option can also come from a `CAREMARKET_*` environment variable.
 
+mod cqc;
 pub mod dbtools;
 
 use clap::{Parser, Subcommand};
@@ -40,6 +41,12 @@ enum Command {
     /// Move a whole deployment between databases
     #[command(subcommand)]
     Db(DbCommand),
+    /// Import CQC data files
+    #[command(subcommand)]
+    Import(cqc::ImportCommand),
+    /// Figures about the care market
+    #[command(subcommand)]
+    Market(cqc::MarketCommand),
     /// Take a consistent copy of a SQLite database while the service runs
     Backup {
         #[command(flatten)]
@@ -157,6 +164,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(db, &args, Some(banner)).await
         }
         Command::User(cmd) => user(cmd).await,
+        Command::Import(cmd) => {
+            init_tracing("text");
+            let (kind, a) = match &cmd {
+                cqc::ImportCommand::Ratings(a) => (crate::cqc::Kind::Ratings, a),
+                cqc::ImportCommand::Directory(a) => (crate::cqc::Kind::Directory, a),
+                cqc::ImportCommand::ApiRecords(a) => (crate::cqc::Kind::ApiRecords, a),
+            };
+            let db = open(&a.db).await?;
+            let state = AppState::with_system_clock(db, Config::for_cli()).await?;
+            cqc::import(&state, kind, a).await
+        }
+        Command::Market(cqc::MarketCommand::Summary(a)) => {
+            let db = open(&a.db).await?;
+            let state = AppState::with_system_clock(db, Config::for_cli()).await?;
+            cqc::market_summary(&state, &a).await
+        }
         Command::Db(DbCommand::Copy { from, to }) => dbtools::copy(&from, &to).await,
         Command::Backup { db, out } => dbtools::backup(&db.database_url, &out).await,
     }

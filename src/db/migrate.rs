@@ -19,9 +19,11 @@ macro_rules! migrations {
 
 pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     1 "0001_foundation",
+    2 "0002_cqc",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
+    2 "0002_cqc",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

@@ -7,6 +7,7 @@
 //! `DATE`/`TIMESTAMPTZ` on PostgreSQL and ISO text on SQLite, and always chrono types in Rust.
 
 mod migrate;
+mod sqlite_bulk;
 pub mod tables;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -228,6 +229,24 @@ impl Tx {
         match self {
             Tx::Sqlite(_) => Engine::Sqlite,
             Tx::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// SQLite only: runs a one-row statement with `?` placeholders once per row, through the
+    /// connection's handle (see `sqlite_bulk`). Returns the rows changed.
+    pub async fn sqlite_each_row(
+        &mut self,
+        sql: &str,
+        rows: &[Vec<Arg>],
+    ) -> Result<u64, sqlx::Error> {
+        match self {
+            Tx::Sqlite(t) => {
+                let mut h = t.lock_handle().await?;
+                sqlite_bulk::insert_rows(h.as_raw_handle(), sql, rows)
+            }
+            Tx::Postgres(_) => Err(sqlx::Error::Protocol(
+                "sqlite_each_row on PostgreSQL".into(),
+            )),
         }
     }
 }

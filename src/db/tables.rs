@@ -12,4 +12,12 @@ pub const TABLES: &[&str] = &[
     "areas",
     "settings",
     "audit_log",
+    "cqc_imports",
+    "cqc_providers",
+    "cqc_locations",
+    "cqc_location_services",
+    "cqc_ratings",
+    "cqc_location_editions",
+    "cqc_relationships",
+    "cqc_sync_state",
 ];

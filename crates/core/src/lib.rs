@@ -1,6 +1,8 @@
 //! caremarket's domain rules, kept free of I/O so that they can be tested on their own and
 //! reused by the web pages, the JSON API and the CLI alike.
 
+pub mod cqc;
+pub mod market;
 pub mod password;
 pub mod role;
 pub mod throttle;

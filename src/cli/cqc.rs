@@ -1,0 +1,221 @@
+//! `caremarket import ...` and `caremarket market summary`.
+
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::time::Duration;
+
+use crate::AppState;
+use crate::audit::Actor;
+use crate::config::DbArgs;
+use crate::cqc::summary::{ServiceType, Slice};
+use crate::cqc::{ImportFailure, ImportOptions, ImportOutcome, Kind, import_file};
+
+#[derive(Subcommand)]
+pub enum ImportCommand {
+    /// CQC "Latest ratings" (long format; CSV, XLSX or ODS)
+    Ratings(ImportArgs),
+    /// CQC care directory / "HSCA Active Locations" (CSV, XLSX or ODS)
+    Directory(ImportArgs),
+    /// CQC API location records, one JSON object a line
+    ApiRecords(ImportArgs),
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The file to import (may be gzip-compressed)
+    pub file: std::path::PathBuf,
+    /// The date of the data (YYYY-MM-DD); default: the latest publication date in the file
+    #[arg(long)]
+    pub edition: Option<chrono::NaiveDate>,
+    /// Import the valid rows and write the rejected ones to --rejects
+    #[arg(long, default_value_t = false)]
+    pub skip_invalid: bool,
+    /// Where to write rejected rows as CSV (with --skip-invalid)
+    #[arg(long)]
+    pub rejects: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum MarketCommand {
+    /// Counts by rating and % Good or Outstanding for a slice of the market
+    Summary(SummaryArgs),
+}
+
+#[derive(Args)]
+pub struct SummaryArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// A council as CQC names it, e.g. Leeds
+    #[arg(long)]
+    pub area: Option<String>,
+    /// A region, e.g. "North West"
+    #[arg(long)]
+    pub region: Option<String>,
+    /// care-home, care-home-with-nursing, care-home-without-nursing, home-care, supported-living
+    #[arg(long)]
+    pub service_type: Option<String>,
+    /// The market as at this date (YYYY-MM-DD)
+    #[arg(long)]
+    pub as_at: Option<chrono::NaiveDate>,
+    /// json, csv or table
+    #[arg(long, default_value = "table")]
+    pub format: String,
+}
+
+/// Runs an import from the command line with a progress spinner and a summary line.
+pub async fn import(state: &AppState, kind: Kind, a: &ImportArgs) -> anyhow::Result<()> {
+    let name = a.file.display().to_string();
+    let bytes = std::fs::read(&a.file).map_err(|e| anyhow::anyhow!("cannot read {name}: {e}"))?;
+    let bar = ProgressBar::new_spinner().with_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(format!(
+        "importing {} ({:.1} MB) as {}",
+        name,
+        bytes.len() as f64 / 1e6,
+        kind.label()
+    ));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let opts = ImportOptions {
+        edition: a.edition,
+        skip_invalid: a.skip_invalid,
+    };
+    let started = std::time::Instant::now();
+    let result = import_file(state, &Actor::cli("import"), kind, &name, &bytes, &opts).await;
+    bar.finish_and_clear();
+    let r = match result {
+        Ok(r) => r,
+        Err(ImportFailure::Rows { report, .. }) => {
+            anyhow::bail!(
+                "{report}Fix the rows and import again, or use --skip-invalid --rejects FILE to import the valid rows."
+            )
+        }
+        Err(e) => anyhow::bail!("{e}"),
+    };
+    match &r.outcome {
+        ImportOutcome::AlreadyImported(prev) => {
+            println!(
+                "{name} was already imported (import #{} on {}, edition {}): nothing changed.",
+                prev.id,
+                prev.started_at.format("%d %b %Y %H:%M"),
+                prev.edition
+            );
+        }
+        ImportOutcome::Imported(row) => {
+            for w in r.warnings.iter().take(20) {
+                println!("warning: {w}");
+            }
+            if r.warnings.len() > 20 {
+                println!("warning: ... and {} more", r.warnings.len() - 20);
+            }
+            if !r.unknown_columns.is_empty() {
+                println!("ignored columns: {}", r.unknown_columns.join(", "));
+            }
+            if let Some(csv) = &r.rejects_csv {
+                match &a.rejects {
+                    Some(p) => {
+                        std::fs::write(p, csv)?;
+                        println!(
+                            "{} rejected rows written to {}",
+                            row.rows_rejected,
+                            p.display()
+                        );
+                    }
+                    None => println!(
+                        "{} rows rejected (give --rejects FILE to keep them)",
+                        row.rows_rejected
+                    ),
+                }
+            }
+            println!(
+                "Imported {name}: edition {}, {} rows read, {} in, {} rejected, {} new locations and ratings, in {:.2} s (import #{})",
+                row.edition,
+                row.rows_read,
+                row.rows_in,
+                row.rows_rejected,
+                row.rows_changed,
+                started.elapsed().as_secs_f64(),
+                row.id
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn market_summary(state: &AppState, a: &SummaryArgs) -> anyhow::Result<()> {
+    let service_type = match &a.service_type {
+        None => None,
+        Some(s) => Some(ServiceType::parse(s).ok_or_else(|| {
+            anyhow::anyhow!("unknown service type {s:?}: use care-home, care-home-with-nursing, care-home-without-nursing, home-care or supported-living")
+        })?),
+    };
+    let slice = Slice {
+        area: a.area.clone(),
+        region: a.region.clone(),
+        service_type,
+        as_at: a.as_at,
+    };
+    let s = crate::cqc::summary::summary(&state.db, &slice)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if s.figures.locations == 0 && (slice.area.is_some() || slice.region.is_some()) {
+        eprintln!(
+            "note: no locations match; check the spelling of the area or region as CQC writes it"
+        );
+    }
+    let f = &s.figures;
+    match a.format.as_str() {
+        "json" => println!("{}", serde_json::to_string_pretty(&s)?),
+        "csv" => {
+            println!(
+                "locations,rated,outstanding,good,requires_improvement,inadequate,good_or_outstanding_pct,beds,beds_known_for,beds_good_or_outstanding_pct"
+            );
+            let pct = |p: Option<f64>| p.map(|v| format!("{v:.1}")).unwrap_or_default();
+            println!(
+                "{},{},{},{},{},{},{},{},{},{}",
+                f.locations,
+                f.rated,
+                f.outstanding,
+                f.good,
+                f.requires_improvement,
+                f.inadequate,
+                pct(f.good_or_outstanding_pct),
+                f.beds,
+                f.beds_known_for,
+                pct(f.beds_good_or_outstanding_pct)
+            );
+        }
+        "table" => {
+            let pct = |p: Option<f64>| {
+                p.map(|v| format!("{v:.1}%"))
+                    .unwrap_or_else(|| "n/a".into())
+            };
+            println!("Locations                 {:>8}", f.locations);
+            println!("Rated                     {:>8}", f.rated);
+            println!("  Outstanding             {:>8}", f.outstanding);
+            println!("  Good                    {:>8}", f.good);
+            println!("  Requires improvement    {:>8}", f.requires_improvement);
+            println!("  Inadequate              {:>8}", f.inadequate);
+            println!(
+                "Good or Outstanding       {:>8}",
+                pct(f.good_or_outstanding_pct)
+            );
+            println!("Beds (known for {:>6})   {:>8}", f.beds_known_for, f.beds);
+            println!(
+                "Beds Good or Outstanding  {:>8}",
+                pct(f.beds_good_or_outstanding_pct)
+            );
+            for e in &s.coverage.editions {
+                println!("Edition: {} {}", e.kind, e.edition);
+            }
+            for n in &s.coverage.notes {
+                println!("Note: {n}");
+            }
+        }
+        other => anyhow::bail!("unknown format {other:?}: use json, csv or table"),
+    }
+    Ok(())
+}

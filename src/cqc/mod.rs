@@ -1,0 +1,186 @@
+//! CQC data in: the three forms of CQC's public data (latest ratings, the care directory and
+//! API location records), kept with their history, searchable and shown.
+
+pub mod pages;
+pub mod parse;
+pub mod records;
+pub mod store;
+pub mod summary;
+
+use chrono::NaiveDate;
+
+use crate::audit::{self, Actor};
+use crate::import::{FileError, RowProblem, content_hash, summarise_problems};
+use crate::{AppError, AppState};
+pub use records::Kind;
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// The edition (date of the data); by default the latest publication date in the file.
+    pub edition: Option<NaiveDate>,
+    /// Import the valid rows and hand back the rejected ones, instead of refusing the file.
+    pub skip_invalid: bool,
+}
+
+#[derive(Debug)]
+pub enum ImportOutcome {
+    Imported(store::ImportRow),
+    /// The same file (same bytes) was imported before: nothing changed.
+    AlreadyImported(store::ImportRow),
+}
+
+#[derive(Debug)]
+pub struct ImportResult {
+    pub outcome: ImportOutcome,
+    pub warnings: Vec<String>,
+    pub unknown_columns: Vec<String>,
+    /// The rejected rows as CSV (with a "problem" column), when rows were skipped.
+    pub rejects_csv: Option<String>,
+    pub problems: Vec<RowProblem>,
+}
+
+#[derive(Debug)]
+pub enum ImportFailure {
+    /// The file as a whole cannot be used.
+    File(FileError),
+    /// Some rows are invalid; nothing was imported.
+    Rows {
+        report: String,
+        problems: Vec<RowProblem>,
+    },
+    Internal(AppError),
+}
+
+impl std::fmt::Display for ImportFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImportFailure::File(e) => write!(f, "{e}"),
+            ImportFailure::Rows { report, .. } => write!(f, "{report}"),
+            ImportFailure::Internal(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<AppError> for ImportFailure {
+    fn from(e: AppError) -> Self {
+        ImportFailure::Internal(e)
+    }
+}
+
+impl From<sqlx::Error> for ImportFailure {
+    fn from(e: sqlx::Error) -> Self {
+        ImportFailure::Internal(e.into())
+    }
+}
+
+fn rejects_csv(header: &[String], rows: &[(usize, Vec<String>, String)]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut h: Vec<String> = vec!["row".into(), "problem".into()];
+    h.extend(header.iter().cloned());
+    let _ = w.write_record(&h);
+    for (row, cells, reason) in rows {
+        let mut rec = vec![row.to_string(), reason.clone()];
+        rec.extend(cells.iter().map(|c| crate::export::neutralise(c)));
+        let _ = w.write_record(&rec);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// Reads, checks and stores one file: all or nothing, idempotent, recorded. The CLI and the
+/// upload page both call this.
+pub async fn import_file(
+    state: &AppState,
+    actor: &Actor,
+    kind: Kind,
+    file_name: &str,
+    bytes: &[u8],
+    opts: &ImportOptions,
+) -> Result<ImportResult, ImportFailure> {
+    let started = std::time::Instant::now();
+    let started_at = state.clock.now();
+    let sha = content_hash(bytes);
+    // Only the base name is kept: a name like ../x.csv says nothing about where it came from.
+    let file_name = file_name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(file_name)
+        .to_string();
+    if let Some(prev) = store::import_by_hash(&state.db, kind, &sha).await? {
+        return Ok(ImportResult {
+            outcome: ImportOutcome::AlreadyImported(prev),
+            warnings: vec![],
+            unknown_columns: vec![],
+            rejects_csv: None,
+            problems: vec![],
+        });
+    }
+    let bytes =
+        &*crate::import::gunzip_if_needed(&file_name, bytes).map_err(ImportFailure::File)?;
+    let parsed = match kind {
+        Kind::Ratings => parse::ratings(&file_name, bytes),
+        Kind::Directory => parse::directory(&file_name, bytes),
+        Kind::ApiRecords | Kind::Sync => parse::api_records(&file_name, bytes),
+    }
+    .map_err(ImportFailure::File)?;
+    if !parsed.problems.is_empty() && !opts.skip_invalid {
+        return Err(ImportFailure::Rows {
+            report: summarise_problems(&file_name, &parsed.problems),
+            problems: parsed.problems,
+        });
+    }
+    let batch = parsed.batch;
+    if batch.locations.is_empty() {
+        return Err(ImportFailure::File(FileError(format!(
+            "{file_name}: no valid rows to import"
+        ))));
+    }
+    let edition = opts
+        .edition
+        .or(batch.latest_date)
+        .unwrap_or_else(|| state.clock.now().date_naive());
+    let rows_rejected = parsed.rejected_rows.len() as i64;
+    let mut tx = state.db.begin().await?;
+    let applied = store::apply(&mut tx, &batch, kind, edition).await?;
+    let rows_in = batch.rows_read as i64 - rows_rejected;
+    let id: i64 = tx
+        .scalar(
+            "INSERT INTO cqc_imports (kind, file_name, sha256, edition, rows_read, rows_in, rows_changed, rows_rejected, warnings, unknown_columns, started_at, duration_ms, actor) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+            crate::args![
+                kind.as_str(),
+                &file_name,
+                &sha,
+                edition,
+                batch.rows_read as i64,
+                rows_in,
+                applied.new_locations + applied.new_ratings,
+                rows_rejected,
+                serde_json::to_string(&batch.warnings).unwrap_or_default(),
+                serde_json::to_string(&batch.unknown_columns).unwrap_or_default(),
+                started_at,
+                started.elapsed().as_millis() as i64,
+                &actor.name,
+            ],
+        )
+        .await?;
+    audit::entry("cqc.import", "cqc_import", id)
+        .after(serde_json::json!({
+            "kind": kind.as_str(), "file_name": file_name, "sha256": sha, "edition": edition,
+            "rows_read": batch.rows_read, "rows_in": rows_in, "rows_rejected": rows_rejected,
+            "new_locations": applied.new_locations, "new_ratings": applied.new_ratings,
+        }))
+        .write(&mut tx, actor, started_at)
+        .await?;
+    let row: store::ImportRow = tx
+        .fetch_one("SELECT * FROM cqc_imports WHERE id = $1", crate::args![id])
+        .await?;
+    tx.commit().await?;
+    Ok(ImportResult {
+        outcome: ImportOutcome::Imported(row),
+        warnings: batch.warnings,
+        unknown_columns: batch.unknown_columns,
+        rejects_csv: (!parsed.rejected_rows.is_empty())
+            .then(|| rejects_csv(&parsed.header, &parsed.rejected_rows)),
+        problems: parsed.problems,
+    })
+}

@@ -1,0 +1,3 @@
+pub fn routes() -> Vec<crate::web::RouteDef> {
+    vec![]
+}

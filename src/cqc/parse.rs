@@ -1,0 +1,939 @@
+//! Turning each of CQC's three forms into a [`Batch`]: the "Latest ratings" file (long
+//! format), the care directory ("HSCA Active Locations") and API location records (JSON
+//! lines). Every problem is reported with row, column, value and reason; nothing is stored.
+
+use caremarket_core::cqc::{
+    Domain, Rating, normalise_header, normalise_postcode, parse_date, parse_flag,
+};
+use chrono::NaiveDate;
+use std::collections::HashMap;
+
+use super::records::*;
+use crate::import::{self, ColumnSpec, Columns, FileError, Grid, MAX_CELL_CHARS, RowProblem};
+
+/// The outcome of reading a file: what is valid, what is not, and the rejected rows as they
+/// were (for the `--rejects` file).
+pub struct Parsed {
+    pub batch: Batch,
+    pub problems: Vec<RowProblem>,
+    pub header: Vec<String>,
+    pub rejected_rows: Vec<(usize, Vec<String>, String)>,
+}
+
+macro_rules! spec {
+    ($key:literal, [$($n:literal),+], $req:expr) => {
+        ColumnSpec { key: $key, names: &[$($n),+], required: $req }
+    };
+}
+
+pub const RATINGS_COLUMNS: &[ColumnSpec] = &[
+    spec!("location_id", ["locationid"], true),
+    spec!("domain", ["domain", "keyquestion"], true),
+    spec!(
+        "latest_rating",
+        ["latestrating", "rating", "overallrating"],
+        true
+    ),
+    spec!(
+        "publication_date",
+        ["publicationdate", "reportpublicationdate"],
+        true
+    ),
+    spec!(
+        "service_population_group",
+        ["servicepopulationgroup", "servicegroup", "populationgroup"],
+        false
+    ),
+    spec!("location_name", ["locationname"], false),
+    spec!("care_home", ["carehome"], false),
+    spec!(
+        "location_type",
+        ["locationtype", "locationtypesector"],
+        false
+    ),
+    spec!(
+        "primary_inspection_category",
+        ["locationprimaryinspectioncategory"],
+        false
+    ),
+    spec!("street_address", ["locationstreetaddress"], false),
+    spec!("address_line_2", ["locationaddressline2"], false),
+    spec!("city", ["locationcity"], false),
+    spec!(
+        "postcode",
+        ["locationpostcode", "locationpostalcode"],
+        false
+    ),
+    spec!("local_authority", ["locationlocalauthority"], false),
+    spec!("region", ["locationregion"], false),
+    spec!("onspd_ccg_code", ["locationonspdccgcode"], false),
+    spec!("onspd_ccg", ["locationonspdccg"], false),
+    spec!("report_type", ["reporttype"], false),
+    spec!("inherited", ["inheritedratingyn", "inheritedrating"], false),
+    spec!("url", ["url"], false),
+    spec!("provider_id", ["providerid"], false),
+    spec!("provider_name", ["providername"], false),
+    spec!("brand_id", ["brandid"], false),
+    spec!("brand_name", ["brandname"], false),
+    spec!(
+        "longitude",
+        ["long", "longitude", "locationlongitude"],
+        false
+    ),
+    spec!("latitude", ["lat", "latitude", "locationlatitude"], false),
+];
+
+pub const DIRECTORY_COLUMNS: &[ColumnSpec] = &[
+    spec!("location_id", ["locationid"], true),
+    spec!("location_name", ["locationname", "name"], true),
+    spec!(
+        "registration_date",
+        ["locationhscastartdate", "hscastartdate", "registrationdate"],
+        false
+    ),
+    spec!("dormant", ["dormantyn", "dormant"], false),
+    spec!("care_home", ["carehome"], false),
+    spec!("registered_manager", ["registeredmanager"], false),
+    spec!(
+        "beds",
+        ["carehomesbeds", "carehomebeds", "beds", "numberofbeds"],
+        false
+    ),
+    spec!(
+        "location_type",
+        ["locationtypesector", "locationtype"],
+        false
+    ),
+    spec!(
+        "inspection_directorate",
+        ["locationinspectiondirectorate", "inspectiondirectorate"],
+        false
+    ),
+    spec!(
+        "primary_inspection_category",
+        [
+            "locationprimaryinspectioncategory",
+            "primaryinspectioncategory"
+        ],
+        false
+    ),
+    spec!(
+        "latest_rating",
+        [
+            "locationlatestoverallrating",
+            "latestoverallrating",
+            "latestrating"
+        ],
+        false
+    ),
+    spec!("publication_date", ["publicationdate"], false),
+    spec!("inherited", ["inheritedratingyn", "inheritedrating"], false),
+    spec!("region", ["locationregion", "region"], false),
+    spec!(
+        "local_authority",
+        ["locationlocalauthority", "localauthority"],
+        false
+    ),
+    spec!("onspd_ccg_code", ["locationonspdccgcode"], false),
+    spec!("onspd_ccg", ["locationonspdccg"], false),
+    spec!(
+        "street_address",
+        ["locationstreetaddress", "address"],
+        false
+    ),
+    spec!("address_line_2", ["locationaddressline2"], false),
+    spec!("city", ["locationcity"], false),
+    spec!("county", ["locationcounty"], false),
+    spec!(
+        "postcode",
+        ["locationpostalcode", "locationpostcode", "postcode"],
+        false
+    ),
+    spec!("latitude", ["locationlatitude", "latitude"], false),
+    spec!("longitude", ["locationlongitude", "longitude"], false),
+    spec!("web", ["locationwebaddress"], false),
+    spec!("provider_id", ["providerid"], false),
+    spec!("provider_name", ["providername"], false),
+    spec!("brand_id", ["brandid"], false),
+    spec!("brand_name", ["brandname"], false),
+    spec!("service_types", ["servicetypes", "servicetype"], false),
+    spec!(
+        "specialisms",
+        ["specialismsservices", "serviceuserbands", "specialisms"],
+        false
+    ),
+];
+
+struct RowReader<'a> {
+    cells: Vec<String>,
+    cols: &'a Columns,
+    row: usize,
+    problems: Vec<RowProblem>,
+}
+
+impl RowReader<'_> {
+    fn raw(&self, key: &str) -> &str {
+        self.cols
+            .idx(key)
+            .and_then(|i| self.cells.get(i))
+            .map(|s| s.as_str())
+            .unwrap_or("")
+    }
+    fn problem(&mut self, key: &str, reason: impl Into<String>) {
+        let v = self.raw(key).to_string();
+        self.problems
+            .push(RowProblem::new(self.row, self.cols.header(key), &v, reason));
+    }
+    fn text(&self, key: &str) -> Option<String> {
+        text(self.raw(key))
+    }
+    fn date(&mut self, key: &str) -> Option<NaiveDate> {
+        let v = self.raw(key).trim().to_string();
+        if v.is_empty() {
+            return None;
+        }
+        match parse_date(&v, false) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.problem(key, format!("{:?} {}", v, e.0));
+                None
+            }
+        }
+    }
+    fn flag(&mut self, key: &str) -> Option<bool> {
+        match parse_flag(self.raw(key)) {
+            Ok(v) => v,
+            Err(e) => {
+                self.problem(key, e);
+                None
+            }
+        }
+    }
+    fn float(&mut self, key: &str, min: f64, max: f64) -> Option<f64> {
+        let v = self.raw(key).trim().to_string();
+        if v.is_empty() {
+            return None;
+        }
+        match v.parse::<f64>() {
+            Ok(f) if (min..=max).contains(&f) => Some(f),
+            _ => {
+                self.problem(key, format!("is not a number from {min} to {max}"));
+                None
+            }
+        }
+    }
+    fn location_id(&mut self) -> Option<String> {
+        let v = self.raw("location_id").trim().to_string();
+        if v.is_empty() {
+            self.problem("location_id", "the location ID is empty");
+            None
+        } else if !valid_cqc_id(&v) {
+            self.problem(
+                "location_id",
+                "is not a CQC location ID (like 1-1000587219 or R0A02)",
+            );
+            None
+        } else {
+            Some(v)
+        }
+    }
+    fn check_lengths(&mut self) {
+        let long: Vec<usize> = self
+            .cells
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.len() > MAX_CELL_CHARS)
+            .map(|(i, _)| i)
+            .collect();
+        for i in long {
+            let header = self
+                .cols
+                .headers
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| format!("column {}", i + 1));
+            let n = self.cells[i].chars().count();
+            self.problems.push(RowProblem::new(
+                self.row,
+                &header,
+                &self.cells[i],
+                format!("is {n} characters long; a cell may hold at most {MAX_CELL_CHARS}"),
+            ));
+        }
+    }
+}
+
+fn location_common(r: &mut RowReader, id: &str) -> LocationRecord {
+    let postcode = r
+        .text("postcode")
+        .map(|p| normalise_postcode(&p).unwrap_or_else(|| p.to_uppercase()));
+    LocationRecord {
+        location_id: id.to_string(),
+        provider_id: r.text("provider_id"),
+        name: r.text("location_name"),
+        care_home: r.flag("care_home"),
+        location_type: r.text("location_type"),
+        primary_inspection_category: r.text("primary_inspection_category"),
+        inspection_directorate: r.text("inspection_directorate"),
+        street_address: r.text("street_address"),
+        address_line_2: r.text("address_line_2"),
+        city: r.text("city"),
+        county: r.text("county"),
+        postcode,
+        local_authority: r
+            .text("local_authority")
+            .map(|la| la.replace(" & ", " and ")),
+        region: r.text("region"),
+        onspd_ccg_code: r.text("onspd_ccg_code"),
+        onspd_ccg: r.text("onspd_ccg"),
+        latitude: r.float("latitude", 49.0, 61.0),
+        longitude: r.float("longitude", -9.0, 3.0),
+        ..Default::default()
+    }
+}
+
+fn provider_of(r: &RowReader) -> Option<ProviderRecord> {
+    let id = r.text("provider_id")?;
+    valid_cqc_id(&id).then(|| ProviderRecord {
+        provider_id: id,
+        name: r.text("provider_name"),
+        brand_id: r.text("brand_id"),
+        brand_name: r.text("brand_name"),
+    })
+}
+
+/// Picks the grid with the header and walks its data rows.
+fn with_rows(
+    name: &str,
+    bytes: &[u8],
+    specs: &[ColumnSpec],
+    mut each: impl FnMut(&mut RowReader, &mut Batch) -> bool,
+) -> Result<Parsed, FileError> {
+    let grids = import::open(name, bytes)?;
+    let (g, cols) = import::find_header(name, &grids, specs)?;
+    let grid: &Grid = &grids[g];
+    let mut batch = Batch {
+        unknown_columns: cols.unknown.clone(),
+        ..Default::default()
+    };
+    let mut problems = Vec::new();
+    let mut rejected = Vec::new();
+    let mut data_rows = 0;
+    for i in cols.header_row + 1..grid.len() {
+        let cells = grid.row(i);
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        data_rows += 1;
+        let mut r = RowReader {
+            cells,
+            cols: &cols,
+            row: i + 1,
+            problems: Vec::new(),
+        };
+        r.check_lengths();
+        let ok = each(&mut r, &mut batch) && r.problems.is_empty();
+        if !ok {
+            let reason = r
+                .problems
+                .iter()
+                .map(|p| format!("{}: {}", p.column, p.reason))
+                .collect::<Vec<_>>()
+                .join("; ");
+            rejected.push((i + 1, r.cells.clone(), reason));
+            problems.extend(r.problems);
+        }
+    }
+    if data_rows == 0 {
+        return Err(FileError(format!(
+            "{name} has a header row but no data rows"
+        )));
+    }
+    batch.rows_read = data_rows;
+    Ok(Parsed {
+        batch,
+        problems,
+        header: cols.headers.clone(),
+        rejected_rows: rejected,
+    })
+}
+
+/// CQC "Latest ratings": one row per location × service/population group × domain.
+pub fn ratings(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
+    let mut locations: HashMap<String, usize> = HashMap::new();
+    let mut providers: HashMap<String, ProviderRecord> = HashMap::new();
+    // (location, group, domain) -> (index in ratings, row number)
+    let mut seen: HashMap<(String, String, Domain), (usize, usize)> = HashMap::new();
+    let mut same_date_disagreements = Vec::new();
+    let mut repeats = 0usize;
+    let mut parsed = with_rows(name, bytes, RATINGS_COLUMNS, |r, b| {
+        let id = r.location_id();
+        let domain_raw = r.raw("domain").to_string();
+        let domain = Domain::parse(&domain_raw);
+        if domain.is_none() {
+            r.problem("domain", "is not a key question: use Overall, Safe, Effective, Caring, Responsive or Well-led");
+        }
+        let rating_raw = r.raw("latest_rating").to_string();
+        let rating = Rating::parse(&rating_raw);
+        if rating.is_none() {
+            r.problem(
+                "latest_rating",
+                "is not a CQC rating (Outstanding, Good, Requires improvement, Inadequate, Insufficient evidence to rate, Inspected but not rated)",
+            );
+        }
+        let date = if r.raw("publication_date").trim().is_empty() {
+            r.problem("publication_date", "the publication date is empty");
+            None
+        } else {
+            r.date("publication_date")
+        };
+        let group = r
+            .text("service_population_group")
+            .unwrap_or_else(|| "Overall".into());
+        let (Some(id), Some(domain), Some(rating), Some(date)) = (id, domain, rating, date) else {
+            return false;
+        };
+        if !locations.contains_key(&id) {
+            let loc = location_common(r, &id);
+            if !r.problems.is_empty() {
+                return false;
+            }
+            locations.insert(id.clone(), b.locations.len());
+            b.locations.push(loc);
+            if let Some(p) = provider_of(r) {
+                providers.entry(p.provider_id.clone()).or_insert(p);
+            }
+        }
+        let rec = RatingRecord {
+            location_id: id.clone(),
+            service_group: group.clone(),
+            domain,
+            rating,
+            publication_date: date,
+            report_type: r.text("report_type"),
+            inherited: r.flag("inherited"),
+        };
+        if !r.problems.is_empty() {
+            return false;
+        }
+        b.latest_date = b.latest_date.max(Some(date));
+        let key = (id, group, domain);
+        match seen.get(&key).copied() {
+            None => {
+                seen.insert(key, (b.ratings.len(), r.row));
+                b.ratings.push(rec);
+            }
+            Some((idx, prev_row)) => {
+                // CQC's files repeat a row: keep the latest publication date; on a tie keep
+                // the later row, and say so when the two disagree.
+                repeats += 1;
+                let prev = &b.ratings[idx];
+                if rec.publication_date > prev.publication_date {
+                    b.ratings[idx] = rec;
+                    seen.insert(key, (idx, r.row));
+                } else if rec.publication_date == prev.publication_date {
+                    if rec.rating != prev.rating {
+                        same_date_disagreements.push(format!(
+                            "{} \"{}\" {}: rows {} ({}) and {} ({}) are both dated {}; kept row {}",
+                            key.0,
+                            key.1,
+                            key.2.as_str(),
+                            prev_row,
+                            prev.rating,
+                            r.row,
+                            rec.rating,
+                            rec.publication_date.format("%d/%m/%Y"),
+                            r.row
+                        ));
+                    }
+                    b.ratings[idx] = rec;
+                    seen.insert(key, (idx, r.row));
+                }
+            }
+        }
+        true
+    })?;
+    parsed.batch.providers = providers.into_values().collect();
+    if repeats > 0 {
+        parsed.batch.warnings.push(format!(
+            "{repeats} repeated location × service group × key question rows: the latest publication date was kept"
+        ));
+    }
+    parsed.batch.warnings.extend(same_date_disagreements);
+    Ok(parsed)
+}
+
+/// The care directory ("HSCA Active Locations", or the older "CQC care directory" CSV).
+pub fn directory(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
+    let mut providers: HashMap<String, ProviderRecord> = HashMap::new();
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    // Y/empty flag columns ("Service type - Care home service with nursing" and so on),
+    // found once from the header row.
+    let mut flag_cols: Option<Vec<(usize, &'static str, String)>> = None;
+    let mut parsed = with_rows(name, bytes, DIRECTORY_COLUMNS, |r, b| {
+        let id = r.location_id();
+        let name_v = r.text("location_name");
+        if name_v.is_none() {
+            r.problem("location_name", "the location name is empty");
+        }
+        let Some(id) = id else { return false };
+        let mut loc = location_common(r, &id);
+        loc.registration_date = r.date("registration_date");
+        loc.dormant = r.flag("dormant");
+        loc.registered_manager = if r.cols.idx("registered_manager").is_some() {
+            Some(r.text("registered_manager").is_some())
+        } else {
+            None
+        };
+        let beds_raw = r.raw("beds").trim().replace(',', "");
+        loc.beds = if beds_raw.is_empty() {
+            None
+        } else {
+            match beds_raw.parse::<i64>() {
+                Ok(n) if (0..=5000).contains(&n) => Some(n),
+                _ => {
+                    r.problem("beds", "is not a whole number of beds");
+                    None
+                }
+            }
+        };
+        loc.url = r.text("web");
+        let flag_cols = flag_cols.get_or_insert_with(|| service_flag_columns(r.cols));
+        let mut services: Vec<(&'static str, String)> = flag_cols
+            .iter()
+            .filter(|(i, _, _)| {
+                r.cells
+                    .get(*i)
+                    .is_some_and(|c| !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("n"))
+            })
+            .map(|(_, k, v)| (*k, v.clone()))
+            .collect();
+        for (key, kind) in [
+            ("service_types", "service_type"),
+            ("specialisms", "specialism"),
+        ] {
+            if let Some(list) = r.text(key) {
+                services.extend(
+                    list.split('|')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| (kind, s.to_string())),
+                );
+            }
+        }
+        let has_service_columns = !flag_cols.is_empty()
+            || r.cols.idx("service_types").is_some()
+            || r.cols.idx("specialisms").is_some();
+        loc.services = has_service_columns.then_some(services);
+        let rating_raw = r.raw("latest_rating").trim().to_string();
+        let rating = if rating_raw.is_empty() {
+            None
+        } else {
+            let parsed = Rating::parse(&rating_raw);
+            if parsed.is_none() {
+                r.problem("latest_rating", "is not a CQC rating");
+            }
+            parsed
+        };
+        let date = r.date("publication_date");
+        let inherited = r.flag("inherited");
+        if name_v.is_none() || !r.problems.is_empty() {
+            return false;
+        }
+        if let (Some(rating), Some(date)) = (rating, date) {
+            b.latest_date = b.latest_date.max(Some(date));
+            b.ratings.push(RatingRecord {
+                location_id: id.clone(),
+                service_group: "Overall".into(),
+                domain: Domain::Overall,
+                rating,
+                publication_date: date,
+                report_type: None,
+                inherited,
+            });
+        }
+        if let Some(p) = provider_of(r) {
+            providers.entry(p.provider_id.clone()).or_insert(p);
+        }
+        if ids.insert(id.clone(), b.locations.len()).is_some() {
+            b.warnings.push(format!(
+                "location {id} appears more than once; the later row was kept"
+            ));
+            let idx = ids[&id];
+            b.locations[idx] = loc;
+        } else {
+            b.locations.push(loc);
+        }
+        true
+    })?;
+    parsed.batch.providers = providers.into_values().collect();
+    Ok(parsed)
+}
+
+fn service_flag_columns(cols: &Columns) -> Vec<(usize, &'static str, String)> {
+    cols.headers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            let (prefix, value) = h.split_once(" - ")?;
+            let kind = match normalise_header(prefix).as_str() {
+                "servicetype" => "service_type",
+                "serviceuserband" => "specialism",
+                "regulatedactivity" => "regulated_activity",
+                _ => return None,
+            };
+            Some((i, kind, value.trim().to_string()))
+        })
+        .collect()
+}
+
+fn jstr(v: &serde_json::Value, key: &str) -> Option<String> {
+    v.get(key).and_then(|x| x.as_str()).and_then(text)
+}
+
+fn jdate(v: &serde_json::Value, key: &str) -> Result<Option<NaiveDate>, String> {
+    match jstr(v, key) {
+        None => Ok(None),
+        Some(s) => parse_date(&s, false)
+            .map(Some)
+            .map_err(|e| format!("{key} {s:?} {}", e.0)),
+    }
+}
+
+/// JSON lines of CQC API location records (`GET /locations/{id}`), one object a line.
+pub fn api_records(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
+    let text_all = import::text::decode(name, bytes)?;
+    let mut batch = Batch::default();
+    let mut problems = Vec::new();
+    let mut rejected = Vec::new();
+    let mut providers: HashMap<String, ProviderRecord> = HashMap::new();
+    let mut seen_ids = HashMap::new();
+    for (i, line) in text_all.lines().enumerate() {
+        let row = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        batch.rows_read += 1;
+        let mut row_problems = Vec::new();
+        let v: serde_json::Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(e) => {
+                let p = RowProblem::new(row, "(line)", line, format!("is not a JSON object: {e}"));
+                rejected.push((row, vec![line.to_string()], p.reason.clone()));
+                problems.push(p);
+                continue;
+            }
+        };
+        match record(&v, row, &mut row_problems) {
+            Some((loc, ratings, rels, provider, latest)) if row_problems.is_empty() => {
+                if seen_ids.insert(loc.location_id.clone(), row).is_some() {
+                    batch.warnings.push(format!(
+                        "location {} appears more than once; line {row} was kept",
+                        loc.location_id
+                    ));
+                    batch.locations.retain(|l| l.location_id != loc.location_id);
+                    batch.ratings.retain(|r| r.location_id != loc.location_id);
+                    batch
+                        .relationships
+                        .retain(|r| r.location_id != loc.location_id);
+                }
+                batch.latest_date = batch.latest_date.max(latest);
+                batch.locations.push(loc);
+                batch.ratings.extend(ratings);
+                batch.relationships.extend(rels);
+                if let Some(p) = provider {
+                    providers.entry(p.provider_id.clone()).or_insert(p);
+                }
+            }
+            _ => {
+                let reason = row_problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.column, p.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                rejected.push((row, vec![line.to_string()], reason));
+                problems.extend(row_problems);
+            }
+        }
+    }
+    if batch.rows_read == 0 {
+        return Err(FileError(format!("{name} holds no location records")));
+    }
+    batch.providers = providers.into_values().collect();
+    // Several historic ratings can share a date with the current one: one row per key.
+    let mut by_key: HashMap<(String, String, Domain, NaiveDate), usize> = HashMap::new();
+    let mut deduped: Vec<RatingRecord> = Vec::new();
+    for r in batch.ratings.drain(..) {
+        let k = (
+            r.location_id.clone(),
+            r.service_group.clone(),
+            r.domain,
+            r.publication_date,
+        );
+        match by_key.get(&k) {
+            Some(&i) => deduped[i] = r,
+            None => {
+                by_key.insert(k, deduped.len());
+                deduped.push(r);
+            }
+        }
+    }
+    batch.ratings = deduped;
+    Ok(Parsed {
+        batch,
+        problems,
+        header: vec!["record".into()],
+        rejected_rows: rejected,
+    })
+}
+
+type RecordParts = (
+    LocationRecord,
+    Vec<RatingRecord>,
+    Vec<Relationship>,
+    Option<ProviderRecord>,
+    Option<NaiveDate>,
+);
+
+fn record(
+    v: &serde_json::Value,
+    row: usize,
+    problems: &mut Vec<RowProblem>,
+) -> Option<RecordParts> {
+    let mut bad =
+        |col: &str, val: &str, why: String| problems.push(RowProblem::new(row, col, val, why));
+    let Some(id) = jstr(v, "locationId") else {
+        bad("locationId", "", "the record has no locationId".into());
+        return None;
+    };
+    if !valid_cqc_id(&id) {
+        bad("locationId", &id, "is not a CQC location ID".into());
+        return None;
+    }
+    let flag = |key: &str| -> Result<Option<bool>, String> {
+        match v.get(key) {
+            Some(serde_json::Value::Bool(b)) => Ok(Some(*b)),
+            Some(serde_json::Value::String(s)) => parse_flag(s),
+            _ => Ok(None),
+        }
+    };
+    let mut loc = LocationRecord {
+        location_id: id.clone(),
+        provider_id: jstr(v, "providerId"),
+        name: jstr(v, "name"),
+        location_type: jstr(v, "type"),
+        inspection_directorate: jstr(v, "inspectionDirectorate"),
+        street_address: jstr(v, "postalAddressLine1"),
+        address_line_2: jstr(v, "postalAddressLine2"),
+        city: jstr(v, "postalAddressTownCity"),
+        county: jstr(v, "postalAddressCounty"),
+        postcode: jstr(v, "postalCode")
+            .map(|p| normalise_postcode(&p).unwrap_or_else(|| p.to_uppercase())),
+        local_authority: jstr(v, "localAuthority"),
+        region: jstr(v, "region"),
+        onspd_ccg_code: jstr(v, "onspdCcgCode"),
+        onspd_ccg: jstr(v, "onspdCcgName"),
+        latitude: v.get("onspdLatitude").and_then(|x| x.as_f64()),
+        longitude: v.get("onspdLongitude").and_then(|x| x.as_f64()),
+        url: Some(format!("https://www.cqc.org.uk/location/{id}")),
+        ..Default::default()
+    };
+    match flag("careHome") {
+        Ok(f) => loc.care_home = f,
+        Err(e) => bad("careHome", "", e),
+    }
+    match flag("dormancy") {
+        Ok(f) => loc.dormant = f,
+        Err(e) => bad("dormancy", "", e),
+    }
+    loc.beds = match v.get("numberOfBeds") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(n) => match n
+            .as_i64()
+            .or_else(|| n.as_str().and_then(|s| s.trim().parse().ok()))
+        {
+            Some(b) if (0..=5000).contains(&b) => Some(b),
+            _ => {
+                bad(
+                    "numberOfBeds",
+                    &n.to_string(),
+                    "is not a whole number of beds".into(),
+                );
+                None
+            }
+        },
+    };
+    for (key, slot) in [
+        ("registrationDate", 0),
+        ("deregistrationDate", 1),
+        ("registeredManagerAbsentDate", 2),
+    ] {
+        match jdate(v, key) {
+            Ok(d) => match slot {
+                0 => loc.registration_date = d,
+                1 => loc.deregistration_date = d,
+                _ => loc.registered_manager_absent_since = d,
+            },
+            Err(e) => bad(key, "", e),
+        }
+    }
+    loc.primary_inspection_category = v
+        .get("inspectionCategories")
+        .and_then(|c| c.as_array())
+        .and_then(|a| {
+            a.iter()
+                .find(|c| c.get("primary").and_then(|p| p.as_str()) == Some("true"))
+                .or(a.first())
+        })
+        .and_then(|c| jstr(c, "name"));
+    let names = |key: &str, field: &str| -> Vec<String> {
+        v.get(key)
+            .and_then(|a| a.as_array())
+            .map(|a| a.iter().filter_map(|x| jstr(x, field)).collect())
+            .unwrap_or_default()
+    };
+    let mut services: Vec<(&'static str, String)> = Vec::new();
+    services.extend(
+        names("gacServiceTypes", "description")
+            .into_iter()
+            .map(|s| ("service_type", s)),
+    );
+    services.extend(
+        names("specialisms", "name")
+            .into_iter()
+            .map(|s| ("specialism", s)),
+    );
+    services.extend(
+        names("regulatedActivities", "name")
+            .into_iter()
+            .map(|s| ("regulated_activity", s)),
+    );
+    services.sort();
+    services.dedup();
+    loc.services = Some(services);
+    let manager_named = v
+        .get("regulatedActivities")
+        .and_then(|a| a.as_array())
+        .is_some_and(|acts| {
+            acts.iter().any(|a| {
+                a.get("contacts")
+                    .and_then(|c| c.as_array())
+                    .is_some_and(|cs| {
+                        cs.iter().any(|c| {
+                            c.get("personRoles")
+                                .and_then(|r| r.as_array())
+                                .is_some_and(|roles| {
+                                    roles
+                                        .iter()
+                                        .any(|x| x.as_str() == Some("Registered Manager"))
+                                })
+                        })
+                    })
+            })
+        });
+    loc.registered_manager = if loc.registered_manager_absent_since.is_some() {
+        Some(false)
+    } else if manager_named {
+        Some(true)
+    } else {
+        None
+    };
+
+    let mut ratings = Vec::new();
+    let mut latest = jdate(
+        v.get("lastReport").unwrap_or(&serde_json::Value::Null),
+        "publicationDate",
+    )
+    .ok()
+    .flatten();
+    let mut push = |domain: Domain,
+                    rating_s: Option<String>,
+                    date: Option<NaiveDate>,
+                    problems: &mut Vec<RowProblem>| {
+        let (Some(rs), Some(d)) = (rating_s, date) else {
+            return;
+        };
+        match Rating::parse(&rs) {
+            Some(r) => ratings.push(RatingRecord {
+                location_id: id.clone(),
+                service_group: "Overall".into(),
+                domain,
+                rating: r,
+                publication_date: d,
+                report_type: Some("Location".into()),
+                inherited: None,
+            }),
+            None => problems.push(RowProblem::new(row, "rating", &rs, "is not a CQC rating")),
+        }
+    };
+    let mut sets: Vec<(&serde_json::Value, Option<NaiveDate>)> = Vec::new();
+    if let Some(cur) = v.get("currentRatings").and_then(|c| c.get("overall")) {
+        match jdate(cur, "reportDate") {
+            Ok(d) => sets.push((cur, d)),
+            Err(e) => problems.push(RowProblem::new(
+                row,
+                "currentRatings.overall.reportDate",
+                "",
+                e,
+            )),
+        }
+    }
+    if let Some(hist) = v.get("historicRatings").and_then(|h| h.as_array()) {
+        for h in hist {
+            match jdate(h, "reportDate") {
+                Ok(d) => {
+                    if let Some(o) = h.get("overall") {
+                        sets.push((o, d));
+                    }
+                }
+                Err(e) => problems.push(RowProblem::new(row, "historicRatings.reportDate", "", e)),
+            }
+        }
+    }
+    for (o, d) in sets {
+        latest = latest.max(d);
+        push(Domain::Overall, jstr(o, "rating"), d, problems);
+        if let Some(kqs) = o.get("keyQuestionRatings").and_then(|k| k.as_array()) {
+            for kq in kqs {
+                let Some(domain) = jstr(kq, "name").and_then(|n| Domain::parse(&n)) else {
+                    problems.push(RowProblem::new(
+                        row,
+                        "keyQuestionRatings.name",
+                        &kq.to_string(),
+                        "is not a key question",
+                    ));
+                    continue;
+                };
+                let kd = jdate(kq, "reportDate").ok().flatten().or(d);
+                push(domain, jstr(kq, "rating"), kd, problems);
+            }
+        }
+    }
+    let rels = v
+        .get("relationships")
+        .and_then(|r| r.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| {
+                    Some(Relationship {
+                        location_id: id.clone(),
+                        related_location_id: jstr(r, "relatedLocationId")?,
+                        relation_type: jstr(r, "type").unwrap_or_else(|| "Related".into()),
+                        reason: jstr(r, "reason"),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let provider = loc
+        .provider_id
+        .clone()
+        .filter(|p| valid_cqc_id(p))
+        .map(|p| ProviderRecord {
+            provider_id: p,
+            name: None,
+            brand_id: jstr(v, "brandId"),
+            brand_name: jstr(v, "brandName"),
+        });
+    Some((loc, ratings, rels, provider, latest))
+}

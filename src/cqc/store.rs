@@ -1,0 +1,398 @@
+//! The CQC area's SQL: writing a batch in one transaction, and reading locations, ratings and
+//! import history.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::records::*;
+use crate::db::{Arg, Db, Tx};
+use crate::{Result, args};
+
+/// Rows per multi-row INSERT: one row per statement is several times slower, and both
+/// engines cap the number of parameters in one statement.
+fn rows_per_statement(cols: usize) -> usize {
+    (4000 / cols.max(1)).clamp(1, 500)
+}
+
+/// `INSERT INTO table (cols) VALUES (..), (..) suffix`, in chunks.
+async fn bulk(
+    tx: &mut Tx,
+    table: &str,
+    cols: &[&str],
+    rows: Vec<Vec<Arg>>,
+    suffix: &str,
+) -> Result<()> {
+    let t0 = std::time::Instant::now();
+    let n_rows = rows.len();
+    if tx.engine() == crate::db::Engine::Sqlite {
+        bulk_sqlite(tx, table, cols, rows, suffix).await?;
+    } else {
+        bulk_values(tx, table, cols, rows, suffix).await?;
+    }
+    tracing::debug!(
+        table,
+        rows = n_rows,
+        ms = t0.elapsed().as_millis() as u64,
+        "bulk write"
+    );
+    Ok(())
+}
+
+/// Multi-row VALUES lists (PostgreSQL).
+async fn bulk_values(
+    tx: &mut Tx,
+    table: &str,
+    cols: &[&str],
+    rows: Vec<Vec<Arg>>,
+    suffix: &str,
+) -> Result<()> {
+    let per = rows_per_statement(cols.len());
+    let head = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Arg>> = rows.by_ref().take(per).collect();
+        let mut sql =
+            String::with_capacity(head.len() + chunk.len() * cols.len() * 6 + suffix.len());
+        sql.push_str(&head);
+        let mut n = 0;
+        for (r, _) in chunk.iter().enumerate() {
+            if r > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for c in 0..cols.len() {
+                if c > 0 {
+                    sql.push(',');
+                }
+                n += 1;
+                sql.push('$');
+                sql.push_str(&n.to_string());
+            }
+            sql.push(')');
+        }
+        sql.push(' ');
+        sql.push_str(suffix);
+        tx.execute(&sql, chunk.into_iter().flatten().collect())
+            .await?;
+    }
+    Ok(())
+}
+
+/// SQLite: one prepared statement stepped per row through the connection's handle, in the
+/// same transaction.
+async fn bulk_sqlite(
+    tx: &mut Tx,
+    table: &str,
+    cols: &[&str],
+    rows: Vec<Vec<Arg>>,
+    suffix: &str,
+) -> Result<()> {
+    let marks = vec!["?"; cols.len()].join(", ");
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES ({marks}) {suffix}",
+        cols.join(", ")
+    );
+    tx.sqlite_each_row(&sql, &rows).await?;
+    Ok(())
+}
+
+/// The attributes a file may know about a location; the newest edition wins, but an unknown
+/// value never replaces a known one.
+const LOCATION_ATTRS: &[&str] = &[
+    "provider_id",
+    "name",
+    "care_home",
+    "location_type",
+    "primary_inspection_category",
+    "inspection_directorate",
+    "street_address",
+    "address_line_2",
+    "city",
+    "county",
+    "postcode",
+    "postcode_district",
+    "local_authority",
+    "region",
+    "onspd_ccg_code",
+    "onspd_ccg",
+    "latitude",
+    "longitude",
+    "beds",
+    "registration_date",
+    "deregistration_date",
+    "dormant",
+    "registered_manager",
+    "registered_manager_absent_since",
+    "url",
+];
+
+fn newer_wins(table: &str, col: &str) -> String {
+    format!(
+        "{col} = CASE WHEN excluded.updated_edition >= {table}.updated_edition THEN COALESCE(excluded.{col}, {table}.{col}) ELSE COALESCE({table}.{col}, excluded.{col}) END"
+    )
+}
+
+fn edition_range(table: &str) -> String {
+    format!(
+        "first_edition = CASE WHEN excluded.first_edition < {table}.first_edition THEN excluded.first_edition ELSE {table}.first_edition END, \
+         last_edition = CASE WHEN excluded.last_edition > {table}.last_edition THEN excluded.last_edition ELSE {table}.last_edition END"
+    )
+}
+
+pub struct Applied {
+    pub new_locations: i64,
+    pub new_ratings: i64,
+}
+
+/// Writes everything a file gave, inside the caller's transaction.
+pub async fn apply(tx: &mut Tx, b: &Batch, kind: Kind, edition: NaiveDate) -> Result<Applied> {
+    let loc_before: i64 = tx
+        .scalar("SELECT COUNT(*) FROM cqc_locations", args![])
+        .await?;
+    let rat_before: i64 = tx
+        .scalar("SELECT COUNT(*) FROM cqc_ratings", args![])
+        .await?;
+
+    let rows: Vec<Vec<Arg>> = b
+        .providers
+        .iter()
+        .map(|p| {
+            args![
+                &p.provider_id,
+                p.name.clone(),
+                p.brand_id.clone(),
+                p.brand_name.clone(),
+                edition
+            ]
+        })
+        .collect();
+    bulk(
+        tx,
+        "cqc_providers",
+        &["provider_id", "name", "brand_id", "brand_name", "updated_edition"],
+        rows,
+        "ON CONFLICT (provider_id) DO UPDATE SET \
+         name = CASE WHEN excluded.updated_edition >= cqc_providers.updated_edition THEN COALESCE(excluded.name, cqc_providers.name) ELSE COALESCE(cqc_providers.name, excluded.name) END, \
+         brand_id = COALESCE(excluded.brand_id, cqc_providers.brand_id), \
+         brand_name = COALESCE(excluded.brand_name, cqc_providers.brand_name), \
+         updated_edition = CASE WHEN excluded.updated_edition > cqc_providers.updated_edition THEN excluded.updated_edition ELSE cqc_providers.updated_edition END",
+    )
+    .await?;
+
+    let mut cols: Vec<&str> = vec!["location_id"];
+    cols.extend(LOCATION_ATTRS);
+    cols.extend(["first_edition", "last_edition", "updated_edition"]);
+    let rows: Vec<Vec<Arg>> = b
+        .locations
+        .iter()
+        .map(|l| {
+            let district = l
+                .postcode
+                .as_deref()
+                .and_then(caremarket_core::cqc::postcode_district)
+                .map(str::to_string);
+            vec![
+                Arg::from(&l.location_id),
+                l.provider_id.clone().into(),
+                Some(l.name.clone().unwrap_or_else(|| l.location_id.clone())).into(),
+                l.care_home.into(),
+                l.location_type.clone().into(),
+                l.primary_inspection_category.clone().into(),
+                l.inspection_directorate.clone().into(),
+                l.street_address.clone().into(),
+                l.address_line_2.clone().into(),
+                l.city.clone().into(),
+                l.county.clone().into(),
+                l.postcode.clone().into(),
+                district.into(),
+                l.local_authority.clone().into(),
+                l.region.clone().into(),
+                l.onspd_ccg_code.clone().into(),
+                l.onspd_ccg.clone().into(),
+                l.latitude.into(),
+                l.longitude.into(),
+                l.beds.into(),
+                l.registration_date.into(),
+                l.deregistration_date.into(),
+                l.dormant.into(),
+                l.registered_manager.into(),
+                l.registered_manager_absent_since.into(),
+                l.url.clone().into(),
+                edition.into(),
+                edition.into(),
+                edition.into(),
+            ]
+        })
+        .collect();
+    let mut set: Vec<String> = LOCATION_ATTRS
+        .iter()
+        .map(|c| newer_wins("cqc_locations", c))
+        .collect();
+    set.push(edition_range("cqc_locations"));
+    set.push(
+        "updated_edition = CASE WHEN excluded.updated_edition > cqc_locations.updated_edition THEN excluded.updated_edition ELSE cqc_locations.updated_edition END"
+            .into(),
+    );
+    bulk(
+        tx,
+        "cqc_locations",
+        &cols,
+        rows,
+        &format!("ON CONFLICT (location_id) DO UPDATE SET {}", set.join(", ")),
+    )
+    .await?;
+
+    // Service types and specialisms: a file that lists them replaces the old list.
+    let with_services: Vec<&LocationRecord> = b
+        .locations
+        .iter()
+        .filter(|l| l.services.is_some())
+        .collect();
+    for chunk in with_services.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        tx.execute(
+            &format!(
+                "DELETE FROM cqc_location_services WHERE location_id IN ({})",
+                placeholders.join(",")
+            ),
+            chunk.iter().map(|l| Arg::from(&l.location_id)).collect(),
+        )
+        .await?;
+    }
+    let rows: Vec<Vec<Arg>> = with_services
+        .iter()
+        .flat_map(|l| {
+            l.services
+                .iter()
+                .flatten()
+                .map(|(k, v)| args![&l.location_id, *k, v.as_str()])
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    bulk(
+        tx,
+        "cqc_location_services",
+        &["location_id", "kind", "value"],
+        rows,
+        "ON CONFLICT DO NOTHING",
+    )
+    .await?;
+
+    let rows: Vec<Vec<Arg>> = b
+        .ratings
+        .iter()
+        .map(|r| {
+            args![
+                &r.location_id,
+                &r.service_group,
+                r.domain.as_str(),
+                r.rating.as_str(),
+                r.publication_date,
+                r.report_type.clone(),
+                r.inherited,
+                kind.as_str(),
+                edition,
+                edition,
+            ]
+        })
+        .collect();
+    bulk(
+        tx,
+        "cqc_ratings",
+        &["location_id", "service_group", "domain", "rating", "publication_date", "report_type", "inherited", "source", "first_edition", "last_edition"],
+        rows,
+        &format!(
+            "ON CONFLICT (location_id, service_group, domain, publication_date) DO UPDATE SET \
+             rating = CASE WHEN excluded.last_edition >= cqc_ratings.last_edition THEN excluded.rating ELSE cqc_ratings.rating END, \
+             report_type = COALESCE(excluded.report_type, cqc_ratings.report_type), \
+             inherited = COALESCE(excluded.inherited, cqc_ratings.inherited), {}",
+            edition_range("cqc_ratings")
+        ),
+    )
+    .await?;
+
+    let rows: Vec<Vec<Arg>> = b
+        .locations
+        .iter()
+        .map(|l| args![&l.location_id, kind.as_str(), edition])
+        .collect();
+    bulk(
+        tx,
+        "cqc_location_editions",
+        &["location_id", "kind", "edition"],
+        rows,
+        "ON CONFLICT DO NOTHING",
+    )
+    .await?;
+
+    let rows: Vec<Vec<Arg>> = b
+        .relationships
+        .iter()
+        .map(|r| {
+            args![
+                &r.location_id,
+                &r.related_location_id,
+                &r.relation_type,
+                r.reason.clone()
+            ]
+        })
+        .collect();
+    bulk(
+        tx,
+        "cqc_relationships",
+        &["location_id", "related_location_id", "relation_type", "reason"],
+        rows,
+        "ON CONFLICT (location_id, related_location_id, relation_type) DO UPDATE SET reason = excluded.reason",
+    )
+    .await?;
+
+    let loc_after: i64 = tx
+        .scalar("SELECT COUNT(*) FROM cqc_locations", args![])
+        .await?;
+    let rat_after: i64 = tx
+        .scalar("SELECT COUNT(*) FROM cqc_ratings", args![])
+        .await?;
+    Ok(Applied {
+        new_locations: loc_after - loc_before,
+        new_ratings: rat_after - rat_before,
+    })
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct ImportRow {
+    pub id: i64,
+    pub kind: String,
+    pub file_name: String,
+    pub sha256: String,
+    pub edition: NaiveDate,
+    pub rows_read: i64,
+    pub rows_in: i64,
+    pub rows_changed: i64,
+    pub rows_rejected: i64,
+    /// JSON list of warnings
+    pub warnings: String,
+    /// JSON list of columns the import did not use
+    pub unknown_columns: String,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub actor: String,
+}
+
+pub async fn import_by_hash(db: &Db, kind: Kind, sha: &str) -> Result<Option<ImportRow>> {
+    Ok(db
+        .q()
+        .fetch_optional(
+            "SELECT * FROM cqc_imports WHERE kind = $1 AND sha256 = $2",
+            args![kind.as_str(), sha],
+        )
+        .await?)
+}
+
+pub async fn imports(db: &Db) -> Result<Vec<ImportRow>> {
+    Ok(db
+        .q()
+        .fetch_all(
+            "SELECT * FROM cqc_imports ORDER BY id DESC LIMIT 500",
+            args![],
+        )
+        .await?)
+}
