@@ -6,6 +6,7 @@ pub mod parse;
 pub mod records;
 pub mod store;
 pub mod summary;
+pub mod sync;
 
 use chrono::NaiveDate;
 

@@ -10,4 +10,5 @@ mod audit;
 mod authz;
 mod browser;
 mod cli;
+mod cqc_sync;
 mod dbcopy;

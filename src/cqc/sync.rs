@@ -1,0 +1,1 @@
+//! Live sync with CQC's public API (`caremarket sync cqc`). Being written.
