@@ -52,6 +52,7 @@ pub fn all_routes() -> Vec<RouteDef> {
     v.extend(crate::accounts::routes());
     v.extend(crate::admin::routes());
     v.extend(crate::audit::routes());
+    v.extend(crate::cqc::pages::routes());
     v
 }
 

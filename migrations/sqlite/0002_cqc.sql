@@ -54,6 +54,9 @@ CREATE TABLE cqc_locations (
     registered_manager INTEGER,
     registered_manager_absent_since TEXT,
     url TEXT,
+    -- The latest overall rating, kept up to date after each import (derived from cqc_ratings).
+    overall_rating TEXT,
+    overall_date TEXT,
     first_edition TEXT NOT NULL,
     last_edition TEXT NOT NULL,
     updated_edition TEXT NOT NULL
@@ -62,6 +65,7 @@ CREATE INDEX cqc_locations_la ON cqc_locations(local_authority);
 CREATE INDEX cqc_locations_region ON cqc_locations(region);
 CREATE INDEX cqc_locations_provider ON cqc_locations(provider_id);
 CREATE INDEX cqc_locations_district ON cqc_locations(postcode_district);
+CREATE INDEX cqc_locations_name ON cqc_locations(name);
 
 -- Service types, service user bands / specialisms and regulated activities, as CQC names them.
 CREATE TABLE cqc_location_services (

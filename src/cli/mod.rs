@@ -47,6 +47,9 @@ enum Command {
     /// Figures about the care market
     #[command(subcommand)]
     Market(cqc::MarketCommand),
+    /// Pull changes from CQC's public API
+    #[command(subcommand)]
+    Sync(SyncCommand),
     /// Take a consistent copy of a SQLite database while the service runs
     Backup {
         #[command(flatten)]
@@ -88,6 +91,12 @@ enum UserCommand {
         #[arg(long)]
         email: String,
     },
+}
+
+#[derive(Subcommand)]
+enum SyncCommand {
+    /// Fetch the locations CQC changed since the last sync (resumes a stopped run)
+    Cqc(crate::cqc::sync::SyncCqcArgs),
 }
 
 #[derive(Subcommand)]
@@ -180,6 +189,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let state = AppState::with_system_clock(db, Config::for_cli()).await?;
             cqc::market_summary(&state, &a).await
         }
+        Command::Sync(SyncCommand::Cqc(a)) => {
+            init_tracing("text");
+            let db = open(&a.db).await?;
+            let state = AppState::with_system_clock(db, Config::for_cli()).await?;
+            crate::cqc::sync::cli(&state, &a).await
+        }
         Command::Db(DbCommand::Copy { from, to }) => dbtools::copy(&from, &to).await,
         Command::Backup { db, out } => dbtools::backup(&db.database_url, &out).await,
     }
@@ -267,9 +282,48 @@ async fn demo_setup(db: &Db, args: &ServeArgs) -> anyhow::Result<String> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
     }
+    load_bundled_cqc_data(&state, &actor).await?;
     Ok(format!(
         "Demo ready. Sign in as {DEMO_ADMIN} with password {pw}\n(shown once; two-factor sign-in is off in the demo: turn it on in Settings)"
     ))
+}
+
+/// The real CQC data the project bundles (data/README.md), built into the binary so that the
+/// demo works from any directory and from a clone with no ../shared.
+const BUNDLED_RATINGS: &[u8] =
+    include_bytes!("../../data/cqc/cqc_latest_ratings_overall_domain_national_2021-02.csv.gz");
+const BUNDLED_API_RECORDS: &[u8] =
+    include_bytes!("../../data/cqc/cqc_api_locations_care_homes_devon_plymouth_2021-02.jsonl.gz");
+
+/// Loads the bundled files once (a second run finds them already imported and skips them).
+pub async fn load_bundled_cqc_data(state: &AppState, actor: &Actor) -> anyhow::Result<()> {
+    use crate::cqc::{ImportOptions, ImportOutcome, Kind, import_file};
+    for (kind, name, bytes) in [
+        (
+            Kind::Ratings,
+            "cqc_latest_ratings_overall_domain_national_2021-02.csv.gz",
+            BUNDLED_RATINGS,
+        ),
+        (
+            Kind::ApiRecords,
+            "cqc_api_locations_care_homes_devon_plymouth_2021-02.jsonl.gz",
+            BUNDLED_API_RECORDS,
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let r = import_file(state, actor, kind, name, bytes, &ImportOptions::default())
+            .await
+            .map_err(|e| anyhow::anyhow!("loading the bundled {name}: {e}"))?;
+        if let ImportOutcome::Imported(row) = r.outcome {
+            println!(
+                "Loaded {name}: {} rows, edition {}, in {:.1} s",
+                row.rows_in,
+                row.edition,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn set_password(

@@ -3,6 +3,7 @@
 
 pub mod pages;
 pub mod parse;
+pub mod queries;
 pub mod records;
 pub mod store;
 pub mod summary;

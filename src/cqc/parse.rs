@@ -570,6 +570,20 @@ pub fn directory(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
     Ok(parsed)
 }
 
+fn is_pre_ratings_outcome(s: &str) -> bool {
+    matches!(
+        normalise_header(s).as_str(),
+        "noaction"
+            | "actionneeded"
+            | "complianceaction"
+            | "enforcementaction"
+            | "compliant"
+            | "noncompliant"
+            | "meetsstandards"
+            | "notmeetingstandards"
+    )
+}
+
 fn service_flag_columns(cols: &Columns) -> Vec<(usize, &'static str, String)> {
     cols.headers
         .iter()
@@ -608,6 +622,7 @@ pub fn api_records(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
     let mut rejected = Vec::new();
     let mut providers: HashMap<String, ProviderRecord> = HashMap::new();
     let mut seen_ids = HashMap::new();
+    let mut legacy_outcomes = 0usize;
     for (i, line) in text_all.lines().enumerate() {
         let row = i + 1;
         if line.trim().is_empty() {
@@ -625,7 +640,8 @@ pub fn api_records(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
             }
         };
         match record(&v, row, &mut row_problems) {
-            Some((loc, ratings, rels, provider, latest)) if row_problems.is_empty() => {
+            Some((loc, ratings, rels, provider, latest, legacy)) if row_problems.is_empty() => {
+                legacy_outcomes += legacy;
                 if seen_ids.insert(loc.location_id.clone(), row).is_some() {
                     batch.warnings.push(format!(
                         "location {} appears more than once; line {row} was kept",
@@ -658,6 +674,11 @@ pub fn api_records(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
     }
     if batch.rows_read == 0 {
         return Err(FileError(format!("{name} holds no location records")));
+    }
+    if legacy_outcomes > 0 {
+        batch.warnings.push(format!(
+            "{legacy_outcomes} historic entries from before CQC ratings began (outcomes such as \"No action\") were left out: they are not ratings"
+        ));
     }
     batch.providers = providers.into_values().collect();
     // Several historic ratings can share a date with the current one: one row per key.
@@ -693,6 +714,7 @@ type RecordParts = (
     Vec<Relationship>,
     Option<ProviderRecord>,
     Option<NaiveDate>,
+    usize,
 );
 
 fn record(
@@ -846,6 +868,7 @@ fn record(
     )
     .ok()
     .flatten();
+    let legacy = &mut 0usize;
     let mut push = |domain: Domain,
                     rating_s: Option<String>,
                     date: Option<NaiveDate>,
@@ -863,6 +886,9 @@ fn record(
                 report_type: Some("Location".into()),
                 inherited: None,
             }),
+            // Records from before ratings began (2014) carry the old regime's compliance
+            // outcomes in historicRatings: real data, but not ratings. Left out, counted.
+            None if is_pre_ratings_outcome(&rs) => *legacy += 1,
             None => problems.push(RowProblem::new(row, "rating", &rs, "is not a CQC rating")),
         }
     };
@@ -935,5 +961,6 @@ fn record(
             brand_id: jstr(v, "brandId"),
             brand_name: jstr(v, "brandName"),
         });
-    Some((loc, ratings, rels, provider, latest))
+    let legacy = *legacy;
+    Some((loc, ratings, rels, provider, latest, legacy))
 }

@@ -345,6 +345,7 @@ pub async fn apply(tx: &mut Tx, b: &Batch, kind: Kind, edition: NaiveDate) -> Re
     )
     .await?;
 
+    refresh_current_ratings(tx, b).await?;
     let loc_after: i64 = tx
         .scalar("SELECT COUNT(*) FROM cqc_locations", args![])
         .await?;
@@ -355,6 +356,32 @@ pub async fn apply(tx: &mut Tx, b: &Batch, kind: Kind, edition: NaiveDate) -> Re
         new_locations: loc_after - loc_before,
         new_ratings: rat_after - rat_before,
     })
+}
+
+/// Keeps each location's latest overall rating on its row, for search and lists. Only the
+/// locations the batch touched can have changed.
+async fn refresh_current_ratings(tx: &mut Tx, b: &Batch) -> Result<()> {
+    let t0 = std::time::Instant::now();
+    let sql = "UPDATE cqc_locations SET \
+        overall_rating = (SELECT r.rating FROM cqc_ratings r WHERE r.location_id = cqc_locations.location_id AND r.domain = 'Overall' AND r.service_group = 'Overall' ORDER BY CASE WHEN r.rating IN ('Inspected but not rated', 'No published rating') THEN 1 ELSE 0 END, r.publication_date DESC LIMIT 1), \
+        overall_date = (SELECT r.publication_date FROM cqc_ratings r WHERE r.location_id = cqc_locations.location_id AND r.domain = 'Overall' AND r.service_group = 'Overall' ORDER BY CASE WHEN r.rating IN ('Inspected but not rated', 'No published rating') THEN 1 ELSE 0 END, r.publication_date DESC LIMIT 1)";
+    if b.locations.len() > 2000 {
+        tx.execute(sql, args![]).await?;
+    } else {
+        for chunk in b.locations.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            tx.execute(
+                &format!("{sql} WHERE location_id IN ({})", marks.join(",")),
+                chunk.iter().map(|l| Arg::from(&l.location_id)).collect(),
+            )
+            .await?;
+        }
+    }
+    tracing::debug!(
+        ms = t0.elapsed().as_millis() as u64,
+        "current ratings refreshed"
+    );
+    Ok(())
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]

@@ -37,6 +37,10 @@ impl ServiceType {
     }
 
     /// The CQC service type this corresponds to, where it is one.
+    pub fn cqc_service_name(self) -> Option<&'static str> {
+        self.cqc_service()
+    }
+
     fn cqc_service(self) -> Option<&'static str> {
         match self {
             ServiceType::CareHome => None,
@@ -155,19 +159,28 @@ pub async fn overall_ratings_as_at(
             args![d.min(NaiveDate::from_ymd_opt(9999, 12, 31).expect("date"))],
         )
         .await?;
-    let mut latest: HashMap<String, (NaiveDate, Rating)> = HashMap::new();
+    // "Inspected but not rated" (e.g. a focused infection-control inspection) does not replace
+    // a location's rating: the latest rating proper stands, as the API's currentRatings shows.
+    let mut latest: HashMap<String, (bool, NaiveDate, Rating)> = HashMap::new();
     for (id, rating, date) in rows {
         let Some(r) = Rating::parse(&rating) else {
             continue;
         };
+        let rank = (!counts_as_current(r), std::cmp::Reverse(date));
         match latest.get(&id) {
-            Some((d0, _)) if *d0 >= date => {}
+            Some((not_rating, d0, _)) if (*not_rating, std::cmp::Reverse(*d0)) <= rank => {}
             _ => {
-                latest.insert(id, (date, r));
+                latest.insert(id, (!counts_as_current(r), date, r));
             }
         }
     }
-    Ok(latest.into_iter().map(|(k, (_, r))| (k, r)).collect())
+    Ok(latest.into_iter().map(|(k, (_, _, r))| (k, r)).collect())
+}
+
+/// Whether a published value can be a location's current rating (everything but "Inspected
+/// but not rated" and "No published rating", which leave the previous rating standing).
+pub fn counts_as_current(r: Rating) -> bool {
+    !matches!(r, Rating::InspectedNotRated | Rating::NoPublishedRating)
 }
 
 /// The IDs of the locations in the market as at the date (see [`editions_as_at`]).

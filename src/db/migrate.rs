@@ -20,10 +20,14 @@ macro_rules! migrations {
 pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     1 "0001_foundation",
     2 "0002_cqc",
+    3 "0003_cqc_sync",
+    4 "0004_cqc_rejects",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
     2 "0002_cqc",
+    3 "0003_cqc_sync",
+    4 "0004_cqc_rejects",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

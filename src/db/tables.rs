@@ -20,4 +20,5 @@ pub const TABLES: &[&str] = &[
     "cqc_location_editions",
     "cqc_relationships",
     "cqc_sync_state",
+    "cqc_import_rejects",
 ];

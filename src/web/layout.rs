@@ -34,7 +34,14 @@ pub struct PageCtx {
 
 /// The sections a role sees in the header, in order. Capabilities add theirs here.
 fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
-    let mut v = vec![("Home", "/")];
+    let mut v = vec![
+        ("Home", "/"),
+        ("Locations", "/locations"),
+        ("Data quality", "/data-quality"),
+    ];
+    if matches!(role, Role::Admin | Role::Commissioner) {
+        v.push(("Imports", "/imports"));
+    }
     if role == Role::Admin {
         v.extend([
             ("Users", "/admin/users"),

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod fake_cqc;
 pub mod smtp;
 pub mod webdriver;
 
