@@ -555,18 +555,31 @@ pub fn directory(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
         if let Some(p) = provider_of(r) {
             providers.entry(p.provider_id.clone()).or_insert(p);
         }
-        if ids.insert(id.clone(), b.locations.len()).is_some() {
-            b.warnings.push(format!(
-                "location {id} appears more than once; the later row was kept"
-            ));
-            let idx = ids[&id];
-            b.locations[idx] = loc;
-        } else {
-            b.locations.push(loc);
+        match ids.get(&id) {
+            Some(&idx) => {
+                b.warnings.push(format!(
+                    "location {id} appears more than once; the later row (row {}) was kept",
+                    r.row
+                ));
+                b.locations[idx] = loc;
+            }
+            None => {
+                ids.insert(id.clone(), b.locations.len());
+                b.locations.push(loc);
+            }
         }
         true
     })?;
     parsed.batch.providers = providers.into_values().collect();
+    // The flag columns are read (as service types and bands): not "unknown".
+    parsed.batch.unknown_columns.retain(|h| {
+        h.split_once(" - ").is_none_or(|(prefix, _)| {
+            !matches!(
+                normalise_header(prefix).as_str(),
+                "servicetype" | "serviceuserband" | "regulatedactivity"
+            )
+        })
+    });
     Ok(parsed)
 }
 

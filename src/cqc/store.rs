@@ -144,7 +144,45 @@ pub struct Applied {
 }
 
 /// Writes everything a file gave, inside the caller's transaction.
+/// Keeps the last of each key: one upsert statement must not touch a row twice (PostgreSQL
+/// refuses it), and a file's later row is the one that counts.
+fn last_by_key<T: Clone, K: std::hash::Hash + Eq>(items: &[T], key: impl Fn(&T) -> K) -> Vec<T> {
+    let mut index: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
+    for it in items {
+        match index.get(&key(it)) {
+            Some(&i) => out[i] = it.clone(),
+            None => {
+                index.insert(key(it), out.len());
+                out.push(it.clone());
+            }
+        }
+    }
+    out
+}
+
 pub async fn apply(tx: &mut Tx, b: &Batch, kind: Kind, edition: NaiveDate) -> Result<Applied> {
+    let deduped = Batch {
+        providers: last_by_key(&b.providers, |p| p.provider_id.clone()),
+        locations: last_by_key(&b.locations, |l| l.location_id.clone()),
+        ratings: last_by_key(&b.ratings, |r| {
+            (
+                r.location_id.clone(),
+                r.service_group.clone(),
+                r.domain,
+                r.publication_date,
+            )
+        }),
+        relationships: last_by_key(&b.relationships, |r| {
+            (
+                r.location_id.clone(),
+                r.related_location_id.clone(),
+                r.relation_type.clone(),
+            )
+        }),
+        ..Default::default()
+    };
+    let b = &deduped;
     let loc_before: i64 = tx
         .scalar("SELECT COUNT(*) FROM cqc_locations", args![])
         .await?;

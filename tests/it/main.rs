@@ -10,5 +10,6 @@ mod audit;
 mod authz;
 mod browser;
 mod cli;
+mod cqc;
 mod cqc_sync;
 mod dbcopy;
