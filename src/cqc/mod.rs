@@ -124,6 +124,11 @@ pub async fn import_file(
         Kind::ApiRecords | Kind::Sync => parse::api_records(&file_name, bytes),
     }
     .map_err(ImportFailure::File)?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        rows = parsed.batch.rows_read,
+        "file read and checked"
+    );
     if !parsed.problems.is_empty() && !opts.skip_invalid {
         return Err(ImportFailure::Rows {
             report: summarise_problems(&file_name, &parsed.problems),
@@ -143,6 +148,7 @@ pub async fn import_file(
     let rows_rejected = parsed.rejected_rows.len() as i64;
     let mut tx = state.db.begin().await?;
     let applied = store::apply(&mut tx, &batch, kind, edition).await?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "written");
     let rows_in = batch.rows_read as i64 - rows_rejected;
     let id: i64 = tx
         .scalar(
@@ -177,6 +183,7 @@ pub async fn import_file(
         .fetch_one("SELECT * FROM cqc_imports WHERE id = $1", crate::args![id])
         .await?;
     tx.commit().await?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "committed");
     Ok(ImportResult {
         outcome: ImportOutcome::Imported(row),
         warnings: batch.warnings,

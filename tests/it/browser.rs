@@ -69,6 +69,17 @@ async fn admin_signs_in_creates_a_user_and_signs_out() {
     }
     let app = TestApp::new().await;
     let (_, pw) = app.user("admin@leeds.test", Role::Admin, None).await;
+    let api = std::fs::read(crate::cqc::api_path()).unwrap();
+    caremarket::cqc::import_file(
+        &app.state,
+        &caremarket::audit::Actor::cli("test"),
+        caremarket::cqc::Kind::ApiRecords,
+        "api.jsonl",
+        &api,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     let base = serve(&app).await;
     let b = Browser::start().await.unwrap();
     let mut checked = Vec::new();
@@ -141,6 +152,12 @@ async fn admin_signs_in_creates_a_user_and_signs_out() {
         "/account/password",
         "/notifications",
         "/accessibility",
+        "/locations?area=Devon&rating=good",
+        "/locations/1-1000587219",
+        "/providers/1-101693962",
+        "/data-quality?area=Plymouth",
+        "/imports",
+        "/imports/new",
     ] {
         b.goto(&format!("{base}{page}")).await.unwrap();
         axe_clean(&b, page, &mut checked).await;
