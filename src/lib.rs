@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod audit;
+pub mod charts;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod db;
 pub mod export;
 pub mod import;
 pub mod mail;
+pub mod market;
 pub mod web;
 
 pub use app::AppState;

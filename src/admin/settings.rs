@@ -24,6 +24,10 @@ pub struct ServiceSettings {
     /// Roles that must use a second factor (TOTP) to sign in.
     #[schema(value_type = Vec<String>)]
     pub mfa_required_roles: Vec<Role>,
+    /// The council's target for care homes rated Good or Outstanding (%).
+    pub target_pct: f64,
+    /// Statistical neighbours shown beside the council on the market dashboard.
+    pub comparator_councils: Vec<String>,
 }
 
 impl Default for ServiceSettings {
@@ -33,6 +37,8 @@ impl Default for ServiceSettings {
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             mfa_required_roles: vec![Role::Admin],
+            target_pct: 80.0,
+            comparator_councils: vec![],
         }
     }
 }
@@ -49,6 +55,8 @@ impl ServiceSettings {
                 "session_absolute_hours",
                 self.session_absolute_hours.to_string(),
             ),
+            ("target_pct", self.target_pct.to_string()),
+            ("comparator_councils", self.comparator_councils.join("|")),
             (
                 "mfa_required_roles",
                 self.mfa_required_roles
@@ -78,6 +86,15 @@ pub async fn load(db: &Db) -> anyhow::Result<ServiceSettings> {
             }
             "session_absolute_hours" => {
                 s.session_absolute_hours = v.parse().unwrap_or(s.session_absolute_hours)
+            }
+            "target_pct" => s.target_pct = v.parse().unwrap_or(s.target_pct),
+            "comparator_councils" => {
+                s.comparator_councils = v
+                    .split('|')
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_string)
+                    .collect()
             }
             "mfa_required_roles" => {
                 s.mfa_required_roles = v
@@ -123,30 +140,36 @@ struct SettingsPage {
     idle: String,
     absolute: String,
     mfa: Vec<(String, String, bool)>,
+    target: String,
+    comparators: String,
 }
 
-fn page(
-    state: &AppState,
-    ctx: &RequestCtx,
-    errors: FormErrors,
+/// What the form shows, as typed (or as saved).
+struct Fields {
     name: String,
     idle: String,
     absolute: String,
-    mfa: &[Role],
-) -> SettingsPage {
+    mfa: Vec<Role>,
+    target: String,
+    comparators: String,
+}
+
+fn page(state: &AppState, ctx: &RequestCtx, errors: FormErrors, f: Fields) -> SettingsPage {
     SettingsPage {
         page: PageCtx::new(state, ctx, "Service settings"),
         errors,
-        service_name: name,
-        idle,
-        absolute,
+        service_name: f.name,
+        idle: f.idle,
+        absolute: f.absolute,
+        target: f.target,
+        comparators: f.comparators,
         mfa: Role::ALL
             .iter()
             .map(|r| {
                 (
                     r.as_str().to_string(),
                     r.label().to_string(),
-                    mfa.contains(r),
+                    f.mfa.contains(r),
                 )
             })
             .collect(),
@@ -159,10 +182,14 @@ pub async fn settings_form(State(state): State<AppState>, ctx: RequestCtx) -> Re
         &state,
         &ctx,
         FormErrors::default(),
-        s.service_name.clone(),
-        s.session_idle_minutes.to_string(),
-        s.session_absolute_hours.to_string(),
-        &s.mfa_required_roles,
+        Fields {
+            name: s.service_name.clone(),
+            idle: s.session_idle_minutes.to_string(),
+            absolute: s.session_absolute_hours.to_string(),
+            mfa: s.mfa_required_roles.clone(),
+            target: s.target_pct.to_string(),
+            comparators: s.comparator_councils.join("\n"),
+        },
     ))
 }
 
@@ -175,14 +202,13 @@ pub struct SettingsForm {
     #[serde(default)]
     session_absolute_hours: String,
     #[serde(default)]
+    target_pct: String,
+    #[serde(default)]
+    comparator_councils: String,
     mfa_admin: Option<String>,
-    #[serde(default)]
     mfa_commissioner: Option<String>,
-    #[serde(default)]
     mfa_broker: Option<String>,
-    #[serde(default)]
     mfa_provider: Option<String>,
-    #[serde(default)]
     mfa_viewer: Option<String>,
 }
 
@@ -225,6 +251,29 @@ pub async fn settings_submit(
             "Session length must be a whole number of hours from 1 to 72",
         );
     }
+    let target = f
+        .target_pct
+        .trim()
+        .trim_end_matches('%')
+        .parse::<f64>()
+        .ok()
+        .filter(|v| (0.0..=100.0).contains(v));
+    if target.is_none() {
+        errors.add(
+            "target_pct",
+            "Target must be a percentage from 0 to 100, like 80",
+        );
+    }
+    let comparators: Vec<String> = f
+        .comparator_councils
+        .split(['\n', ','])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect();
+    if comparators.len() > 20 {
+        errors.add("comparator_councils", "Give at most 20 comparator councils");
+    }
     let mut mfa = Vec::new();
     for (flag, role) in [
         (&f.mfa_admin, Role::Admin),
@@ -237,8 +286,8 @@ pub async fn settings_submit(
             mfa.push(role);
         }
     }
-    match (errors.is_empty(), idle, absolute) {
-        (true, Some(idle), Some(absolute)) => {
+    match (errors.is_empty(), idle, absolute, target) {
+        (true, Some(idle), Some(absolute), Some(target_pct)) => {
             save(
                 &state,
                 &Actor::from_ctx(&ctx),
@@ -247,6 +296,8 @@ pub async fn settings_submit(
                     session_idle_minutes: idle,
                     session_absolute_hours: absolute,
                     mfa_required_roles: mfa,
+                    target_pct,
+                    comparator_councils: comparators,
                 },
             )
             .await?;
@@ -262,10 +313,14 @@ pub async fn settings_submit(
                 &state,
                 &ctx,
                 errors,
-                f.service_name,
-                f.session_idle_minutes,
-                f.session_absolute_hours,
-                &mfa,
+                Fields {
+                    name: f.service_name,
+                    idle: f.session_idle_minutes,
+                    absolute: f.session_absolute_hours,
+                    mfa,
+                    target: f.target_pct,
+                    comparators: f.comparator_councils,
+                },
             ),
         ),
     }

@@ -165,6 +165,7 @@ async fn settings_change_the_service_name_and_time_outs() {
         r.body.contains("Enter the service name")
             && r.body.contains("5 to 480")
             && r.body.contains("1 to 72")
+            && r.body.contains("percentage from 0 to 100")
     );
     let r = admin
         .post_form(
@@ -173,6 +174,8 @@ async fn settings_change_the_service_name_and_time_outs() {
                 ("service_name", "Leeds Care Market"),
                 ("session_idle_minutes", "10"),
                 ("session_absolute_hours", "8"),
+                ("target_pct", "85"),
+                ("comparator_councils", "Trafford\nStockport"),
                 ("mfa_admin", "on"),
                 ("mfa_broker", "on"),
             ],
@@ -180,6 +183,12 @@ async fn settings_change_the_service_name_and_time_outs() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(admin.get("/").await.body.contains("Leeds Care Market"));
+    let saved = admin.get("/api/v1/settings").await.json();
+    assert_eq!(saved["target_pct"], 85.0);
+    assert_eq!(
+        saved["comparator_councils"],
+        serde_json::json!(["Trafford", "Stockport"])
+    );
     // Brokers now have to set up two-factor authentication.
     let (_, pw) = app.user("b@leeds.test", Role::Broker, None).await;
     let c = app.client();

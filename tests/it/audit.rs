@@ -94,6 +94,7 @@ async fn every_write_leaves_an_audit_row() {
                 ("service_name", "Leeds care market"),
                 ("session_idle_minutes", "20"),
                 ("session_absolute_hours", "10"),
+                ("target_pct", "80"),
                 ("mfa_admin", "on")
             ]
         )

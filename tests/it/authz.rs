@@ -75,6 +75,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/locations/{id}", "signed_in"),
     ("GET", "/api/v1/providers/{id}", "signed_in"),
     ("GET", "/api/v1/imports", "admin+commissioner"),
+    ("GET", "/market", "signed_in"),
+    ("GET", "/market/locations", "signed_in"),
+    ("GET", "/market/export.csv", "signed_in"),
+    ("GET", "/api/v1/market/summary", "signed_in"),
+    ("GET", "/api/v1/market/breakdown", "signed_in"),
 ];
 
 fn declared(access: Access) -> String {

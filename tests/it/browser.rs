@@ -158,6 +158,8 @@ async fn admin_signs_in_creates_a_user_and_signs_out() {
         "/data-quality?area=Plymouth",
         "/imports",
         "/imports/new",
+        "/market?area=Devon",
+        "/market/locations?area=Devon&by=size_band&group=large&measure=locations",
     ] {
         b.goto(&format!("{base}{page}")).await.unwrap();
         axe_clean(&b, page, &mut checked).await;

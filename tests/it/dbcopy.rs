@@ -62,6 +62,7 @@ async fn populate(app: &TestApp) {
                 ("service_name", "Leeds Care Market"),
                 ("session_idle_minutes", "45"),
                 ("session_absolute_hours", "9"),
+                ("target_pct", "80"),
                 ("mfa_admin", "on"),
             ],
         )

@@ -13,3 +13,4 @@ mod cli;
 mod cqc;
 mod cqc_sync;
 mod dbcopy;
+mod market;

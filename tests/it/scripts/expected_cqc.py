@@ -58,6 +58,7 @@ def api_figures(path):
     by_la = defaultdict(lambda: {"locations": 0, "rated": 0, "good_or_outstanding": 0,
                                  "beds": 0, "beds_known_for": 0, "beds_rated": 0, "beds_go": 0,
                                  "nursing": 0, "residential": 0, "dementia": 0,
+                                 "size": {"small": [0, 0, 0], "medium": [0, 0, 0], "large": [0, 0, 0]},
                                  "kq_below_good": defaultdict(int)})
     total = 0
     for line in open(path, encoding="utf-8"):
@@ -83,6 +84,13 @@ def api_figures(path):
                 s["good_or_outstanding"] += 1
                 if beds is not None:
                     s["beds_go"] += beds
+        if beds is not None:
+            band = "small" if beds < 10 else ("medium" if beds < 50 else "large")
+            s["size"][band][0] += 1
+            if rating in FOUR:
+                s["size"][band][1] += 1
+                if rating in ("Good", "Outstanding"):
+                    s["size"][band][2] += 1
         for kq in cur.get("keyQuestionRatings", []):
             if kq.get("rating") in ("Requires improvement", "Inadequate"):
                 s["kq_below_good"][kq["name"]] += 1

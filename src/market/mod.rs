@@ -1,0 +1,585 @@
+//! Market intelligence: the quality and shape of a council's care market (or a
+//! partnership's), broken down by rating, service type, home size, specialism and key
+//! question, against England, the region and the target; every figure drills down to the
+//! locations behind it (seed 000 §2.1, seed 002 "Performance Dashboard").
+
+pub mod pages;
+
+use caremarket_core::cqc::{Domain, Rating};
+use caremarket_core::market::{
+    KeyQuestionFigure, LocationFacts, ServiceGroup, SizeBand, Specialism, Summary, gap_points,
+    key_question_figure, summarise,
+};
+use chrono::NaiveDate;
+use std::collections::{HashMap, HashSet};
+
+use crate::cqc::summary::{EditionRef, editions_as_at, locations_as_at, overall_ratings_as_at};
+use crate::db::{Arg, Db};
+use crate::{Result, args};
+
+/// Which part of the market: a set of councils (empty = England), or a region.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::IntoParams)]
+pub struct Scope {
+    /// Council as CQC names it; repeat for a partnership; none for England
+    #[serde(default)]
+    pub area: Vec<String>,
+    pub region: Option<String>,
+    /// The market as at this date (YYYY-MM-DD)
+    pub as_at: Option<NaiveDate>,
+}
+
+/// What the figures need to know of one location.
+#[derive(Debug, Clone)]
+pub struct Fact {
+    pub location_id: String,
+    pub care_home: bool,
+    pub beds: Option<i64>,
+    pub overall: Option<Rating>,
+    pub key_questions: [Option<Rating>; 5],
+    /// None when no loaded file says.
+    pub services: Option<HashSet<ServiceGroup>>,
+    pub specialisms: Option<HashSet<Specialism>>,
+    pub region: Option<String>,
+    pub local_authority: Option<String>,
+    pub provider_id: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    location_id: String,
+    care_home: Option<bool>,
+    beds: Option<i64>,
+    region: Option<String>,
+    local_authority: Option<String>,
+    provider_id: Option<String>,
+}
+
+/// Loads the locations in scope as at the date, with everything the breakdowns use.
+pub async fn facts(db: &Db, scope: &Scope) -> Result<(Vec<Fact>, Vec<EditionRef>, Vec<String>)> {
+    let (editions, notes) = editions_as_at(db, scope.as_at).await?;
+    let present = locations_as_at(db, &editions).await?;
+    let mut sql = String::from(
+        "SELECT location_id, care_home, beds, region, local_authority, provider_id FROM cqc_locations WHERE 1 = 1",
+    );
+    let mut a: Vec<Arg> = Vec::new();
+    let areas: Vec<String> = scope
+        .area
+        .iter()
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if !areas.is_empty() {
+        let marks: Vec<String> = areas
+            .iter()
+            .map(|x| {
+                a.push(Arg::from(x.as_str()));
+                format!("${}", a.len())
+            })
+            .collect();
+        sql.push_str(&format!(
+            " AND LOWER(local_authority) IN ({})",
+            marks.join(",")
+        ));
+    }
+    if let Some(r) = scope
+        .region
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        a.push(Arg::from(r.to_lowercase()));
+        sql.push_str(&format!(" AND LOWER(region) = ${}", a.len()));
+    }
+    let rows: Vec<Row> = db.q().fetch_all(&sql, a).await?;
+    let overall = overall_ratings_as_at(db, scope.as_at).await?;
+    let kq = key_question_ratings_as_at(db, scope.as_at).await?;
+    let (services, specialisms) = services(db).await?;
+    let facts = rows
+        .into_iter()
+        .filter(|r| present.contains(&r.location_id))
+        .map(|r| Fact {
+            care_home: r.care_home == Some(true),
+            beds: r.beds,
+            overall: overall.get(&r.location_id).copied(),
+            key_questions: kq.get(&r.location_id).copied().unwrap_or_default(),
+            services: services.get(&r.location_id).cloned(),
+            specialisms: specialisms.get(&r.location_id).cloned(),
+            region: r.region,
+            local_authority: r.local_authority,
+            provider_id: r.provider_id,
+            location_id: r.location_id,
+        })
+        .collect();
+    Ok((facts, editions, notes))
+}
+
+/// The latest rating proper of each key question, as at the date.
+async fn key_question_ratings_as_at(
+    db: &Db,
+    as_at: Option<NaiveDate>,
+) -> Result<HashMap<String, [Option<Rating>; 5]>> {
+    let d = as_at.unwrap_or(NaiveDate::from_ymd_opt(9999, 12, 31).expect("date"));
+    let rows: Vec<(String, String, String, NaiveDate)> = db
+        .q()
+        .fetch_all(
+            "SELECT location_id, domain, rating, publication_date FROM cqc_ratings \
+             WHERE domain <> 'Overall' AND service_group = 'Overall' AND publication_date <= $1",
+            args![d],
+        )
+        .await?;
+    let mut best: HashMap<(String, usize), (NaiveDate, Rating)> = HashMap::new();
+    for (id, domain, rating, date) in rows {
+        let (Some(dm), Some(r)) = (Domain::parse(&domain), Rating::parse(&rating)) else {
+            continue;
+        };
+        if !crate::cqc::summary::counts_as_current(r) {
+            continue;
+        }
+        let Some(i) = Domain::KEY_QUESTIONS.iter().position(|k| *k == dm) else {
+            continue;
+        };
+        let e = best.entry((id, i)).or_insert((date, r));
+        if date > e.0 {
+            *e = (date, r);
+        }
+    }
+    let mut out: HashMap<String, [Option<Rating>; 5]> = HashMap::new();
+    for ((id, i), (_, r)) in best {
+        out.entry(id).or_default()[i] = Some(r);
+    }
+    Ok(out)
+}
+
+type ServiceMaps = (
+    HashMap<String, HashSet<ServiceGroup>>,
+    HashMap<String, HashSet<Specialism>>,
+);
+
+async fn services(db: &Db) -> Result<ServiceMaps> {
+    let rows: Vec<(String, String, String)> = db
+        .q()
+        .fetch_all("SELECT location_id, kind, value FROM cqc_location_services WHERE kind IN ('service_type', 'specialism')", args![])
+        .await?;
+    let mut svc: HashMap<String, HashSet<ServiceGroup>> = HashMap::new();
+    let mut spec: HashMap<String, HashSet<Specialism>> = HashMap::new();
+    for (id, kind, value) in rows {
+        if kind == "service_type" {
+            let e = svc.entry(id).or_default();
+            if let Some(g) = ServiceGroup::from_cqc(&value) {
+                e.insert(g);
+            }
+        } else {
+            let e = spec.entry(id).or_default();
+            if let Some(s) = Specialism::from_cqc(&value) {
+                e.insert(s);
+            }
+        }
+    }
+    Ok((svc, spec))
+}
+
+/// One figure's group: its summary and the locations behind each of its numbers.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Cell {
+    pub key: String,
+    pub label: String,
+    #[schema(value_type = Object)]
+    pub summary: Summary,
+    #[serde(skip)]
+    pub members: Vec<usize>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct KeyQuestionCell {
+    pub key: String,
+    pub label: String,
+    #[schema(value_type = Object)]
+    pub figure: KeyQuestionFigure,
+    #[serde(skip)]
+    pub members: Vec<usize>,
+}
+
+/// The ways the dashboard breaks the market down.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum By {
+    Rating,
+    ServiceType,
+    SizeBand,
+    Specialism,
+    KeyQuestion,
+}
+
+impl By {
+    pub fn parse(s: &str) -> Option<By> {
+        match s.trim().replace('-', "_").as_str() {
+            "rating" => Some(By::Rating),
+            "service_type" => Some(By::ServiceType),
+            "size_band" => Some(By::SizeBand),
+            "specialism" => Some(By::Specialism),
+            "key_question" => Some(By::KeyQuestion),
+            _ => None,
+        }
+    }
+    pub fn key(self) -> &'static str {
+        match self {
+            By::Rating => "rating",
+            By::ServiceType => "service_type",
+            By::SizeBand => "size_band",
+            By::Specialism => "specialism",
+            By::KeyQuestion => "key_question",
+        }
+    }
+}
+
+fn cell(key: &str, label: &str, facts: &[Fact], members: Vec<usize>) -> Cell {
+    let summary = summarise(members.iter().map(|&i| LocationFacts {
+        beds: facts[i].beds,
+        overall: facts[i].overall,
+    }));
+    Cell {
+        key: key.into(),
+        label: label.into(),
+        summary,
+        members,
+    }
+}
+
+fn rating_group(r: Option<Rating>) -> &'static str {
+    match r {
+        Some(Rating::Outstanding) => "outstanding",
+        Some(Rating::Good) => "good",
+        Some(Rating::RequiresImprovement) => "requires-improvement",
+        Some(Rating::Inadequate) => "inadequate",
+        _ => "not-rated",
+    }
+}
+
+/// The cells of one breakdown. Care-home-only breakdowns (size bands) take care homes;
+/// the others take every location in scope.
+pub fn breakdown(by: By, facts: &[Fact]) -> Vec<Cell> {
+    let idx = |f: &dyn Fn(&Fact) -> bool| -> Vec<usize> {
+        facts
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| f(x))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    match by {
+        By::Rating => [
+            ("outstanding", "Outstanding"),
+            ("good", "Good"),
+            ("requires-improvement", "Requires improvement"),
+            ("inadequate", "Inadequate"),
+            ("not-rated", "Not rated"),
+        ]
+        .iter()
+        .map(|(k, l)| {
+            cell(
+                k,
+                l,
+                facts,
+                idx(&|f: &Fact| f.care_home && rating_group(f.overall) == *k),
+            )
+        })
+        .collect(),
+        By::ServiceType => ServiceGroup::ALL
+            .iter()
+            .map(|g| {
+                cell(
+                    g.key(),
+                    g.label(),
+                    facts,
+                    idx(&|f: &Fact| f.services.as_ref().is_some_and(|s| s.contains(g))),
+                )
+            })
+            .collect(),
+        By::SizeBand => SizeBand::ALL
+            .iter()
+            .map(|b| {
+                cell(
+                    b.key(),
+                    b.label(),
+                    facts,
+                    idx(&|f: &Fact| f.care_home && f.beds.is_some_and(|n| SizeBand::of(n) == *b)),
+                )
+            })
+            .collect(),
+        By::Specialism => Specialism::ALL
+            .iter()
+            .map(|s| {
+                cell(
+                    s.key(),
+                    s.label(),
+                    facts,
+                    idx(&|f: &Fact| {
+                        f.care_home && f.specialisms.as_ref().is_some_and(|x| x.contains(s))
+                    }),
+                )
+            })
+            .collect(),
+        By::KeyQuestion => vec![],
+    }
+}
+
+/// Key questions over care homes: how many rate below Good, of those rated.
+pub fn key_questions(facts: &[Fact]) -> Vec<KeyQuestionCell> {
+    Domain::KEY_QUESTIONS
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let homes: Vec<usize> = facts
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.care_home)
+                .map(|(j, _)| j)
+                .collect();
+            let figure = key_question_figure(homes.iter().map(|&j| facts[j].key_questions[i]));
+            let members = homes
+                .into_iter()
+                .filter(|&j| facts[j].key_questions[i].is_some_and(|r| r.is_below_good()))
+                .collect();
+            KeyQuestionCell {
+                key: d.as_str().to_lowercase(),
+                label: d.as_str().into(),
+                figure,
+                members,
+            }
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Comparison {
+    pub name: String,
+    pub care_homes_rated: u64,
+    pub good_or_outstanding_pct: Option<f64>,
+    /// Percentage points above (positive) or below the target
+    pub gap_to_target: Option<f64>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Dashboard {
+    pub name: String,
+    /// Every location in scope (all service types)
+    #[schema(value_type = Object)]
+    pub all_locations: Summary,
+    /// Care homes only: the headline figures
+    #[schema(value_type = Object)]
+    pub care_homes: Summary,
+    pub target_pct: f64,
+    pub gap_to_target: Option<f64>,
+    pub by_rating: Vec<Cell>,
+    pub by_service_type: Vec<Cell>,
+    pub by_size_band: Vec<Cell>,
+    pub by_specialism: Vec<Cell>,
+    pub by_key_question: Vec<KeyQuestionCell>,
+    /// The key question most often rated below Good
+    pub weakest_key_question: Option<String>,
+    pub comparisons: Vec<Comparison>,
+    pub editions: Vec<EditionRef>,
+    pub notes: Vec<String>,
+    /// Care homes with known beds / with known specialisms / locations with known service types
+    pub beds_known_for: u64,
+    pub specialisms_known_for: u64,
+    pub service_types_known_for: u64,
+    #[serde(skip)]
+    pub facts: Vec<Fact>,
+    #[serde(skip)]
+    pub care_home_members: Vec<usize>,
+}
+
+fn care_home_summary(facts: &[Fact]) -> (Summary, Vec<usize>) {
+    let members: Vec<usize> = facts
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.care_home)
+        .map(|(i, _)| i)
+        .collect();
+    let s = summarise(members.iter().map(|&i| LocationFacts {
+        beds: facts[i].beds,
+        overall: facts[i].overall,
+    }));
+    (s, members)
+}
+
+async fn comparison(db: &Db, name: &str, scope: Scope, target: f64) -> Result<Comparison> {
+    let (facts, _, _) = facts(db, &scope).await?;
+    let (s, _) = care_home_summary(&facts);
+    Ok(Comparison {
+        name: name.into(),
+        care_homes_rated: s.rated,
+        good_or_outstanding_pct: s.good_or_outstanding_pct,
+        gap_to_target: gap_points(s.good_or_outstanding_pct, target),
+    })
+}
+
+/// The whole dashboard for a scope. `comparators` are the statistical neighbours to show;
+/// `compare` false leaves out England, the region and the comparators (for drill-downs).
+pub async fn dashboard(
+    db: &Db,
+    name: &str,
+    scope: &Scope,
+    target: f64,
+    comparators: &[String],
+    compare: bool,
+) -> Result<Dashboard> {
+    let (facts, editions, mut notes) = facts(db, scope).await?;
+    let (care_homes, care_home_members) = care_home_summary(&facts);
+    let all_locations = summarise(facts.iter().map(|f| LocationFacts {
+        beds: f.beds,
+        overall: f.overall,
+    }));
+    let by_key_question = key_questions(&facts);
+    let weakest_key_question = by_key_question
+        .iter()
+        .filter(|k| k.figure.rated > 0)
+        .max_by_key(|k| (k.figure.below_good, std::cmp::Reverse(k.label.clone())))
+        .filter(|k| k.figure.below_good > 0)
+        .map(|k| k.label.clone());
+    let homes = care_home_members.len() as u64;
+    let beds_known_for = care_home_members
+        .iter()
+        .filter(|&&i| facts[i].beds.is_some())
+        .count() as u64;
+    let specialisms_known_for = care_home_members
+        .iter()
+        .filter(|&&i| facts[i].specialisms.is_some())
+        .count() as u64;
+    let service_types_known_for = facts.iter().filter(|f| f.services.is_some()).count() as u64;
+    if homes > 0 && beds_known_for < homes {
+        notes.push(format!("Beds known for {beds_known_for} of {homes} care homes: bed figures and size bands cover only those."));
+    }
+    if homes > 0 && specialisms_known_for < homes {
+        notes.push(format!(
+            "Specialisms known for {specialisms_known_for} of {homes} care homes."
+        ));
+    }
+    if !facts.is_empty() && (service_types_known_for as usize) < facts.len() {
+        notes.push(format!(
+            "Service types known for {service_types_known_for} of {} locations.",
+            facts.len()
+        ));
+    }
+    let mut comparisons = Vec::new();
+    if compare {
+        comparisons.push(
+            comparison(
+                db,
+                "England",
+                Scope {
+                    as_at: scope.as_at,
+                    ..Default::default()
+                },
+                target,
+            )
+            .await?,
+        );
+        // The region of the (first) council in scope.
+        let region = facts.iter().find_map(|f| f.region.clone());
+        if let (Some(r), true, false) = (region, scope.region.is_none(), scope.area.is_empty()) {
+            comparisons.push(
+                comparison(
+                    db,
+                    &r,
+                    Scope {
+                        region: Some(r.clone()),
+                        as_at: scope.as_at,
+                        ..Default::default()
+                    },
+                    target,
+                )
+                .await?,
+            );
+        }
+        for c in comparators {
+            comparisons.push(
+                comparison(
+                    db,
+                    c,
+                    Scope {
+                        area: vec![c.clone()],
+                        as_at: scope.as_at,
+                        ..Default::default()
+                    },
+                    target,
+                )
+                .await?,
+            );
+        }
+    }
+    Ok(Dashboard {
+        name: name.into(),
+        gap_to_target: gap_points(care_homes.good_or_outstanding_pct, target),
+        target_pct: target,
+        all_locations,
+        care_homes,
+        by_rating: breakdown(By::Rating, &facts),
+        by_service_type: breakdown(By::ServiceType, &facts),
+        by_size_band: breakdown(By::SizeBand, &facts),
+        by_specialism: breakdown(By::Specialism, &facts),
+        by_key_question,
+        weakest_key_question,
+        comparisons,
+        editions,
+        notes,
+        beds_known_for,
+        specialisms_known_for,
+        service_types_known_for,
+        facts,
+        care_home_members,
+    })
+}
+
+/// The measures a figure can drill down to.
+pub fn measure_members(facts: &[Fact], members: &[usize], measure: &str) -> Vec<usize> {
+    members
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let f = &facts[i];
+            match measure {
+                "rated" => f.overall.is_some_and(|r| r.is_rated()),
+                "good_or_outstanding" => f.overall.is_some_and(|r| r.is_good_or_outstanding()),
+                "beds" => f.beds.is_some(),
+                _ => true,
+            }
+        })
+        .collect()
+}
+
+impl Dashboard {
+    /// The locations behind one number on the page: a breakdown cell (or the care homes
+    /// headline, `by` = "care_homes") and a measure (locations, rated, good_or_outstanding,
+    /// beds, below_good).
+    pub fn drill(&self, by: &str, group: &str, measure: &str) -> Option<Vec<&Fact>> {
+        let members: Vec<usize> = match by {
+            "care_homes" => self.care_home_members.clone(),
+            "key_question" => self
+                .by_key_question
+                .iter()
+                .find(|k| k.key == group)?
+                .members
+                .clone(),
+            _ => {
+                let cells = match By::parse(by)? {
+                    By::Rating => &self.by_rating,
+                    By::ServiceType => &self.by_service_type,
+                    By::SizeBand => &self.by_size_band,
+                    By::Specialism => &self.by_specialism,
+                    By::KeyQuestion => return None,
+                };
+                cells.iter().find(|c| c.key == group)?.members.clone()
+            }
+        };
+        let ids = if by == "key_question" {
+            members
+        } else {
+            measure_members(&self.facts, &members, measure)
+        };
+        Some(ids.into_iter().map(|i| &self.facts[i]).collect())
+    }
+}

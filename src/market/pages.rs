@@ -1,0 +1,496 @@
+//! The market dashboard pages, drill-downs, CSV exports and API.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+
+use super::{By, Cell, Dashboard, Scope, dashboard};
+use crate::charts::bar_chart;
+use crate::cqc::pages::rating_tag;
+use crate::export::csv_cell;
+use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, render};
+use crate::{AppError, AppState, Result};
+
+pub fn routes() -> Vec<RouteDef> {
+    use Access::*;
+    vec![
+        get("/market", SignedIn, dashboard_page),
+        get("/market/locations", SignedIn, drill_page),
+        get("/market/export.csv", SignedIn, export_csv),
+        get("/api/v1/market/summary", SignedIn, api_summary),
+        get("/api/v1/market/breakdown", SignedIn, api_breakdown),
+    ]
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct MarketQuery {
+    /// A council as CQC names it; empty: the areas in scope together (or England when none)
+    pub area: Option<String>,
+    /// England-wide figures, whatever the areas in scope
+    pub england: Option<bool>,
+    /// As at this date (YYYY-MM-DD)
+    pub as_at: Option<NaiveDate>,
+    /// For drill-downs, exports and the breakdown API: rating, service_type, size_band,
+    /// specialism, key_question (drill-downs also take care_homes)
+    pub by: Option<String>,
+    pub group: Option<String>,
+    /// locations, rated, good_or_outstanding, beds, below_good
+    pub measure: Option<String>,
+}
+
+/// Turns the query into a scope and a name: one council, the partnership, or England.
+async fn scope_of(state: &AppState, q: &MarketQuery) -> Result<(Scope, String)> {
+    if let Some(a) = q.area.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        return Ok((
+            Scope {
+                area: vec![a.to_string()],
+                region: None,
+                as_at: q.as_at,
+            },
+            a.to_string(),
+        ));
+    }
+    let areas = if q.england == Some(true) {
+        vec![]
+    } else {
+        crate::admin::areas::list(state).await?
+    };
+    if areas.is_empty() {
+        return Ok((
+            Scope {
+                as_at: q.as_at,
+                ..Default::default()
+            },
+            "England".into(),
+        ));
+    }
+    let names: Vec<String> = areas.into_iter().map(|a| a.name).collect();
+    let label = if names.len() == 1 {
+        names[0].clone()
+    } else {
+        format!("The partnership ({})", names.join(", "))
+    };
+    Ok((
+        Scope {
+            area: names,
+            region: None,
+            as_at: q.as_at,
+        },
+        label,
+    ))
+}
+
+async fn build(state: &AppState, q: &MarketQuery, compare: bool) -> Result<Dashboard> {
+    let (scope, name) = scope_of(state, q).await?;
+    let s = state.settings();
+    dashboard(
+        &state.db,
+        &name,
+        &scope,
+        s.target_pct,
+        &s.comparator_councils,
+        compare,
+    )
+    .await
+}
+
+fn scope_query(q: &MarketQuery) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    if let Some(a) = q.area.as_deref().filter(|a| !a.trim().is_empty()) {
+        pairs.push(("area", a.to_string()));
+    }
+    if q.england == Some(true) {
+        pairs.push(("england", "true".into()));
+    }
+    if let Some(d) = q.as_at {
+        pairs.push(("as_at", d.to_string()));
+    }
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+fn pct(p: Option<f64>) -> String {
+    p.map(|v| format!("{v:.1}%")).unwrap_or_else(|| "–".into())
+}
+
+fn points(p: Option<f64>) -> String {
+    match p {
+        Some(v) if v >= 0.0 => format!("+{v:.1} points"),
+        Some(v) => format!("{v:.1} points"),
+        None => "–".into(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "market/dashboard.html")]
+struct DashboardPage {
+    page: PageCtx,
+    d: Dashboard,
+    q: String,
+    headline: String,
+    chart_comparison: String,
+    chart_rating: String,
+    chart_kq: String,
+    as_at: String,
+}
+
+impl DashboardPage {
+    fn link(&self, by: &str, group: &str, measure: &str) -> String {
+        let sep = if self.q.is_empty() { "" } else { "&" };
+        format!(
+            "/market/locations?{}{sep}by={by}&group={group}&measure={measure}",
+            self.q
+        )
+    }
+    fn pct(&self, p: &Option<f64>) -> String {
+        pct(*p)
+    }
+    fn points(&self, p: &Option<f64>) -> String {
+        points(*p)
+    }
+    fn export(&self, by: &str) -> String {
+        let sep = if self.q.is_empty() { "" } else { "&" };
+        format!("/market/export.csv?{}{sep}by={by}", self.q)
+    }
+    fn tables(&self) -> Vec<(&'static str, &'static str, &'static str, &Vec<Cell>)> {
+        vec![
+            (
+                "service_type",
+                "By service type",
+                "All locations in scope with the service type",
+                &self.d.by_service_type,
+            ),
+            (
+                "size_band",
+                "Care homes by size",
+                "Care homes with a known number of beds",
+                &self.d.by_size_band,
+            ),
+            (
+                "specialism",
+                "Care homes by specialism",
+                "Care homes registered for the service user band",
+                &self.d.by_specialism,
+            ),
+        ]
+    }
+}
+
+fn headline(d: &Dashboard) -> String {
+    let s = &d.care_homes;
+    match s.good_or_outstanding_pct {
+        None => format!("{}: no rated care homes in the loaded data.", d.name),
+        Some(p) => {
+            let gap = d.gap_to_target.unwrap_or(0.0);
+            let vs = if gap >= 0.0 {
+                format!(
+                    "{gap:.1} percentage points above the target of {:.0}%",
+                    d.target_pct
+                )
+            } else {
+                format!(
+                    "{:.1} percentage points below the target of {:.0}%",
+                    -gap, d.target_pct
+                )
+            };
+            format!(
+                "In {}, {p:.1}% of rated care homes ({} of {}) are rated Good or Outstanding, {vs}.",
+                d.name, s.good_or_outstanding, s.rated
+            )
+        }
+    }
+}
+
+async fn dashboard_page(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Query(q): Query<MarketQuery>,
+) -> Result<Response> {
+    let d = build(&state, &q, true).await?;
+    let chart_comparison = bar_chart(
+        "chart-comparison",
+        "Care homes rated Good or Outstanding",
+        &format!(
+            "Percentage of rated care homes rated Good or Outstanding: {}. Target {:.0}%.",
+            std::iter::once(format!(
+                "{} {}",
+                d.name,
+                pct(d.care_homes.good_or_outstanding_pct)
+            ))
+            .chain(d.comparisons.iter().map(|c| format!(
+                "{} {}",
+                c.name,
+                pct(c.good_or_outstanding_pct)
+            )))
+            .collect::<Vec<_>>()
+            .join(", "),
+            d.target_pct
+        ),
+        &std::iter::once((
+            d.name.clone(),
+            d.care_homes.good_or_outstanding_pct.unwrap_or(0.0),
+            pct(d.care_homes.good_or_outstanding_pct),
+        ))
+        .chain(d.comparisons.iter().map(|c| {
+            (
+                c.name.clone(),
+                c.good_or_outstanding_pct.unwrap_or(0.0),
+                pct(c.good_or_outstanding_pct),
+            )
+        }))
+        .chain(std::iter::once((
+            "Target".to_string(),
+            d.target_pct,
+            format!("{:.0}%", d.target_pct),
+        )))
+        .collect::<Vec<_>>(),
+        Some(100.0),
+    );
+    let chart_rating = bar_chart(
+        "chart-rating",
+        "Care homes by overall rating",
+        &d.by_rating
+            .iter()
+            .map(|c| format!("{} {}", c.label, c.summary.locations))
+            .collect::<Vec<_>>()
+            .join(", "),
+        &d.by_rating
+            .iter()
+            .map(|c| {
+                (
+                    c.label.clone(),
+                    c.summary.locations as f64,
+                    c.summary.locations.to_string(),
+                )
+            })
+            .collect::<Vec<_>>(),
+        None,
+    );
+    let chart_kq = bar_chart(
+        "chart-kq",
+        "Care homes rated below Good, by key question",
+        &d.by_key_question
+            .iter()
+            .map(|k| format!("{} {}", k.label, k.figure.below_good))
+            .collect::<Vec<_>>()
+            .join(", "),
+        &d.by_key_question
+            .iter()
+            .map(|k| {
+                (
+                    k.label.clone(),
+                    k.figure.below_good as f64,
+                    format!("{} ({})", k.figure.below_good, pct(k.figure.below_good_pct)),
+                )
+            })
+            .collect::<Vec<_>>(),
+        None,
+    );
+    render(&DashboardPage {
+        page: PageCtx::new(&state, &ctx, format!("Market: {}", d.name)),
+        q: scope_query(&q),
+        headline: headline(&d),
+        as_at: q.as_at.map(|d| d.to_string()).unwrap_or_default(),
+        chart_comparison,
+        chart_rating,
+        chart_kq,
+        d,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "market/locations.html")]
+struct DrillPage {
+    page: PageCtx,
+    rows: Vec<crate::cqc::queries::LocationRow>,
+    title: String,
+    back: String,
+    beds: i64,
+}
+
+impl DrillPage {
+    fn tag(&self, r: &Option<String>) -> &'static str {
+        rating_tag(r.as_deref().unwrap_or(""))
+    }
+}
+
+async fn drill_page(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Query(q): Query<MarketQuery>,
+) -> Result<Response> {
+    let d = build(&state, &q, false).await?;
+    let (by, group, measure) = (
+        q.by.clone().unwrap_or_default(),
+        q.group.clone().unwrap_or_default(),
+        q.measure.clone().unwrap_or_else(|| "locations".into()),
+    );
+    let facts = d.drill(&by, &group, &measure).ok_or(AppError::NotFound)?;
+    let ids: Vec<String> = facts.iter().map(|f| f.location_id.clone()).collect();
+    let beds: i64 = facts.iter().filter_map(|f| f.beds).sum();
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let mut part: Vec<crate::cqc::queries::LocationRow> = state
+            .db
+            .q()
+            .fetch_all(
+                &format!(
+                    "SELECT * FROM cqc_locations WHERE location_id IN ({}) ORDER BY name",
+                    marks.join(",")
+                ),
+                chunk.iter().map(crate::db::Arg::from).collect(),
+            )
+            .await?;
+        rows.append(&mut part);
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    let measure_label = match measure.as_str() {
+        "rated" => "rated",
+        "good_or_outstanding" => "rated Good or Outstanding",
+        "beds" => "with a known number of beds",
+        _ => "",
+    };
+    let group_label = if by == "care_homes" {
+        "Care homes".to_string()
+    } else {
+        format!("{} ({})", group.replace('-', " "), by.replace('_', " "))
+    };
+    render(&DrillPage {
+        page: PageCtx::new(&state, &ctx, format!("{}: {group_label}", d.name)),
+        title: format!("{}: {group_label} {measure_label}", d.name)
+            .trim()
+            .to_string(),
+        back: format!("/market?{}", scope_query(&q)),
+        beds,
+        rows,
+    })
+}
+
+/// The breakdown tables as CSV, with the same numbers as the page.
+async fn export_csv(
+    State(state): State<AppState>,
+    Query(q): Query<MarketQuery>,
+) -> Result<Response> {
+    let d = build(&state, &q, true).await?;
+    let by = q.by.clone().unwrap_or_else(|| "rating".into());
+    let mut out = String::new();
+    let p = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_default();
+    if by == "key_question" {
+        out.push_str("key_question,care_homes_rated_on_it,below_good,below_good_pct\r\n");
+        for k in &d.by_key_question {
+            out.push_str(&format!(
+                "{},{},{},{}\r\n",
+                csv_cell(&k.label),
+                k.figure.rated,
+                k.figure.below_good,
+                p(k.figure.below_good_pct)
+            ));
+        }
+    } else if by == "comparison" {
+        out.push_str("area,care_homes_rated,good_or_outstanding_pct,gap_to_target_points\r\n");
+        out.push_str(&format!(
+            "{},{},{},{}\r\n",
+            csv_cell(&d.name),
+            d.care_homes.rated,
+            p(d.care_homes.good_or_outstanding_pct),
+            p(d.gap_to_target)
+        ));
+        for c in &d.comparisons {
+            out.push_str(&format!(
+                "{},{},{},{}\r\n",
+                csv_cell(&c.name),
+                c.care_homes_rated,
+                p(c.good_or_outstanding_pct),
+                p(c.gap_to_target)
+            ));
+        }
+    } else {
+        let cells = match By::parse(&by)
+            .ok_or_else(|| AppError::BadRequest(format!("unknown breakdown {by:?}")))?
+        {
+            By::Rating => &d.by_rating,
+            By::ServiceType => &d.by_service_type,
+            By::SizeBand => &d.by_size_band,
+            By::Specialism => &d.by_specialism,
+            By::KeyQuestion => unreachable!("handled above"),
+        };
+        out.push_str("group,locations,rated,good_or_outstanding,good_or_outstanding_pct,beds,beds_known_for,beds_good_or_outstanding_pct\r\n");
+        for c in cells {
+            let s = &c.summary;
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{},{}\r\n",
+                csv_cell(&c.label),
+                s.locations,
+                s.rated,
+                s.good_or_outstanding,
+                p(s.good_or_outstanding_pct),
+                s.beds,
+                s.beds_known_for,
+                p(s.beds_good_or_outstanding_pct)
+            ));
+        }
+    }
+    let file = format!(
+        "market-{}-{by}.csv",
+        d.name
+            .to_lowercase()
+            .replace(|c: char| !c.is_alphanumeric(), "-")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/market/summary", tag = "market", params(MarketQuery), responses((status = 200, body = Dashboard)))]
+pub async fn api_summary(
+    State(state): State<AppState>,
+    Query(q): Query<MarketQuery>,
+) -> Result<Json<Dashboard>> {
+    Ok(Json(build(&state, &q, true).await?))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Breakdown {
+    pub name: String,
+    pub by: String,
+    pub cells: Vec<Cell>,
+    pub key_questions: Vec<super::KeyQuestionCell>,
+}
+
+#[utoipa::path(get, path = "/api/v1/market/breakdown", tag = "market", params(MarketQuery), responses((status = 200, body = Breakdown), (status = 400, description = "Unknown breakdown")))]
+pub async fn api_breakdown(
+    State(state): State<AppState>,
+    Query(q): Query<MarketQuery>,
+) -> Result<Json<Breakdown>> {
+    let by_s = q.by.clone().unwrap_or_else(|| "rating".into());
+    let by = By::parse(&by_s).ok_or_else(|| {
+        AppError::BadRequest(format!(
+            "by must be rating, service_type, size_band, specialism or key_question, not {by_s:?}"
+        ))
+    })?;
+    let d = build(&state, &q, false).await?;
+    let (cells, key_questions) = match by {
+        By::Rating => (d.by_rating, vec![]),
+        By::ServiceType => (d.by_service_type, vec![]),
+        By::SizeBand => (d.by_size_band, vec![]),
+        By::Specialism => (d.by_specialism, vec![]),
+        By::KeyQuestion => (vec![], d.by_key_question),
+    };
+    Ok(Json(Breakdown {
+        name: d.name,
+        by: by.key().into(),
+        cells,
+        key_questions,
+    }))
+}

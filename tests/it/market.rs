@@ -1,0 +1,296 @@
+//! The market dashboard: figures against an independent script over the raw API records,
+//! every number's drill-down list as long as the number, exports equal to the page.
+
+use axum::http::StatusCode;
+use caremarket::audit::Actor;
+use caremarket::cqc::{Kind, import_file};
+use caremarket_core::Role;
+use serde_json::Value;
+
+use crate::support::{Client, TestApp};
+
+async fn app_with_api_records() -> TestApp {
+    let app = TestApp::new().await;
+    let bytes = std::fs::read(crate::cqc::api_path()).unwrap();
+    import_file(
+        &app.state,
+        &Actor::cli("test"),
+        Kind::ApiRecords,
+        "api.jsonl",
+        &bytes,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    app
+}
+
+fn expected() -> Value {
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/it/scripts/expected_cqc.py"
+        ))
+        .arg(crate::cqc::RATINGS_CSV)
+        .arg(crate::cqc::API_JSONL)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice::<Value>(&out.stdout).unwrap()["api"].clone()
+}
+
+#[tokio::test]
+async fn dashboard_figures_match_an_independent_count_of_the_raw_records() {
+    let app = app_with_api_records().await;
+    let (c, _) = app.signed_in(Role::Viewer).await;
+    let e = expected();
+    for area in ["Devon", "Plymouth"] {
+        let x = &e["areas"][area];
+        let d = c
+            .get(&format!("/api/v1/market/summary?area={area}"))
+            .await
+            .json();
+        let h = &d["care_homes"];
+        for (ours, theirs) in [
+            ("locations", "locations"),
+            ("rated", "rated"),
+            ("good_or_outstanding", "good_or_outstanding"),
+            ("beds", "beds"),
+            ("beds_in_rated", "beds_rated"),
+            ("beds_good_or_outstanding", "beds_go"),
+        ] {
+            assert_eq!(h[ours], x[theirs], "{area} {ours}");
+        }
+        assert_eq!(h["good_or_outstanding_pct"], x["pct"], "{area}");
+        assert_eq!(h["beds_good_or_outstanding_pct"], x["beds_pct"], "{area}");
+        let cell = |by: &str, key: &str| {
+            d[by]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["key"] == key)
+                .unwrap()["summary"]
+                .clone()
+        };
+        assert_eq!(
+            cell("by_service_type", "care-home-with-nursing")["locations"],
+            x["nursing"]
+        );
+        assert_eq!(
+            cell("by_service_type", "care-home-without-nursing")["locations"],
+            x["residential"]
+        );
+        assert_eq!(
+            cell("by_specialism", "dementia")["locations"],
+            x["dementia"]
+        );
+        for band in ["small", "medium", "large"] {
+            let s = cell("by_size_band", band);
+            let want = &x["size"][band];
+            assert_eq!(
+                (
+                    s["locations"].clone(),
+                    s["rated"].clone(),
+                    s["good_or_outstanding"].clone()
+                ),
+                (want[0].clone(), want[1].clone(), want[2].clone()),
+                "{area} {band}"
+            );
+        }
+        for k in d["by_key_question"].as_array().unwrap() {
+            let name = k["label"].as_str().unwrap();
+            assert_eq!(
+                k["figure"]["below_good"], x["kq_below_good"][name],
+                "{area} {name}"
+            );
+        }
+        let weakest = x["kq_below_good"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .max_by_key(|(_, v)| v.as_i64().unwrap())
+            .unwrap()
+            .0
+            .clone();
+        assert_eq!(d["weakest_key_question"], weakest.as_str(), "{area}");
+        // Against England and the region, and the 80% target.
+        assert_eq!(d["target_pct"], 80.0);
+        let gap = d["gap_to_target"].as_f64().unwrap();
+        assert!((gap - (x["pct"].as_f64().unwrap() - 80.0)).abs() < 0.05);
+        let names: Vec<&str> = d["comparisons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["England", "South West"]);
+    }
+    // The breakdown API gives the same cells.
+    let b = c
+        .get("/api/v1/market/breakdown?area=Devon&by=size_band")
+        .await
+        .json();
+    assert_eq!(b["cells"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        c.get("/api/v1/market/breakdown?by=colour").await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+/// Every link to a drill-down on the page, with the number it shows.
+fn links(html: &str) -> Vec<(String, i64)> {
+    html.split("href=\"/market/locations?")
+        .skip(1)
+        .map(|part| {
+            let href = part[..part.find('"').unwrap()]
+                .replace("&amp;", "&")
+                .replace("&#38;", "&");
+            let text = &part[part.find('>').unwrap() + 1..];
+            let digits: String = text
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let n: f64 = digits.trim_end_matches('.').parse().unwrap_or_else(|_| {
+                panic!("no number in link {href}: {}", &text[..40.min(text.len())])
+            });
+            (href, n as i64)
+        })
+        .collect()
+}
+
+async fn walk(c: &Client, page: &str) -> usize {
+    let html = c.get(page).await.body;
+    let mut checked = 0;
+    for (href, n) in links(&html) {
+        let list = c.get(&format!("/market/locations?{href}")).await;
+        assert_eq!(list.status, StatusCode::OK, "{href}");
+        let count: i64 = between(&list.body, "<span id=\"drill-count\">", "</span>")
+            .parse()
+            .unwrap();
+        let beds: i64 = between(&list.body, "<span id=\"drill-beds\">", "</span>")
+            .parse()
+            .unwrap();
+        let rows = list.body.matches("href=\"/locations/").count() as i64;
+        assert_eq!(count, rows, "{href}: caption and rows agree");
+        if href.contains("measure=beds") && !href.contains("by=care_homes") {
+            assert_eq!(beds, n, "{href}: the beds figure is the sum over the list");
+        } else if href.contains("group=all&measure=good_or_outstanding") {
+            // This link shows a percentage; its list is the homes counted in it.
+            let api = c
+                .get(&format!(
+                    "/api/v1/market/summary?{}",
+                    href.split("&by=").next().unwrap()
+                ))
+                .await
+                .json();
+            assert_eq!(
+                count,
+                api["care_homes"]["good_or_outstanding"].as_i64().unwrap(),
+                "{href}"
+            );
+        } else {
+            assert_eq!(count, n, "{href}: the list is as long as the number");
+        }
+        checked += 1;
+    }
+    checked
+}
+
+fn between<'a>(s: &'a str, a: &str, b: &str) -> &'a str {
+    let i = s.find(a).unwrap_or_else(|| panic!("{a} not found")) + a.len();
+    &s[i..i + s[i..].find(b).unwrap()]
+}
+
+#[tokio::test]
+async fn every_number_drills_down_to_a_list_of_that_length() {
+    let app = app_with_api_records().await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let page = c.get("/market?area=Plymouth").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("In Plymouth, 88.3% of rated care homes (83 of 94) are rated Good or Outstanding, 8.3 percentage points above the target of 80%."), "{}", between(&page.body, "id=\"headline\">", "</div>"));
+    assert!(
+        page.body.contains("<svg class=\"app-chart\"")
+            && page.body.contains("<desc id=\"chart-comparison-desc\">")
+    );
+    let n = walk(&c, "/market?area=Plymouth").await;
+    assert!(n >= 40, "only {n} links walked");
+}
+
+#[tokio::test]
+async fn partnership_exports_and_missing_data_notes() {
+    let app = app_with_api_records().await;
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    admin
+        .post_form(
+            "/admin/areas",
+            &[("name", "Devon"), ("ons_code", "E10000008")],
+        )
+        .await;
+    admin
+        .post_form(
+            "/admin/areas",
+            &[("name", "Plymouth"), ("ons_code", "E06000026")],
+        )
+        .await;
+    let d = admin.get("/api/v1/market/summary").await.json();
+    assert_eq!(d["name"], "The partnership (Devon, Plymouth)");
+    assert_eq!(d["care_homes"]["locations"], 421);
+    // England's own page, whatever the areas in scope.
+    let e = admin
+        .get("/api/v1/market/summary?england=true")
+        .await
+        .json();
+    assert_eq!(e["name"], "England");
+    // The CSV export has the page's numbers.
+    let csv = admin
+        .get("/market/export.csv?area=Devon&by=size_band")
+        .await;
+    assert_eq!(csv.content_type(), "text/csv; charset=utf-8");
+    let api = admin
+        .get("/api/v1/market/breakdown?area=Devon&by=size_band")
+        .await
+        .json();
+    for (line, cell) in csv
+        .body
+        .lines()
+        .skip(1)
+        .zip(api["cells"].as_array().unwrap())
+    {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(
+            f[1].parse::<u64>().unwrap(),
+            cell["summary"]["locations"].as_u64().unwrap()
+        );
+        assert_eq!(
+            f[3].parse::<u64>().unwrap(),
+            cell["summary"]["good_or_outstanding"].as_u64().unwrap()
+        );
+        assert_eq!(
+            f[5].parse::<i64>().unwrap(),
+            cell["summary"]["beds"].as_i64().unwrap()
+        );
+    }
+    let kq = admin
+        .get("/market/export.csv?area=Devon&by=key_question")
+        .await;
+    assert!(kq.body.contains("\"Safe\",") && kq.body.lines().count() == 6);
+    // With only the ratings file, beds are unknown and the page says so.
+    let only = TestApp::new().await;
+    let csv = "Location ID,Location Name,Care Home?,Location Local Authority,Location Region,Service / Population Group,Domain,Latest Rating,Publication Date\n1-1,A,Y,Leeds,Yorkshire and The Humber,Overall,Overall,Good,01/01/2020\n";
+    import_file(
+        &only.state,
+        &Actor::cli("t"),
+        Kind::Ratings,
+        "r.csv",
+        csv.as_bytes(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let (c, _) = only.signed_in(Role::Viewer).await;
+    let page = c.get("/market?area=Leeds").await;
+    assert!(
+        page.body.contains("Beds known for 0 of 1 care homes"),
+        "the page says what it does not know"
+    );
+}
