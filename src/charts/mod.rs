@@ -48,6 +48,55 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A line chart of one series over labelled points (e.g. dates), from zero to `max`.
+pub fn line_chart(
+    id: &str,
+    title: &str,
+    description: &str,
+    points: &[(String, f64, String)],
+    max: f64,
+) -> String {
+    let (w, h, left, bottom, top) = (680.0, 260.0, 50.0, 40.0, 20.0);
+    let plot_w = w - left - 30.0;
+    let plot_h = h - bottom - top;
+    let n = points.len().max(2) as f64 - 1.0;
+    let x = |i: usize| left + plot_w * i as f64 / n;
+    let y = |v: f64| top + plot_h * (1.0 - (v / max.max(1e-9)).clamp(0.0, 1.0));
+    let mut svg = format!(
+        r##"<svg class="app-chart" id="{id}" role="img" aria-labelledby="{id}-title {id}-desc" viewBox="0 0 {w} {h}" xmlns="http://www.w3.org/2000/svg"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc><line x1="{left}" y1="{}" x2="{}" y2="{}" stroke="#0b0c0c"/><line x1="{left}" y1="{top}" x2="{left}" y2="{}" stroke="#0b0c0c"/>"##,
+        esc(title),
+        esc(description),
+        top + plot_h,
+        left + plot_w,
+        top + plot_h,
+        top + plot_h
+    );
+    let path: Vec<String> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.1)))
+        .collect();
+    svg.push_str(&format!(
+        r##"<polyline points="{}" fill="none" stroke="#1d70b8" stroke-width="3"/>"##,
+        path.join(" ")
+    ));
+    for (i, (label, v, shown)) in points.iter().enumerate() {
+        svg.push_str(&format!(
+            r##"<circle cx="{:.1}" cy="{:.1}" r="5" fill="#1d70b8"/><text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="13" fill="#0b0c0c">{}</text><text x="{:.1}" y="{}" text-anchor="middle" font-size="13" fill="#0b0c0c">{}</text>"##,
+            x(i),
+            y(*v),
+            x(i),
+            y(*v) - 10.0,
+            esc(shown),
+            x(i),
+            h - 15.0,
+            esc(label)
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,9 +59,123 @@ pub struct SummaryArgs {
     /// The market as at this date (YYYY-MM-DD)
     #[arg(long)]
     pub as_at: Option<chrono::NaiveDate>,
+    /// Break the figures down: rating, service_type, size_band, specialism or key_question
+    #[arg(long)]
+    pub by: Option<String>,
     /// json, csv or table
     #[arg(long, default_value = "table")]
     pub format: String,
+}
+
+/// `market summary --by ...`: the dashboard's breakdown for the area (or England).
+async fn market_breakdown(state: &AppState, a: &SummaryArgs, by: &str) -> anyhow::Result<()> {
+    use crate::market::{By, Scope, dashboard};
+    let by = By::parse(by).ok_or_else(|| anyhow::anyhow!("unknown breakdown {by:?}: use rating, service_type, size_band, specialism or key_question"))?;
+    let scope = Scope {
+        area: a.area.iter().cloned().collect(),
+        region: a.region.clone(),
+        as_at: a.as_at,
+    };
+    let name = a
+        .area
+        .clone()
+        .or_else(|| a.region.clone())
+        .unwrap_or_else(|| "England".into());
+    let s = state.settings();
+    let d = dashboard(
+        &state.db,
+        &name,
+        &scope,
+        s.target_pct,
+        &s.comparator_councils,
+        false,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let pct = |p: Option<f64>| p.map(|v| format!("{v:.1}")).unwrap_or_default();
+    if by == By::KeyQuestion {
+        match a.format.as_str() {
+            "json" => println!("{}", serde_json::to_string_pretty(&d.by_key_question)?),
+            "csv" => {
+                println!("key_question,rated,below_good,below_good_pct");
+                for k in &d.by_key_question {
+                    println!(
+                        "{},{},{},{}",
+                        k.label,
+                        k.figure.rated,
+                        k.figure.below_good,
+                        pct(k.figure.below_good_pct)
+                    );
+                }
+            }
+            _ => {
+                println!(
+                    "{:<12} {:>8} {:>11} {:>7}",
+                    "Key question", "Rated", "Below Good", "%"
+                );
+                for k in &d.by_key_question {
+                    println!(
+                        "{:<12} {:>8} {:>11} {:>7}",
+                        k.label,
+                        k.figure.rated,
+                        k.figure.below_good,
+                        pct(k.figure.below_good_pct)
+                    );
+                }
+            }
+        }
+        return Ok(());
+    }
+    let cells = match by {
+        By::Rating => &d.by_rating,
+        By::ServiceType => &d.by_service_type,
+        By::SizeBand => &d.by_size_band,
+        By::Specialism => &d.by_specialism,
+        By::KeyQuestion => unreachable!("handled above"),
+    };
+    match a.format.as_str() {
+        "json" => println!("{}", serde_json::to_string_pretty(cells)?),
+        "csv" => {
+            println!(
+                "group,locations,rated,good_or_outstanding,good_or_outstanding_pct,beds,beds_known_for"
+            );
+            for c in cells {
+                let f = &c.summary;
+                println!(
+                    "{},{},{},{},{},{},{}",
+                    c.key,
+                    f.locations,
+                    f.rated,
+                    f.good_or_outstanding,
+                    pct(f.good_or_outstanding_pct),
+                    f.beds,
+                    f.beds_known_for
+                );
+            }
+        }
+        _ => {
+            println!(
+                "{:<32} {:>9} {:>7} {:>9} {:>7} {:>8}",
+                "Group", "Locations", "Rated", "Good/Out", "%", "Beds"
+            );
+            for c in cells {
+                let f = &c.summary;
+                println!(
+                    "{:<32} {:>9} {:>7} {:>9} {:>7} {:>8}",
+                    c.label,
+                    f.locations,
+                    f.rated,
+                    f.good_or_outstanding,
+                    pct(f.good_or_outstanding_pct),
+                    f.beds
+                );
+            }
+        }
+    }
+    for n in &d.notes {
+        eprintln!("note: {n}");
+    }
+    Ok(())
 }
 
 /// Runs an import from the command line with a progress spinner and a summary line.
@@ -146,6 +260,9 @@ pub async fn import(state: &AppState, kind: Kind, a: &ImportArgs) -> anyhow::Res
 }
 
 pub async fn market_summary(state: &AppState, a: &SummaryArgs) -> anyhow::Result<()> {
+    if let Some(by) = &a.by {
+        return market_breakdown(state, a, by).await;
+    }
     let service_type = match &a.service_type {
         None => None,
         Some(s) => Some(ServiceType::parse(s).ok_or_else(|| {

@@ -150,13 +150,25 @@ pub async fn overall_ratings_as_at(
     db: &Db,
     as_at: Option<NaiveDate>,
 ) -> Result<HashMap<String, Rating>> {
-    let d = as_at.unwrap_or(NaiveDate::MAX);
+    Ok(overall_ratings_dated_as_at(db, as_at)
+        .await?
+        .into_iter()
+        .map(|(k, (_, r))| (k, r))
+        .collect())
+}
+
+/// The same with each rating's publication date.
+pub async fn overall_ratings_dated_as_at(
+    db: &Db,
+    as_at: Option<NaiveDate>,
+) -> Result<HashMap<String, (NaiveDate, Rating)>> {
+    let d = as_at.unwrap_or(NaiveDate::from_ymd_opt(9999, 12, 31).expect("date"));
     let rows: Vec<(String, String, NaiveDate)> = db
         .q()
         .fetch_all(
             "SELECT location_id, rating, publication_date FROM cqc_ratings \
              WHERE domain = 'Overall' AND service_group = 'Overall' AND publication_date <= $1",
-            args![d.min(NaiveDate::from_ymd_opt(9999, 12, 31).expect("date"))],
+            args![d],
         )
         .await?;
     // "Inspected but not rated" (e.g. a focused infection-control inspection) does not replace
@@ -174,7 +186,10 @@ pub async fn overall_ratings_as_at(
             }
         }
     }
-    Ok(latest.into_iter().map(|(k, (_, _, r))| (k, r)).collect())
+    Ok(latest
+        .into_iter()
+        .map(|(k, (_, d, r))| (k, (d, r)))
+        .collect())
 }
 
 /// Whether a published value can be a location's current rating (everything but "Inspected

@@ -13,7 +13,7 @@ use caremarket_core::market::{
 use chrono::NaiveDate;
 use std::collections::{HashMap, HashSet};
 
-use crate::cqc::summary::{EditionRef, editions_as_at, locations_as_at, overall_ratings_as_at};
+use crate::cqc::summary::{EditionRef, editions_as_at, locations_as_at};
 use crate::db::{Arg, Db};
 use crate::{Result, args};
 
@@ -42,6 +42,9 @@ pub struct Fact {
     pub region: Option<String>,
     pub local_authority: Option<String>,
     pub provider_id: Option<String>,
+    pub registered_manager: Option<bool>,
+    /// When the current overall rating was published.
+    pub overall_date: Option<NaiveDate>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -52,6 +55,7 @@ struct Row {
     region: Option<String>,
     local_authority: Option<String>,
     provider_id: Option<String>,
+    registered_manager: Option<bool>,
 }
 
 /// Loads the locations in scope as at the date, with everything the breakdowns use.
@@ -59,7 +63,7 @@ pub async fn facts(db: &Db, scope: &Scope) -> Result<(Vec<Fact>, Vec<EditionRef>
     let (editions, notes) = editions_as_at(db, scope.as_at).await?;
     let present = locations_as_at(db, &editions).await?;
     let mut sql = String::from(
-        "SELECT location_id, care_home, beds, region, local_authority, provider_id FROM cqc_locations WHERE 1 = 1",
+        "SELECT location_id, care_home, beds, region, local_authority, provider_id, registered_manager FROM cqc_locations WHERE 1 = 1",
     );
     let mut a: Vec<Arg> = Vec::new();
     let areas: Vec<String> = scope
@@ -91,7 +95,7 @@ pub async fn facts(db: &Db, scope: &Scope) -> Result<(Vec<Fact>, Vec<EditionRef>
         sql.push_str(&format!(" AND LOWER(region) = ${}", a.len()));
     }
     let rows: Vec<Row> = db.q().fetch_all(&sql, a).await?;
-    let overall = overall_ratings_as_at(db, scope.as_at).await?;
+    let overall = crate::cqc::summary::overall_ratings_dated_as_at(db, scope.as_at).await?;
     let kq = key_question_ratings_as_at(db, scope.as_at).await?;
     let (services, specialisms) = services(db).await?;
     let facts = rows
@@ -100,7 +104,9 @@ pub async fn facts(db: &Db, scope: &Scope) -> Result<(Vec<Fact>, Vec<EditionRef>
         .map(|r| Fact {
             care_home: r.care_home == Some(true),
             beds: r.beds,
-            overall: overall.get(&r.location_id).copied(),
+            overall: overall.get(&r.location_id).map(|x| x.1),
+            overall_date: overall.get(&r.location_id).map(|x| x.0),
+            registered_manager: r.registered_manager,
             key_questions: kq.get(&r.location_id).copied().unwrap_or_default(),
             services: services.get(&r.location_id).cloned(),
             specialisms: specialisms.get(&r.location_id).cloned(),
@@ -352,6 +358,164 @@ pub fn key_questions(facts: &[Fact]) -> Vec<KeyQuestionCell> {
         .collect()
 }
 
+/// A watch-list figure: how many locations, and which.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct WatchCell {
+    pub key: String,
+    pub label: String,
+    pub count: u64,
+    #[serde(skip)]
+    pub ids: Vec<String>,
+}
+
+fn watch(key: &str, label: &str, ids: Vec<String>) -> WatchCell {
+    WatchCell {
+        key: key.into(),
+        label: label.into(),
+        count: ids.len() as u64,
+        ids,
+    }
+}
+
+/// Registered manager vacancies, inspection age, providers shared between the councils in
+/// scope, and registrations and closures between the last two editions.
+async fn watch_list(
+    db: &Db,
+    facts: &[Fact],
+    editions: &[EditionRef],
+    as_at: Option<NaiveDate>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<WatchCell>> {
+    let data_date = as_at
+        .or_else(|| editions.iter().map(|e| e.edition).max())
+        .unwrap_or(NaiveDate::MIN);
+    let ids = |f: &dyn Fn(&Fact) -> bool| -> Vec<String> {
+        facts
+            .iter()
+            .filter(|x| f(x))
+            .map(|x| x.location_id.clone())
+            .collect()
+    };
+    let older = |months: u32| {
+        data_date
+            .checked_sub_months(chrono::Months::new(months))
+            .unwrap_or(NaiveDate::MIN)
+    };
+    let (two, four) = (older(24), older(48));
+    let mut out = vec![
+        watch(
+            "no-registered-manager",
+            "No registered manager",
+            ids(&|f| f.registered_manager == Some(false)),
+        ),
+        watch(
+            "rating-over-2-years",
+            "Last rated more than 2 years before the data date",
+            ids(&|f| f.overall.is_some() && f.overall_date.is_some_and(|d| d < two)),
+        ),
+        watch(
+            "rating-over-4-years",
+            "Last rated more than 4 years before the data date",
+            ids(&|f| f.overall.is_some() && f.overall_date.is_some_and(|d| d < four)),
+        ),
+        watch(
+            "never-rated",
+            "Never rated (no Outstanding, Good, Requires improvement or Inadequate)",
+            ids(&|f| !f.overall.is_some_and(|r| r.is_rated())),
+        ),
+    ];
+    if facts.iter().all(|f| f.registered_manager.is_none()) && !facts.is_empty() {
+        notes.push("Registered managers are known only from the care directory and API records: none loaded for this area.".into());
+    }
+    // Providers with locations in more than one council in scope.
+    let mut councils: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for f in facts {
+        if let (Some(p), Some(la)) = (f.provider_id.as_deref(), f.local_authority.as_deref()) {
+            councils.entry(p).or_default().insert(la);
+        }
+    }
+    let shared: HashSet<&str> = councils
+        .into_iter()
+        .filter(|(_, c)| c.len() > 1)
+        .map(|(p, _)| p)
+        .collect();
+    out.push(watch(
+        "shared-providers",
+        "Locations of providers working in more than one council in scope",
+        ids(&|f| f.provider_id.as_deref().is_some_and(|p| shared.contains(p))),
+    ));
+    // Registrations and closures: the latest edition of each kind against the one before.
+    let in_scope: HashSet<&str> = facts.iter().map(|f| f.location_id.as_str()).collect();
+    let councils_in_scope: HashSet<String> = facts
+        .iter()
+        .filter_map(|f| f.local_authority.clone())
+        .collect();
+    let mut new_ids = Vec::new();
+    let mut gone_ids = Vec::new();
+    let mut compared = false;
+    for e in editions {
+        let prev: Option<NaiveDate> = db
+            .q()
+            .scalar_optional(
+                "SELECT MAX(edition) FROM cqc_location_editions WHERE kind = $1 AND edition < $2",
+                args![e.kind.as_str(), e.edition],
+            )
+            .await?
+            .flatten();
+        let Some(prev) = prev else { continue };
+        compared = true;
+        let list = |d: NaiveDate| {
+            let kind = e.kind.clone();
+            async move {
+                let r: Vec<(String,)> = db
+                    .q()
+                    .fetch_all("SELECT location_id FROM cqc_location_editions WHERE kind = $1 AND edition = $2", args![kind, d])
+                    .await?;
+                Ok::<HashSet<String>, crate::AppError>(r.into_iter().map(|x| x.0).collect())
+            }
+        };
+        let (now, before) = (list(e.edition).await?, list(prev).await?);
+        new_ids.extend(
+            now.difference(&before)
+                .filter(|id| in_scope.contains(id.as_str()))
+                .cloned(),
+        );
+        // Closed locations are not in scope any more: place them by their last known council.
+        for id in before.difference(&now) {
+            let la: Option<String> = db
+                .q()
+                .scalar_optional(
+                    "SELECT local_authority FROM cqc_locations WHERE location_id = $1",
+                    args![id.as_str()],
+                )
+                .await?
+                .flatten();
+            if la.is_some_and(|la| councils_in_scope.contains(&la)) {
+                gone_ids.push(id.clone());
+            }
+        }
+    }
+    if compared {
+        new_ids.sort();
+        new_ids.dedup();
+        gone_ids.sort();
+        gone_ids.dedup();
+        out.push(watch(
+            "new-registrations",
+            "New since the previous edition",
+            new_ids,
+        ));
+        out.push(watch(
+            "deregistrations",
+            "Gone since the previous edition",
+            gone_ids,
+        ));
+    } else {
+        notes.push("New registrations and closures need two editions of the same file: only one is loaded.".into());
+    }
+    Ok(out)
+}
+
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Comparison {
     pub name: String,
@@ -379,6 +543,7 @@ pub struct Dashboard {
     pub by_key_question: Vec<KeyQuestionCell>,
     /// The key question most often rated below Good
     pub weakest_key_question: Option<String>,
+    pub watch: Vec<WatchCell>,
     pub comparisons: Vec<Comparison>,
     pub editions: Vec<EditionRef>,
     pub notes: Vec<String>,
@@ -392,7 +557,7 @@ pub struct Dashboard {
     pub care_home_members: Vec<usize>,
 }
 
-fn care_home_summary(facts: &[Fact]) -> (Summary, Vec<usize>) {
+pub fn care_home_summary(facts: &[Fact]) -> (Summary, Vec<usize>) {
     let members: Vec<usize> = facts
         .iter()
         .enumerate()
@@ -464,6 +629,7 @@ pub async fn dashboard(
             facts.len()
         ));
     }
+    let watch = watch_list(db, &facts, &editions, scope.as_at, &mut notes).await?;
     let mut comparisons = Vec::new();
     if compare {
         comparisons.push(
@@ -523,6 +689,7 @@ pub async fn dashboard(
         by_specialism: breakdown(By::Specialism, &facts),
         by_key_question,
         weakest_key_question,
+        watch,
         comparisons,
         editions,
         notes,
@@ -553,9 +720,12 @@ pub fn measure_members(facts: &[Fact], members: &[usize], measure: &str) -> Vec<
 
 impl Dashboard {
     /// The locations behind one number on the page: a breakdown cell (or the care homes
-    /// headline, `by` = "care_homes") and a measure (locations, rated, good_or_outstanding,
-    /// beds, below_good).
-    pub fn drill(&self, by: &str, group: &str, measure: &str) -> Option<Vec<&Fact>> {
+    /// headline, `by` = "care_homes", or a watch-list line, `by` = "watch") and a measure
+    /// (locations, rated, good_or_outstanding, beds, below_good).
+    pub fn drill(&self, by: &str, group: &str, measure: &str) -> Option<Vec<String>> {
+        if by == "watch" {
+            return Some(self.watch.iter().find(|w| w.key == group)?.ids.clone());
+        }
         let members: Vec<usize> = match by {
             "care_homes" => self.care_home_members.clone(),
             "key_question" => self
@@ -580,6 +750,10 @@ impl Dashboard {
         } else {
             measure_members(&self.facts, &members, measure)
         };
-        Some(ids.into_iter().map(|i| &self.facts[i]).collect())
+        Some(
+            ids.into_iter()
+                .map(|i| self.facts[i].location_id.clone())
+                .collect(),
+        )
     }
 }

@@ -20,6 +20,7 @@ pub fn routes() -> Vec<RouteDef> {
         get("/market", SignedIn, dashboard_page),
         get("/market/locations", SignedIn, drill_page),
         get("/market/export.csv", SignedIn, export_csv),
+        get("/market/change", SignedIn, change_page),
         get("/api/v1/market/summary", SignedIn, api_summary),
         get("/api/v1/market/breakdown", SignedIn, api_breakdown),
     ]
@@ -327,9 +328,7 @@ async fn drill_page(
         q.group.clone().unwrap_or_default(),
         q.measure.clone().unwrap_or_else(|| "locations".into()),
     );
-    let facts = d.drill(&by, &group, &measure).ok_or(AppError::NotFound)?;
-    let ids: Vec<String> = facts.iter().map(|f| f.location_id.clone()).collect();
-    let beds: i64 = facts.iter().filter_map(|f| f.beds).sum();
+    let ids = d.drill(&by, &group, &measure).ok_or(AppError::NotFound)?;
     let mut rows = Vec::new();
     for chunk in ids.chunks(500) {
         let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
@@ -347,13 +346,20 @@ async fn drill_page(
         rows.append(&mut part);
     }
     rows.sort_by(|a, b| a.name.cmp(&b.name));
+    let beds: i64 = rows.iter().filter_map(|r| r.beds).sum();
     let measure_label = match measure.as_str() {
         "rated" => "rated",
         "good_or_outstanding" => "rated Good or Outstanding",
         "beds" => "with a known number of beds",
         _ => "",
     };
-    let group_label = if by == "care_homes" {
+    let group_label = if by == "watch" {
+        d.watch
+            .iter()
+            .find(|w| w.key == group)
+            .map(|w| w.label.clone())
+            .unwrap_or_default()
+    } else if by == "care_homes" {
         "Care homes".to_string()
     } else {
         format!("{} ({})", group.replace('-', " "), by.replace('_', " "))
@@ -493,4 +499,173 @@ pub async fn api_breakdown(
         cells,
         key_questions,
     }))
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ChangeQuery {
+    pub area: Option<String>,
+    pub england: Option<bool>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+/// One point of the comparison over time.
+pub struct Point {
+    pub date: NaiveDate,
+    pub rated: u64,
+    pub good_or_outstanding: u64,
+    pub pct: Option<f64>,
+    pub beds_known_for: u64,
+    pub beds_good_or_outstanding: i64,
+    pub editions: String,
+}
+
+#[derive(Template)]
+#[template(path = "market/change.html")]
+struct ChangePage {
+    page: PageCtx,
+    name: String,
+    area: String,
+    from: String,
+    to: String,
+    points: Vec<Point>,
+    sentence: String,
+    chart: String,
+    notes: Vec<String>,
+}
+
+impl ChangePage {
+    fn pct(&self, p: &Option<f64>) -> String {
+        pct(*p)
+    }
+}
+
+/// The market at two dates (and each year between), from the rating history: "a 13.1%
+/// increase in the number of beds rated Good or Outstanding (Oct'17-April'19)" (seed 002).
+async fn change_page(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Query(q): Query<ChangeQuery>,
+) -> Result<Response> {
+    let mq = MarketQuery {
+        area: q.area.clone(),
+        england: q.england,
+        ..Default::default()
+    };
+    let (scope, name) = scope_of(&state, &mq).await?;
+    let (latest_editions, _) = crate::cqc::summary::editions_as_at(&state.db, None).await?;
+    let data_date = latest_editions
+        .iter()
+        .map(|e| e.edition)
+        .max()
+        .unwrap_or_else(|| state.clock.now().date_naive());
+    let to = q.to.unwrap_or(data_date);
+    let from = q
+        .from
+        .unwrap_or_else(|| to.checked_sub_months(chrono::Months::new(24)).unwrap_or(to));
+    if from > to {
+        return Err(AppError::BadRequest(
+            "the start date is after the end date".into(),
+        ));
+    }
+    let mut dates = vec![from];
+    let mut d = from;
+    while let Some(next) = d.checked_add_months(chrono::Months::new(12)) {
+        if next >= to {
+            break;
+        }
+        dates.push(next);
+        d = next;
+    }
+    if to != from {
+        dates.push(to);
+    }
+    let mut points = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    for date in dates {
+        let s = Scope {
+            as_at: Some(date),
+            ..scope.clone()
+        };
+        let (facts, editions, n) = super::facts(&state.db, &s).await?;
+        for note in n {
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
+        let (sum, _) = super::care_home_summary(&facts);
+        points.push(Point {
+            date,
+            rated: sum.rated,
+            good_or_outstanding: sum.good_or_outstanding,
+            pct: sum.good_or_outstanding_pct,
+            beds_known_for: sum.beds_known_for,
+            beds_good_or_outstanding: sum.beds_good_or_outstanding,
+            editions: editions
+                .iter()
+                .map(|e| format!("{} {}", e.kind, e.edition))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let (first, last) = (&points[0], &points[points.len() - 1]);
+    let change = |a: i64, b: i64| -> String {
+        if a == 0 {
+            return "no beds known at the start".into();
+        }
+        let pct = (b - a) as f64 * 100.0 / a as f64;
+        format!(
+            "{} of {:.1}%",
+            if pct >= 0.0 {
+                "an increase"
+            } else {
+                "a decrease"
+            },
+            pct.abs()
+        )
+    };
+    let sentence = format!(
+        "Between {} and {}, beds in care homes rated Good or Outstanding went from {} to {}: {}. Care homes rated Good or Outstanding went from {} to {}.",
+        first.date.format("%-d %B %Y"),
+        last.date.format("%-d %B %Y"),
+        first.beds_good_or_outstanding,
+        last.beds_good_or_outstanding,
+        change(
+            first.beds_good_or_outstanding,
+            last.beds_good_or_outstanding
+        ),
+        first.good_or_outstanding,
+        last.good_or_outstanding
+    );
+    let chart = crate::charts::line_chart(
+        "chart-trend",
+        "Care homes rated Good or Outstanding over time",
+        &points
+            .iter()
+            .map(|p| format!("{} {}", p.date, pct(p.pct)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        &points
+            .iter()
+            .map(|p| {
+                (
+                    p.date.format("%b %Y").to_string(),
+                    p.pct.unwrap_or(0.0),
+                    pct(p.pct),
+                )
+            })
+            .collect::<Vec<_>>(),
+        100.0,
+    );
+    render(&ChangePage {
+        page: PageCtx::new(&state, &ctx, format!("Change over time: {name}")),
+        area: q.area.clone().unwrap_or_default(),
+        from: from.to_string(),
+        to: to.to_string(),
+        name,
+        points,
+        sentence,
+        chart,
+        notes,
+    })
 }

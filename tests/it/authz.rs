@@ -78,6 +78,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/market", "signed_in"),
     ("GET", "/market/locations", "signed_in"),
     ("GET", "/market/export.csv", "signed_in"),
+    ("GET", "/market/change", "signed_in"),
     ("GET", "/api/v1/market/summary", "signed_in"),
     ("GET", "/api/v1/market/breakdown", "signed_in"),
 ];

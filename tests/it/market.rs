@@ -294,3 +294,135 @@ async fn partnership_exports_and_missing_data_notes() {
         "the page says what it does not know"
     );
 }
+
+#[tokio::test]
+async fn change_over_time_and_watch_list_match_the_raw_records() {
+    let app = app_with_api_records().await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let e = expected();
+    for area in ["Devon", "Plymouth"] {
+        let x = &e["areas"][area];
+        let page = c
+            .get(&format!(
+                "/market/change?area={area}&from=2019-01-19&to=2021-01-19"
+            ))
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        let then = &x["as_at_2019_01_19"];
+        let sentence =
+            between(&page.body, "id=\"change-sentence\">", "</div>").replace("&#32;", " ");
+        let want = format!(
+            "beds in care homes rated Good or Outstanding went from {} to {}",
+            then["beds_go"], x["beds_go"]
+        );
+        assert!(sentence.contains(&want), "{area}: {sentence} / {want}");
+        let want = format!(
+            "Care homes rated Good or Outstanding went from {} to {}.",
+            then["good_or_outstanding"], x["good_or_outstanding"]
+        );
+        assert!(sentence.contains(&want), "{area}: {sentence} / {want}");
+        assert!(page.body.contains("id=\"chart-trend\""));
+        // The earliest edition is 2021: the page says which locations the past rests on.
+        assert!(page.body.contains("No data loaded is as old as 2019-01-19"));
+        let d = c
+            .get(&format!("/api/v1/market/summary?area={area}"))
+            .await
+            .json();
+        let w = |k: &str| {
+            d["watch"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|w| w["key"] == k)
+                .unwrap()["count"]
+                .clone()
+        };
+        assert_eq!(w("no-registered-manager"), x["no_manager"], "{area}");
+        assert_eq!(
+            w("never-rated").as_u64().unwrap(),
+            x["locations"].as_u64().unwrap() - x["rated"].as_u64().unwrap(),
+            "{area}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn registrations_and_closures_between_two_editions() {
+    let app = TestApp::new().await;
+    let head = "Location ID,Location Name,Care Home?,Location Local Authority,Location Region,Service / Population Group,Domain,Latest Rating,Publication Date,Provider ID\n";
+    let jan = format!(
+        "{head}1-1,A,Y,Leeds,Y,Overall,Overall,Good,01/01/2020,1-900\n1-2,B,Y,Leeds,Y,Overall,Overall,Good,01/01/2020,1-901\n1-3,C,Y,Bradford,Y,Overall,Overall,Inadequate,01/01/2020,1-900\n"
+    );
+    let feb = format!(
+        "{head}1-1,A,Y,Leeds,Y,Overall,Overall,Good,01/01/2020,1-900\n1-3,C,Y,Bradford,Y,Overall,Overall,Inadequate,01/01/2020,1-900\n1-4,D,Y,Leeds,Y,Overall,Overall,Requires improvement,02/02/2020,1-902\n"
+    );
+    for (name, file, ed) in [
+        ("jan.csv", jan, "2020-01-31"),
+        ("feb.csv", feb, "2020-02-29"),
+    ] {
+        let opts = caremarket::cqc::ImportOptions {
+            edition: Some(ed.parse().unwrap()),
+            skip_invalid: false,
+        };
+        import_file(
+            &app.state,
+            &Actor::cli("t"),
+            Kind::Ratings,
+            name,
+            file.as_bytes(),
+            &opts,
+        )
+        .await
+        .unwrap();
+    }
+    let (c, _) = app.signed_in(Role::Viewer).await;
+    let d = c.get("/api/v1/market/summary?area=Leeds").await.json();
+    let w = |k: &str| {
+        d["watch"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["key"] == k)
+            .map(|w| w["count"].clone())
+    };
+    assert_eq!(w("new-registrations"), Some(1.into()), "1-4 is new");
+    assert_eq!(w("deregistrations"), Some(1.into()), "1-2 has gone");
+    assert_eq!(d["care_homes"]["locations"], 2);
+    // As at January, the market was January's edition.
+    let jan = c
+        .get("/api/v1/market/summary?area=Leeds&as_at=2020-02-01")
+        .await
+        .json();
+    assert_eq!(jan["care_homes"]["locations"], 2);
+    assert_eq!(jan["editions"][0]["edition"], "2020-01-31");
+    // A provider in Leeds and Bradford is shared when both are in scope.
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    admin
+        .post_form(
+            "/admin/areas",
+            &[("name", "Leeds"), ("ons_code", "E08000035")],
+        )
+        .await;
+    admin
+        .post_form(
+            "/admin/areas",
+            &[("name", "Bradford"), ("ons_code", "E08000032")],
+        )
+        .await;
+    let p = c.get("/api/v1/market/summary").await.json();
+    let shared = p["watch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["key"] == "shared-providers")
+        .unwrap()["count"]
+        .clone();
+    assert_eq!(
+        shared, 2,
+        "1-1 (Leeds) and 1-3 (Bradford) of provider 1-900"
+    );
+    let list = c
+        .get("/market/locations?by=watch&group=deregistrations&measure=locations")
+        .await;
+    assert!(list.body.contains(">B</a>"));
+}

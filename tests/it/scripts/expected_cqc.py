@@ -54,11 +54,29 @@ def ratings_figures(path):
     return out
 
 
+def rating_as_at(record, date):
+    """The latest rating proper published on or before date (ISO text), from the record's
+    current and historic ratings; None when there is none."""
+    entries = []
+    cur = (record.get("currentRatings") or {}).get("overall") or {}
+    if cur.get("reportDate") and cur.get("rating"):
+        entries.append((cur["reportDate"], cur["rating"]))
+    for h in record.get("historicRatings", []):
+        o = h.get("overall") or {}
+        if h.get("reportDate") and o.get("rating"):
+            entries.append((h["reportDate"], o["rating"]))
+    proper = [e for e in entries if e[1] in FOUR or e[1] == "Insufficient evidence to rate"]
+    proper = [e for e in proper if e[0][:10] <= date]
+    return max(proper)[1] if proper else None
+
+
 def api_figures(path):
     by_la = defaultdict(lambda: {"locations": 0, "rated": 0, "good_or_outstanding": 0,
                                  "beds": 0, "beds_known_for": 0, "beds_rated": 0, "beds_go": 0,
                                  "nursing": 0, "residential": 0, "dementia": 0,
                                  "size": {"small": [0, 0, 0], "medium": [0, 0, 0], "large": [0, 0, 0]},
+                                 "no_manager": 0,
+                                 "as_at_2019_01_19": {"rated": 0, "good_or_outstanding": 0, "beds_go": 0},
                                  "kq_below_good": defaultdict(int)})
     total = 0
     for line in open(path, encoding="utf-8"):
@@ -84,6 +102,15 @@ def api_figures(path):
                 s["good_or_outstanding"] += 1
                 if beds is not None:
                     s["beds_go"] += beds
+        if r.get("registeredManagerAbsentDate"):
+            s["no_manager"] += 1
+        old = rating_as_at(r, "2019-01-19")
+        if old in FOUR:
+            s["as_at_2019_01_19"]["rated"] += 1
+            if old in ("Good", "Outstanding"):
+                s["as_at_2019_01_19"]["good_or_outstanding"] += 1
+                if beds is not None:
+                    s["as_at_2019_01_19"]["beds_go"] += beds
         if beds is not None:
             band = "small" if beds < 10 else ("medium" if beds < 50 else "large")
             s["size"][band][0] += 1
