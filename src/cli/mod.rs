@@ -50,11 +50,32 @@ enum Command {
     /// Pull changes from CQC's public API
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// Printable reports for scrutiny
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Take a consistent copy of a SQLite database while the service runs
     Backup {
         #[command(flatten)]
         db: DbArgs,
         /// The file to write (must not exist)
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// The market quality report (seed 000 §2.1 shape) as HTML or PDF
+    Market {
+        #[command(flatten)]
+        db: DbArgs,
+        /// A council as CQC names it; none: the areas in scope (or England)
+        #[arg(long)]
+        area: Option<String>,
+        /// The market as at this date (YYYY-MM-DD)
+        #[arg(long)]
+        as_at: Option<chrono::NaiveDate>,
+        /// FILE.html or FILE.pdf (PDF needs Chromium)
         #[arg(long)]
         out: std::path::PathBuf,
     },
@@ -173,6 +194,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(db, &args, Some(banner)).await
         }
         Command::User(cmd) => user(cmd).await,
+        Command::Report(ReportCommand::Market {
+            db,
+            area,
+            as_at,
+            out,
+        }) => {
+            let db = open(&db).await?;
+            let state = AppState::with_system_clock(db, Config::for_cli()).await?;
+            let q = crate::market::pages::MarketQuery {
+                area,
+                as_at,
+                ..Default::default()
+            };
+            let html = crate::market::pages::report_html(&state, &q, true)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let ext = out
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("")
+                .to_lowercase();
+            let bytes = match ext.as_str() {
+                "html" | "htm" => html.into_bytes(),
+                "pdf" => crate::export::pdf::html_to_pdf(&html).map_err(|e| anyhow::anyhow!(e))?,
+                _ => anyhow::bail!("--out must end in .html or .pdf"),
+            };
+            std::fs::write(&out, &bytes)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+            println!("Wrote {} ({} KB)", out.display(), bytes.len() / 1024);
+            Ok(())
+        }
         Command::Import(cmd) => {
             init_tracing("text");
             let (kind, a) = match &cmd {

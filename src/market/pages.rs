@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use super::{By, Cell, Dashboard, Scope, dashboard};
 use crate::charts::bar_chart;
 use crate::cqc::pages::rating_tag;
-use crate::export::csv_cell;
+use crate::export::Table;
 use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, render};
 use crate::{AppError, AppState, Result};
 
@@ -20,7 +20,10 @@ pub fn routes() -> Vec<RouteDef> {
         get("/market", SignedIn, dashboard_page),
         get("/market/locations", SignedIn, drill_page),
         get("/market/export.csv", SignedIn, export_csv),
+        get("/market/export.xlsx", SignedIn, export_xlsx),
         get("/market/change", SignedIn, change_page),
+        get("/market/report", SignedIn, report_page),
+        get("/market/report.pdf", SignedIn, report_pdf),
         get("/api/v1/market/summary", SignedIn, api_summary),
         get("/api/v1/market/breakdown", SignedIn, api_breakdown),
     ]
@@ -154,6 +157,10 @@ impl DashboardPage {
     fn export(&self, by: &str) -> String {
         let sep = if self.q.is_empty() { "" } else { "&" };
         format!("/market/export.csv?{}{sep}by={by}", self.q)
+    }
+    fn export_xlsx(&self, by: &str) -> String {
+        let sep = if self.q.is_empty() { "" } else { "&" };
+        format!("/market/export.xlsx?{}{sep}by={by}", self.q)
     }
     fn tables(&self) -> Vec<(&'static str, &'static str, &'static str, &Vec<Cell>)> {
         vec![
@@ -375,6 +382,119 @@ async fn drill_page(
     })
 }
 
+/// One of the dashboard's tables, with the page's numbers.
+pub fn table(d: &Dashboard, by: &str) -> Result<Table> {
+    use crate::export::Value::{Decimal, Int, Text};
+    let t = |s: &str| s.to_string();
+    if by == "key_question" {
+        return Ok(Table {
+            title: format!("{} key questions", d.name),
+            headers: vec![
+                t("Key question"),
+                t("Care homes rated on it"),
+                t("Below Good"),
+                t("Below Good %"),
+            ],
+            rows: d
+                .by_key_question
+                .iter()
+                .map(|k| {
+                    vec![
+                        Text(k.label.clone()),
+                        Int(k.figure.rated as i64),
+                        Int(k.figure.below_good as i64),
+                        Decimal(k.figure.below_good_pct),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    if by == "comparison" {
+        let mut rows = vec![vec![
+            Text(d.name.clone()),
+            Int(d.care_homes.rated as i64),
+            Decimal(d.care_homes.good_or_outstanding_pct),
+            Decimal(d.gap_to_target),
+        ]];
+        rows.extend(d.comparisons.iter().map(|c| {
+            vec![
+                Text(c.name.clone()),
+                Int(c.care_homes_rated as i64),
+                Decimal(c.good_or_outstanding_pct),
+                Decimal(c.gap_to_target),
+            ]
+        }));
+        return Ok(Table {
+            title: format!("{} comparison", d.name),
+            headers: vec![
+                t("Area"),
+                t("Care homes rated"),
+                t("Good or Outstanding %"),
+                t("Gap to target (points)"),
+            ],
+            rows,
+        });
+    }
+    if by == "watch" {
+        return Ok(Table {
+            title: format!("{} watch list", d.name),
+            headers: vec![t("List"), t("Locations")],
+            rows: d
+                .watch
+                .iter()
+                .map(|w| vec![Text(w.label.clone()), Int(w.count as i64)])
+                .collect(),
+        });
+    }
+    let by_v =
+        By::parse(by).ok_or_else(|| AppError::BadRequest(format!("unknown breakdown {by:?}")))?;
+    let cells = match by_v {
+        By::Rating => &d.by_rating,
+        By::ServiceType => &d.by_service_type,
+        By::SizeBand => &d.by_size_band,
+        By::Specialism => &d.by_specialism,
+        By::KeyQuestion => unreachable!("handled above"),
+    };
+    Ok(Table {
+        title: format!("{} {}", d.name, by.replace('_', " ")),
+        headers: vec![
+            t("Group"),
+            t("Locations"),
+            t("Rated"),
+            t("Good or Outstanding"),
+            t("Good or Outstanding %"),
+            t("Beds"),
+            t("Beds known for"),
+            t("Beds Good or Outstanding %"),
+        ],
+        rows: cells
+            .iter()
+            .map(|c| {
+                let s = &c.summary;
+                vec![
+                    Text(c.label.clone()),
+                    Int(s.locations as i64),
+                    Int(s.rated as i64),
+                    Int(s.good_or_outstanding as i64),
+                    Decimal(s.good_or_outstanding_pct),
+                    Int(s.beds),
+                    Int(s.beds_known_for as i64),
+                    Decimal(s.beds_good_or_outstanding_pct),
+                ]
+            })
+            .collect(),
+    })
+}
+
+fn file_name(d: &Dashboard, by: &str, ext: &str) -> String {
+    format!(
+        "market-{}-{by}.{ext}",
+        d.name
+            .to_lowercase()
+            .replace(|c: char| !c.is_alphanumeric(), "-")
+    )
+}
+
 /// The breakdown tables as CSV, with the same numbers as the page.
 async fn export_csv(
     State(state): State<AppState>,
@@ -382,78 +502,42 @@ async fn export_csv(
 ) -> Result<Response> {
     let d = build(&state, &q, true).await?;
     let by = q.by.clone().unwrap_or_else(|| "rating".into());
-    let mut out = String::new();
-    let p = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_default();
-    if by == "key_question" {
-        out.push_str("key_question,care_homes_rated_on_it,below_good,below_good_pct\r\n");
-        for k in &d.by_key_question {
-            out.push_str(&format!(
-                "{},{},{},{}\r\n",
-                csv_cell(&k.label),
-                k.figure.rated,
-                k.figure.below_good,
-                p(k.figure.below_good_pct)
-            ));
-        }
-    } else if by == "comparison" {
-        out.push_str("area,care_homes_rated,good_or_outstanding_pct,gap_to_target_points\r\n");
-        out.push_str(&format!(
-            "{},{},{},{}\r\n",
-            csv_cell(&d.name),
-            d.care_homes.rated,
-            p(d.care_homes.good_or_outstanding_pct),
-            p(d.gap_to_target)
-        ));
-        for c in &d.comparisons {
-            out.push_str(&format!(
-                "{},{},{},{}\r\n",
-                csv_cell(&c.name),
-                c.care_homes_rated,
-                p(c.good_or_outstanding_pct),
-                p(c.gap_to_target)
-            ));
-        }
-    } else {
-        let cells = match By::parse(&by)
-            .ok_or_else(|| AppError::BadRequest(format!("unknown breakdown {by:?}")))?
-        {
-            By::Rating => &d.by_rating,
-            By::ServiceType => &d.by_service_type,
-            By::SizeBand => &d.by_size_band,
-            By::Specialism => &d.by_specialism,
-            By::KeyQuestion => unreachable!("handled above"),
-        };
-        out.push_str("group,locations,rated,good_or_outstanding,good_or_outstanding_pct,beds,beds_known_for,beds_good_or_outstanding_pct\r\n");
-        for c in cells {
-            let s = &c.summary;
-            out.push_str(&format!(
-                "{},{},{},{},{},{},{},{}\r\n",
-                csv_cell(&c.label),
-                s.locations,
-                s.rated,
-                s.good_or_outstanding,
-                p(s.good_or_outstanding_pct),
-                s.beds,
-                s.beds_known_for,
-                p(s.beds_good_or_outstanding_pct)
-            ));
-        }
-    }
-    let file = format!(
-        "market-{}-{by}.csv",
-        d.name
-            .to_lowercase()
-            .replace(|c: char| !c.is_alphanumeric(), "-")
-    );
+    let t = table(&d, &by)?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file}\""),
+                format!("attachment; filename=\"{}\"", file_name(&d, &by, "csv")),
             ),
         ],
-        out,
+        t.to_csv(),
+    )
+        .into_response())
+}
+
+/// The same tables as XLSX.
+async fn export_xlsx(
+    State(state): State<AppState>,
+    Query(q): Query<MarketQuery>,
+) -> Result<Response> {
+    let d = build(&state, &q, true).await?;
+    let by = q.by.clone().unwrap_or_else(|| "rating".into());
+    let bytes = table(&d, &by)?
+        .to_xlsx()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("xlsx: {e}")))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", file_name(&d, &by, "xlsx")),
+            ),
+        ],
+        bytes,
     )
         .into_response())
 }
@@ -668,4 +752,191 @@ async fn change_page(
         chart,
         notes,
     })
+}
+
+#[derive(Template)]
+#[template(path = "market/report.html")]
+struct ReportPage {
+    d: Dashboard,
+    q: String,
+    service_name: String,
+    today: String,
+    as_at: String,
+    points: Vec<String>,
+    comparison: Table,
+    tables: Vec<(usize, Table)>,
+    chart_comparison: String,
+    chart_kq: String,
+    inline_css: Option<String>,
+    for_file: bool,
+}
+
+impl ReportPage {
+    fn cell(&self, v: &crate::export::Value) -> String {
+        match v {
+            crate::export::Value::Text(t) => t.clone(),
+            crate::export::Value::Int(n) => n.to_string(),
+            crate::export::Value::Decimal(Some(x)) => format!("{x:.1}"),
+            crate::export::Value::Decimal(None) => "–".into(),
+        }
+    }
+}
+
+/// The main points, as sentences with their figures (seed 000 §2.1: "rated at 48% Good by
+/// the Care Quality Commission, in comparison with a national average of 65.5%").
+fn report_points(d: &Dashboard) -> Vec<String> {
+    let mut p = vec![headline(d)];
+    if let Some(eng) = d.comparisons.iter().find(|c| c.name == "England")
+        && let (Some(a), Some(e)) = (
+            d.care_homes.good_or_outstanding_pct,
+            eng.good_or_outstanding_pct,
+        )
+    {
+        let diff = ((a - e) * 10.0).round() / 10.0;
+        p.push(format!(
+            "England's figure is {e:.1}%: {} is {:.1} percentage points {}.",
+            d.name,
+            diff.abs(),
+            if diff >= 0.0 { "above it" } else { "below it" }
+        ));
+    }
+    if let Some(b) = d.care_homes.beds_good_or_outstanding_pct {
+        p.push(format!(
+            "{b:.1}% of beds in rated care homes are in homes rated Good or Outstanding ({} of {} beds; beds known for {} of {} homes).",
+            d.care_homes.beds_good_or_outstanding, d.care_homes.beds_in_rated, d.beds_known_for, d.care_homes.locations
+        ));
+    }
+    if let Some(k) = d
+        .by_key_question
+        .iter()
+        .filter(|k| k.figure.below_good > 0)
+        .max_by_key(|k| k.figure.below_good)
+    {
+        p.push(format!(
+            "{} is the key question most often rated below Good: {} care homes ({}).",
+            k.label,
+            k.figure.below_good,
+            pct(k.figure.below_good_pct)
+        ));
+    }
+    for w in &d.watch {
+        if w.count > 0
+            && matches!(
+                w.key.as_str(),
+                "no-registered-manager" | "rating-over-2-years" | "never-rated"
+            )
+        {
+            p.push(format!("{}: {} locations.", w.label, w.count));
+        }
+    }
+    p
+}
+
+pub async fn report_html(state: &AppState, q: &MarketQuery, for_file: bool) -> Result<String> {
+    let d = build(state, q, true).await?;
+    let mut tables = Vec::new();
+    for (i, by) in [
+        "rating",
+        "size_band",
+        "service_type",
+        "specialism",
+        "key_question",
+        "watch",
+    ]
+    .iter()
+    .enumerate()
+    {
+        tables.push((i + 2, table(&d, by)?));
+    }
+    let chart_comparison = bar_chart(
+        "report-comparison",
+        "Care homes rated Good or Outstanding",
+        &format!(
+            "{} {} against England and others; target {:.0}%",
+            d.name,
+            pct(d.care_homes.good_or_outstanding_pct),
+            d.target_pct
+        ),
+        &std::iter::once((
+            d.name.clone(),
+            d.care_homes.good_or_outstanding_pct.unwrap_or(0.0),
+            pct(d.care_homes.good_or_outstanding_pct),
+        ))
+        .chain(d.comparisons.iter().map(|c| {
+            (
+                c.name.clone(),
+                c.good_or_outstanding_pct.unwrap_or(0.0),
+                pct(c.good_or_outstanding_pct),
+            )
+        }))
+        .collect::<Vec<_>>(),
+        Some(100.0),
+    );
+    let chart_kq = bar_chart(
+        "report-kq",
+        "Care homes rated below Good, by key question",
+        &d.by_key_question
+            .iter()
+            .map(|k| format!("{} {}", k.label, k.figure.below_good))
+            .collect::<Vec<_>>()
+            .join(", "),
+        &d.by_key_question
+            .iter()
+            .map(|k| {
+                (
+                    k.label.clone(),
+                    k.figure.below_good as f64,
+                    k.figure.below_good.to_string(),
+                )
+            })
+            .collect::<Vec<_>>(),
+        None,
+    );
+    let page = ReportPage {
+        q: scope_query(q),
+        service_name: state.settings().service_name.clone(),
+        today: state.clock.now().format("%-d %B %Y").to_string(),
+        as_at: q.as_at.map(|d| d.to_string()).unwrap_or_default(),
+        points: report_points(&d),
+        comparison: table(&d, "comparison")?,
+        tables,
+        chart_comparison,
+        chart_kq,
+        inline_css: for_file.then(|| crate::web::assets::APP_CSS.to_string()),
+        for_file,
+        d,
+    };
+    page.render()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))
+}
+
+async fn report_page(
+    State(state): State<AppState>,
+    Query(q): Query<MarketQuery>,
+) -> Result<Response> {
+    Ok(axum::response::Html(report_html(&state, &q, false).await?).into_response())
+}
+
+async fn report_pdf(
+    State(state): State<AppState>,
+    Query(q): Query<MarketQuery>,
+) -> Result<Response> {
+    let html = report_html(&state, &q, true).await?;
+    let pdf = tokio::task::spawn_blocking(move || crate::export::pdf::html_to_pdf(&html))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    match pdf {
+        Ok(bytes) => Ok((
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"market-report.pdf\"".to_string(),
+                ),
+            ],
+            bytes,
+        )
+            .into_response()),
+        Err(msg) => Err(AppError::Unavailable(msg)),
+    }
 }

@@ -5,7 +5,7 @@ use axum::response::IntoResponse;
 
 use super::{Access, RouteDef, get};
 
-const APP_CSS: &str = include_str!("../../static/app.css");
+pub const APP_CSS: &str = include_str!("../../static/app.css");
 
 async fn app_css() -> impl IntoResponse {
     (

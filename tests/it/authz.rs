@@ -78,7 +78,10 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/market", "signed_in"),
     ("GET", "/market/locations", "signed_in"),
     ("GET", "/market/export.csv", "signed_in"),
+    ("GET", "/market/export.xlsx", "signed_in"),
     ("GET", "/market/change", "signed_in"),
+    ("GET", "/market/report", "signed_in"),
+    ("GET", "/market/report.pdf", "signed_in"),
     ("GET", "/api/v1/market/summary", "signed_in"),
     ("GET", "/api/v1/market/breakdown", "signed_in"),
 ];

@@ -159,13 +159,26 @@ async fn admin_signs_in_creates_a_user_and_signs_out() {
         "/imports",
         "/imports/new",
         "/market?area=Devon",
+        "/market/change?area=Devon&from=2019-01-19&to=2021-01-19",
+        "/market/report?area=Devon",
         "/market/locations?area=Devon&by=size_band&group=large&measure=locations",
     ] {
         b.goto(&format!("{base}{page}")).await.unwrap();
         axe_clean(&b, page, &mut checked).await;
     }
+    // The scrutiny report renders: its first page as a picture is not blank.
+    b.goto(&format!("{base}/market/report?area=Devon"))
+        .await
+        .unwrap();
     let png = b.screenshot_png().await.unwrap();
     assert!(webdriver::png_looks_nonblank(&png));
+    assert!(
+        b.source()
+            .await
+            .unwrap()
+            .contains("Care market quality: Devon")
+    );
+    b.goto(&format!("{base}/account")).await.unwrap();
 
     click_and_wait(&b, "button.app-link-button").await;
     assert!(b.current_url().await.unwrap().contains("/sign-in"));

@@ -426,3 +426,66 @@ async fn registrations_and_closures_between_two_editions() {
         .await;
     assert!(list.body.contains(">B</a>"));
 }
+
+/// The raw bytes of a response (for binary downloads).
+async fn app_get_bytes(c: &Client, path: &str) -> Vec<u8> {
+    c.get_bytes(path).await
+}
+
+#[tokio::test]
+async fn the_scrutiny_report_as_html_and_pdf() {
+    let app = app_with_api_records().await;
+    let (c, _) = app.signed_in(Role::Viewer).await;
+    let r = c.get("/market/report?area=Plymouth").await;
+    assert_eq!(r.status, StatusCode::OK);
+    for want in [
+        "Care market quality: Plymouth",
+        "1. Purpose of this report",
+        "In Plymouth, 88.3% of rated care homes (83 of 94) are rated Good or Outstanding, 8.3 percentage points above the target of 80%.",
+        "Contains public sector information licensed under the Open Government Licence v3.0",
+        "CQC api_records data, edition of 2021-01-19",
+    ] {
+        assert!(r.body.contains(want), "report lacks {want:?}");
+    }
+    // The CLI writes the same report to a file, as HTML with its CSS inline, or as PDF.
+    let dir = std::env::temp_dir().join(format!("cm-report-{}", crate::support::random_name()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for ext in ["html", "pdf"] {
+        let out = dir.join(format!("plymouth.{ext}"));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_caremarket"))
+            .args([
+                "report",
+                "market",
+                "--area",
+                "Plymouth",
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .env("CAREMARKET_DATABASE_URL", &app.db.url)
+            .env("CAREMARKET_LOG", "warn")
+            .output()
+            .unwrap();
+        if ext == "pdf" && caremarket::export::pdf::chromium().is_none() {
+            assert!(!o.status.success());
+            assert!(String::from_utf8_lossy(&o.stderr).contains("PDF needs Chromium"));
+            continue;
+        }
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let bytes = std::fs::read(&out).unwrap();
+        if ext == "html" {
+            let html = String::from_utf8(bytes).unwrap();
+            assert!(html.contains("<style>") && html.contains("88.3%"));
+        } else {
+            assert!(
+                bytes.starts_with(b"%PDF") && bytes.len() > 20_000,
+                "{} bytes",
+                bytes.len()
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let pdf = c.get_bytes("/market/report.pdf?area=Plymouth").await;
+    if caremarket::export::pdf::chromium().is_some() {
+        assert!(pdf.starts_with(b"%PDF"));
+    }
+}

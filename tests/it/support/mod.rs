@@ -353,6 +353,32 @@ impl Client {
         }
     }
 
+    /// A GET whose body is kept as bytes (downloads such as XLSX).
+    pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let mut b = Request::builder().method(Method::GET).uri(path);
+        for (k, v) in self.headers.iter() {
+            b = b.header(k, v);
+        }
+        let cookie = self
+            .cookies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if !cookie.is_empty() {
+            b = b.header(header::COOKIE, cookie);
+        }
+        let res = self
+            .router
+            .clone()
+            .oneshot(b.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        res.into_body().collect().await.unwrap().to_bytes().to_vec()
+    }
+
     pub async fn get(&self, path: &str) -> Resp {
         self.request(Method::GET, path, None, String::new(), &[])
             .await
