@@ -270,6 +270,39 @@ async fn partnership_exports_and_missing_data_notes() {
             cell["summary"]["beds"].as_i64().unwrap()
         );
     }
+    // The XLSX has the same numbers, read back with an independent reader.
+    let x = admin
+        .get("/market/export.xlsx?area=Devon&by=size_band")
+        .await;
+    assert_eq!(
+        x.content_type(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let raw = app_get_bytes(&admin, "/market/export.xlsx?area=Devon&by=size_band").await;
+    use calamine::{DataType, Reader};
+    let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(raw)).unwrap();
+    let sheet = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&sheet).unwrap();
+    assert_eq!(range.get((0, 0)).unwrap().to_string(), "Group");
+    for (i, cell) in api["cells"].as_array().unwrap().iter().enumerate() {
+        let row = i + 1;
+        assert_eq!(
+            range.get((row, 0)).unwrap().to_string(),
+            cell["label"].as_str().unwrap()
+        );
+        assert_eq!(
+            range.get((row, 1)).unwrap().as_f64().unwrap() as u64,
+            cell["summary"]["locations"].as_u64().unwrap()
+        );
+        assert_eq!(
+            range.get((row, 5)).unwrap().as_f64().unwrap() as i64,
+            cell["summary"]["beds"].as_i64().unwrap()
+        );
+        assert_eq!(
+            range.get((row, 4)).unwrap().as_f64(),
+            cell["summary"]["good_or_outstanding_pct"].as_f64()
+        );
+    }
     let kq = admin
         .get("/market/export.csv?area=Devon&by=key_question")
         .await;
