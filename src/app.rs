@@ -16,6 +16,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     settings: Arc<RwLock<Arc<ServiceSettings>>>,
+    /// Market figures per data version and date (see `market::all_facts`).
+    pub market_cache: Arc<std::sync::Mutex<crate::market::MarketCache>>,
 }
 
 impl AppState {
@@ -27,6 +29,7 @@ impl AppState {
             config: Arc::new(config),
             clock,
             settings: Arc::new(RwLock::new(Arc::new(settings))),
+            market_cache: Default::default(),
         })
     }
 

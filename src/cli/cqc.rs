@@ -83,7 +83,7 @@ async fn market_breakdown(state: &AppState, a: &SummaryArgs, by: &str) -> anyhow
         .unwrap_or_else(|| "England".into());
     let s = state.settings();
     let d = dashboard(
-        &state.db,
+        state,
         &name,
         &scope,
         s.target_pct,

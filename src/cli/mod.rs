@@ -1,6 +1,7 @@
 //! The `caremarket` command: serve, migrate, demo, user administration, and moving or backing
 //! up a deployment. Every option can also come from a `CAREMARKET_*` environment variable.
 
+mod bench;
 mod cqc;
 pub mod dbtools;
 
@@ -50,6 +51,9 @@ enum Command {
     /// Pull changes from CQC's public API
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// Benchmarks (load tests against a server on this machine)
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Printable reports for scrutiny
     #[command(subcommand)]
     Report(ReportCommand),
@@ -61,6 +65,12 @@ enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Concurrent GETs for a while; prints throughput and p50/p95/p99
+    Http(bench::HttpArgs),
 }
 
 #[derive(Subcommand)]
@@ -104,6 +114,16 @@ enum UserCommand {
         db: DbArgs,
         #[arg(long)]
         email: String,
+    },
+    /// Create an API token for a user and print it (shown once)
+    Token {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        email: String,
+        /// What the token is for
+        #[arg(long)]
+        name: String,
     },
     /// Set a new one-time password for a user and print it
     ResetPassword {
@@ -194,6 +214,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(db, &args, Some(banner)).await
         }
         Command::User(cmd) => user(cmd).await,
+        Command::Bench(BenchCommand::Http(a)) => bench::http(&a).await,
         Command::Report(ReportCommand::Market {
             db,
             area,
@@ -405,7 +426,8 @@ async fn user(cmd: UserCommand) -> anyhow::Result<()> {
     let (db_args, email) = match &cmd {
         UserCommand::Add { db, email, .. }
         | UserCommand::Disable { db, email }
-        | UserCommand::ResetPassword { db, email } => (db.clone(), email.clone()),
+        | UserCommand::ResetPassword { db, email }
+        | UserCommand::Token { db, email, .. } => (db.clone(), email.clone()),
     };
     let db = open(&db_args).await?;
     let state = AppState::with_system_clock(db.clone(), Config::for_cli()).await?;
@@ -456,6 +478,21 @@ async fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 "Disabled {}; their sessions and API tokens no longer work",
                 u.email
             );
+        }
+        UserCommand::Token { name, .. } => {
+            let u = existing.ok_or_else(|| anyhow::anyhow!("no user with email {email}"))?;
+            if u.disabled {
+                anyhow::bail!("{} is disabled", u.email);
+            }
+            let (_, token) = crate::accounts::tokens::create(
+                &state,
+                &Actor::cli("user-token"),
+                u.id,
+                name.trim(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{token}");
         }
         UserCommand::ResetPassword { .. } => {
             let u = existing.ok_or_else(|| anyhow::anyhow!("no user with email {email}"))?;

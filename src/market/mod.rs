@@ -12,10 +12,11 @@ use caremarket_core::market::{
 };
 use chrono::NaiveDate;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::cqc::summary::{EditionRef, editions_as_at, locations_as_at};
-use crate::db::{Arg, Db};
-use crate::{Result, args};
+use crate::db::Db;
+use crate::{AppState, Result, args};
 
 /// Which part of the market: a set of councils (empty = England), or a region.
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::IntoParams)]
@@ -58,65 +59,183 @@ struct Row {
     registered_manager: Option<bool>,
 }
 
-/// Loads the locations in scope as at the date, with everything the breakdowns use.
-pub async fn facts(db: &Db, scope: &Scope) -> Result<(Vec<Fact>, Vec<EditionRef>, Vec<String>)> {
-    let (editions, notes) = editions_as_at(db, scope.as_at).await?;
-    let present = locations_as_at(db, &editions).await?;
-    let mut sql = String::from(
-        "SELECT location_id, care_home, beds, region, local_authority, provider_id, registered_manager FROM cqc_locations WHERE 1 = 1",
-    );
-    let mut a: Vec<Arg> = Vec::new();
-    let areas: Vec<String> = scope
-        .area
-        .iter()
-        .map(|s| s.trim().to_lowercase())
-        .filter(|s| !s.is_empty())
-        .collect();
-    if !areas.is_empty() {
-        let marks: Vec<String> = areas
-            .iter()
-            .map(|x| {
-                a.push(Arg::from(x.as_str()));
-                format!("${}", a.len())
-            })
-            .collect();
-        sql.push_str(&format!(
-            " AND LOWER(local_authority) IN ({})",
-            marks.join(",")
-        ));
-    }
-    if let Some(r) = scope
-        .region
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+/// Every location in the market as at a date, with everything the figures use, and the
+/// registrations and closures since the edition before. Built once per data version and
+/// date, then shared: a dashboard filters it instead of asking the database again.
+#[derive(Debug)]
+pub struct AllFacts {
+    pub facts: Vec<Arc<Fact>>,
+    pub editions: Vec<EditionRef>,
+    pub notes: Vec<String>,
+    /// Locations new in the latest edition of their kind (when an earlier one is loaded).
+    pub new_ids: HashSet<String>,
+    /// Locations gone since the edition before, with their last known council.
+    pub gone: Vec<(String, Option<String>)>,
+    /// Whether any kind had an edition before to compare with.
+    pub compared: bool,
+}
+
+/// The cache of [`AllFacts`], keyed by the data version (the latest import's id, which every
+/// import and sync moves on, in this process or another) and the date asked about.
+#[derive(Default)]
+pub struct MarketCache {
+    version: i64,
+    entries: HashMap<Option<NaiveDate>, Arc<AllFacts>>,
+    /// Finished dashboards by scope and settings: a page view is then a lookup and a render.
+    dashboards: HashMap<String, Arc<Dashboard>>,
+}
+
+pub async fn data_version(db: &Db) -> Result<i64> {
+    Ok(db
+        .q()
+        .scalar(
+            "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM cqc_imports",
+            args![],
+        )
+        .await?)
+}
+
+pub async fn all_facts(state: &AppState, as_at: Option<NaiveDate>) -> Result<Arc<AllFacts>> {
+    let version = data_version(&state.db).await?;
     {
-        a.push(Arg::from(r.to_lowercase()));
-        sql.push_str(&format!(" AND LOWER(region) = ${}", a.len()));
+        let cache = state.market_cache.lock().expect("market cache");
+        if cache.version == version
+            && let Some(hit) = cache.entries.get(&as_at)
+        {
+            return Ok(hit.clone());
+        }
     }
-    let rows: Vec<Row> = db.q().fetch_all(&sql, a).await?;
-    let overall = crate::cqc::summary::overall_ratings_dated_as_at(db, scope.as_at).await?;
-    let kq = key_question_ratings_as_at(db, scope.as_at).await?;
+    let fresh = Arc::new(load_all(&state.db, as_at).await?);
+    let mut cache = state.market_cache.lock().expect("market cache");
+    if cache.version != version {
+        cache.version = version;
+        cache.entries.clear();
+        cache.dashboards.clear();
+    }
+    // Many different "as at" dates would grow it without end: keep the latest few.
+    if cache.entries.len() >= 16 {
+        cache.entries.clear();
+    }
+    cache.entries.insert(as_at, fresh.clone());
+    Ok(fresh)
+}
+
+async fn load_all(db: &Db, as_at: Option<NaiveDate>) -> Result<AllFacts> {
+    let (editions, notes) = editions_as_at(db, as_at).await?;
+    let present = locations_as_at(db, &editions).await?;
+    let rows: Vec<Row> = db
+        .q()
+        .fetch_all(
+            "SELECT location_id, care_home, beds, region, local_authority, provider_id, registered_manager FROM cqc_locations",
+            args![],
+        )
+        .await?;
+    let overall = crate::cqc::summary::overall_ratings_dated_as_at(db, as_at).await?;
+    let kq = key_question_ratings_as_at(db, as_at).await?;
     let (services, specialisms) = services(db).await?;
+    let mut las: HashMap<String, Option<String>> = HashMap::new();
     let facts = rows
         .into_iter()
-        .filter(|r| present.contains(&r.location_id))
-        .map(|r| Fact {
-            care_home: r.care_home == Some(true),
-            beds: r.beds,
-            overall: overall.get(&r.location_id).map(|x| x.1),
-            overall_date: overall.get(&r.location_id).map(|x| x.0),
-            registered_manager: r.registered_manager,
-            key_questions: kq.get(&r.location_id).copied().unwrap_or_default(),
-            services: services.get(&r.location_id).cloned(),
-            specialisms: specialisms.get(&r.location_id).cloned(),
-            region: r.region,
-            local_authority: r.local_authority,
-            provider_id: r.provider_id,
-            location_id: r.location_id,
+        .filter_map(|r| {
+            las.insert(r.location_id.clone(), r.local_authority.clone());
+            present.contains(&r.location_id).then(|| {
+                Arc::new(Fact {
+                    care_home: r.care_home == Some(true),
+                    beds: r.beds,
+                    overall: overall.get(&r.location_id).map(|x| x.1),
+                    overall_date: overall.get(&r.location_id).map(|x| x.0),
+                    registered_manager: r.registered_manager,
+                    key_questions: kq.get(&r.location_id).copied().unwrap_or_default(),
+                    services: services.get(&r.location_id).cloned(),
+                    specialisms: specialisms.get(&r.location_id).cloned(),
+                    region: r.region,
+                    local_authority: r.local_authority,
+                    provider_id: r.provider_id,
+                    location_id: r.location_id,
+                })
+            })
         })
         .collect();
-    Ok((facts, editions, notes))
+    // Registrations and closures: the latest edition of each kind against the one before.
+    let mut new_ids = HashSet::new();
+    let mut gone = Vec::new();
+    let mut compared = false;
+    for e in &editions {
+        let prev: Option<NaiveDate> = db
+            .q()
+            .scalar_optional(
+                "SELECT MAX(edition) FROM cqc_location_editions WHERE kind = $1 AND edition < $2",
+                args![e.kind.as_str(), e.edition],
+            )
+            .await?
+            .flatten();
+        let Some(prev) = prev else { continue };
+        compared = true;
+        let now = edition_ids(db, &e.kind, e.edition).await?;
+        let before = edition_ids(db, &e.kind, prev).await?;
+        new_ids.extend(now.difference(&before).cloned());
+        for id in before.difference(&now) {
+            gone.push((id.clone(), las.get(id).cloned().flatten()));
+        }
+    }
+    Ok(AllFacts {
+        facts,
+        editions,
+        notes,
+        new_ids,
+        gone,
+        compared,
+    })
+}
+
+async fn edition_ids(db: &Db, kind: &str, edition: NaiveDate) -> Result<HashSet<String>> {
+    let r: Vec<(String,)> = db
+        .q()
+        .fetch_all(
+            "SELECT location_id FROM cqc_location_editions WHERE kind = $1 AND edition = $2",
+            args![kind, edition],
+        )
+        .await?;
+    Ok(r.into_iter().map(|x| x.0).collect())
+}
+
+impl Scope {
+    fn councils(&self) -> HashSet<String> {
+        self.area
+            .iter()
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+    fn region_lc(&self) -> Option<String> {
+        self.region
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_lowercase)
+    }
+}
+
+/// The locations in scope as at the date (from the shared cache).
+pub async fn facts(state: &AppState, scope: &Scope) -> Result<(Vec<Arc<Fact>>, Arc<AllFacts>)> {
+    let all = all_facts(state, scope.as_at).await?;
+    let councils = scope.councils();
+    let region = scope.region_lc();
+    let facts = all
+        .facts
+        .iter()
+        .filter(|f| {
+            (councils.is_empty()
+                || f.local_authority
+                    .as_deref()
+                    .is_some_and(|la| councils.contains(&la.to_lowercase())))
+                && region
+                    .as_ref()
+                    .is_none_or(|r| f.region.as_deref().is_some_and(|x| x.to_lowercase() == *r))
+        })
+        .cloned()
+        .collect();
+    Ok((facts, all))
 }
 
 /// The latest rating proper of each key question, as at the date.
@@ -240,7 +359,7 @@ impl By {
     }
 }
 
-fn cell(key: &str, label: &str, facts: &[Fact], members: Vec<usize>) -> Cell {
+fn cell(key: &str, label: &str, facts: &[Arc<Fact>], members: Vec<usize>) -> Cell {
     let summary = summarise(members.iter().map(|&i| LocationFacts {
         beds: facts[i].beds,
         overall: facts[i].overall,
@@ -265,7 +384,7 @@ fn rating_group(r: Option<Rating>) -> &'static str {
 
 /// The cells of one breakdown. Care-home-only breakdowns (size bands) take care homes;
 /// the others take every location in scope.
-pub fn breakdown(by: By, facts: &[Fact]) -> Vec<Cell> {
+pub fn breakdown(by: By, facts: &[Arc<Fact>]) -> Vec<Cell> {
     let idx = |f: &dyn Fn(&Fact) -> bool| -> Vec<usize> {
         facts
             .iter()
@@ -332,7 +451,7 @@ pub fn breakdown(by: By, facts: &[Fact]) -> Vec<Cell> {
 }
 
 /// Key questions over care homes: how many rate below Good, of those rated.
-pub fn key_questions(facts: &[Fact]) -> Vec<KeyQuestionCell> {
+pub fn key_questions(facts: &[Arc<Fact>]) -> Vec<KeyQuestionCell> {
     Domain::KEY_QUESTIONS
         .iter()
         .enumerate()
@@ -379,15 +498,15 @@ fn watch(key: &str, label: &str, ids: Vec<String>) -> WatchCell {
 
 /// Registered manager vacancies, inspection age, providers shared between the councils in
 /// scope, and registrations and closures between the last two editions.
-async fn watch_list(
-    db: &Db,
-    facts: &[Fact],
-    editions: &[EditionRef],
-    as_at: Option<NaiveDate>,
+fn watch_list(
+    facts: &[Arc<Fact>],
+    all: &AllFacts,
+    scope: &Scope,
     notes: &mut Vec<String>,
-) -> Result<Vec<WatchCell>> {
-    let data_date = as_at
-        .or_else(|| editions.iter().map(|e| e.edition).max())
+) -> Vec<WatchCell> {
+    let data_date = scope
+        .as_at
+        .or_else(|| all.editions.iter().map(|e| e.edition).max())
         .unwrap_or(NaiveDate::MIN);
     let ids = |f: &dyn Fn(&Fact) -> bool| -> Vec<String> {
         facts
@@ -444,62 +563,31 @@ async fn watch_list(
         "Locations of providers working in more than one council in scope",
         ids(&|f| f.provider_id.as_deref().is_some_and(|p| shared.contains(p))),
     ));
-    // Registrations and closures: the latest edition of each kind against the one before.
-    let in_scope: HashSet<&str> = facts.iter().map(|f| f.location_id.as_str()).collect();
-    let councils_in_scope: HashSet<String> = facts
-        .iter()
-        .filter_map(|f| f.local_authority.clone())
-        .collect();
-    let mut new_ids = Vec::new();
-    let mut gone_ids = Vec::new();
-    let mut compared = false;
-    for e in editions {
-        let prev: Option<NaiveDate> = db
-            .q()
-            .scalar_optional(
-                "SELECT MAX(edition) FROM cqc_location_editions WHERE kind = $1 AND edition < $2",
-                args![e.kind.as_str(), e.edition],
-            )
-            .await?
-            .flatten();
-        let Some(prev) = prev else { continue };
-        compared = true;
-        let list = |d: NaiveDate| {
-            let kind = e.kind.clone();
-            async move {
-                let r: Vec<(String,)> = db
-                    .q()
-                    .fetch_all("SELECT location_id FROM cqc_location_editions WHERE kind = $1 AND edition = $2", args![kind, d])
-                    .await?;
-                Ok::<HashSet<String>, crate::AppError>(r.into_iter().map(|x| x.0).collect())
-            }
-        };
-        let (now, before) = (list(e.edition).await?, list(prev).await?);
-        new_ids.extend(
-            now.difference(&before)
-                .filter(|id| in_scope.contains(id.as_str()))
-                .cloned(),
-        );
-        // Closed locations are not in scope any more: place them by their last known council.
-        for id in before.difference(&now) {
-            let la: Option<String> = db
-                .q()
-                .scalar_optional(
-                    "SELECT local_authority FROM cqc_locations WHERE location_id = $1",
-                    args![id.as_str()],
-                )
-                .await?
-                .flatten();
-            if la.is_some_and(|la| councils_in_scope.contains(&la)) {
-                gone_ids.push(id.clone());
-            }
-        }
-    }
-    if compared {
+    if all.compared {
+        let mut new_ids = ids(&|f| all.new_ids.contains(&f.location_id));
         new_ids.sort();
-        new_ids.dedup();
-        gone_ids.sort();
-        gone_ids.dedup();
+        // Closed locations are not in the market any more: placed by their last council.
+        let in_scope_councils: HashSet<String> = facts
+            .iter()
+            .filter_map(|f| f.local_authority.as_deref().map(str::to_lowercase))
+            .collect();
+        let wanted = scope.councils();
+        let mut gone: Vec<String> = all
+            .gone
+            .iter()
+            .filter(|(_, la)| {
+                la.as_deref().is_some_and(|la| {
+                    let la = la.to_lowercase();
+                    if wanted.is_empty() {
+                        in_scope_councils.contains(&la) || scope.region.is_none()
+                    } else {
+                        wanted.contains(&la)
+                    }
+                })
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        gone.sort();
         out.push(watch(
             "new-registrations",
             "New since the previous edition",
@@ -508,12 +596,12 @@ async fn watch_list(
         out.push(watch(
             "deregistrations",
             "Gone since the previous edition",
-            gone_ids,
+            gone,
         ));
     } else {
         notes.push("New registrations and closures need two editions of the same file: only one is loaded.".into());
     }
-    Ok(out)
+    out
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -552,12 +640,12 @@ pub struct Dashboard {
     pub specialisms_known_for: u64,
     pub service_types_known_for: u64,
     #[serde(skip)]
-    pub facts: Vec<Fact>,
+    pub facts: Vec<Arc<Fact>>,
     #[serde(skip)]
     pub care_home_members: Vec<usize>,
 }
 
-pub fn care_home_summary(facts: &[Fact]) -> (Summary, Vec<usize>) {
+pub fn care_home_summary(facts: &[Arc<Fact>]) -> (Summary, Vec<usize>) {
     let members: Vec<usize> = facts
         .iter()
         .enumerate()
@@ -571,8 +659,8 @@ pub fn care_home_summary(facts: &[Fact]) -> (Summary, Vec<usize>) {
     (s, members)
 }
 
-async fn comparison(db: &Db, name: &str, scope: Scope, target: f64) -> Result<Comparison> {
-    let (facts, _, _) = facts(db, &scope).await?;
+async fn comparison(state: &AppState, name: &str, scope: Scope, target: f64) -> Result<Comparison> {
+    let (facts, _) = facts(state, &scope).await?;
     let (s, _) = care_home_summary(&facts);
     Ok(Comparison {
         name: name.into(),
@@ -585,14 +673,48 @@ async fn comparison(db: &Db, name: &str, scope: Scope, target: f64) -> Result<Co
 /// The whole dashboard for a scope. `comparators` are the statistical neighbours to show;
 /// `compare` false leaves out England, the region and the comparators (for drill-downs).
 pub async fn dashboard(
-    db: &Db,
+    state: &AppState,
+    name: &str,
+    scope: &Scope,
+    target: f64,
+    comparators: &[String],
+    compare: bool,
+) -> Result<Arc<Dashboard>> {
+    let key = format!(
+        "{name}|{:?}|{:?}|{:?}|{target}|{comparators:?}|{compare}",
+        scope.area, scope.region, scope.as_at
+    );
+    let version = data_version(&state.db).await?;
+    {
+        let cache = state.market_cache.lock().expect("market cache");
+        if cache.version == version
+            && let Some(d) = cache.dashboards.get(&key)
+        {
+            return Ok(d.clone());
+        }
+    }
+    let d = Arc::new(build_dashboard(state, name, scope, target, comparators, compare).await?);
+    let mut cache = state.market_cache.lock().expect("market cache");
+    if cache.version == version {
+        if cache.dashboards.len() >= 256 {
+            cache.dashboards.clear();
+        }
+        cache.dashboards.insert(key, d.clone());
+    }
+    Ok(d)
+}
+
+async fn build_dashboard(
+    state: &AppState,
     name: &str,
     scope: &Scope,
     target: f64,
     comparators: &[String],
     compare: bool,
 ) -> Result<Dashboard> {
-    let (facts, editions, mut notes) = facts(db, scope).await?;
+    let (facts, all) = facts(state, scope).await?;
+    let editions = all.editions.clone();
+    let mut notes = all.notes.clone();
     let (care_homes, care_home_members) = care_home_summary(&facts);
     let all_locations = summarise(facts.iter().map(|f| LocationFacts {
         beds: f.beds,
@@ -629,12 +751,12 @@ pub async fn dashboard(
             facts.len()
         ));
     }
-    let watch = watch_list(db, &facts, &editions, scope.as_at, &mut notes).await?;
+    let watch = watch_list(&facts, &all, scope, &mut notes);
     let mut comparisons = Vec::new();
     if compare {
         comparisons.push(
             comparison(
-                db,
+                state,
                 "England",
                 Scope {
                     as_at: scope.as_at,
@@ -649,7 +771,7 @@ pub async fn dashboard(
         if let (Some(r), true, false) = (region, scope.region.is_none(), scope.area.is_empty()) {
             comparisons.push(
                 comparison(
-                    db,
+                    state,
                     &r,
                     Scope {
                         region: Some(r.clone()),
@@ -664,7 +786,7 @@ pub async fn dashboard(
         for c in comparators {
             comparisons.push(
                 comparison(
-                    db,
+                    state,
                     c,
                     Scope {
                         area: vec![c.clone()],
@@ -702,7 +824,7 @@ pub async fn dashboard(
 }
 
 /// The measures a figure can drill down to.
-pub fn measure_members(facts: &[Fact], members: &[usize], measure: &str) -> Vec<usize> {
+pub fn measure_members(facts: &[Arc<Fact>], members: &[usize], measure: &str) -> Vec<usize> {
     members
         .iter()
         .copied()

@@ -87,11 +87,15 @@ async fn scope_of(state: &AppState, q: &MarketQuery) -> Result<(Scope, String)> 
     ))
 }
 
-async fn build(state: &AppState, q: &MarketQuery, compare: bool) -> Result<Dashboard> {
+async fn build(
+    state: &AppState,
+    q: &MarketQuery,
+    compare: bool,
+) -> Result<std::sync::Arc<Dashboard>> {
     let (scope, name) = scope_of(state, q).await?;
     let s = state.settings();
     dashboard(
-        &state.db,
+        state,
         &name,
         &scope,
         s.target_pct,
@@ -131,7 +135,7 @@ fn points(p: Option<f64>) -> String {
 #[template(path = "market/dashboard.html")]
 struct DashboardPage {
     page: PageCtx,
-    d: Dashboard,
+    d: std::sync::Arc<Dashboard>,
     q: String,
     headline: String,
     chart_comparison: String,
@@ -547,7 +551,7 @@ pub async fn api_summary(
     State(state): State<AppState>,
     Query(q): Query<MarketQuery>,
 ) -> Result<Json<Dashboard>> {
-    Ok(Json(build(&state, &q, true).await?))
+    Ok(Json((*build(&state, &q, true).await?).clone()))
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -571,14 +575,14 @@ pub async fn api_breakdown(
     })?;
     let d = build(&state, &q, false).await?;
     let (cells, key_questions) = match by {
-        By::Rating => (d.by_rating, vec![]),
-        By::ServiceType => (d.by_service_type, vec![]),
-        By::SizeBand => (d.by_size_band, vec![]),
-        By::Specialism => (d.by_specialism, vec![]),
-        By::KeyQuestion => (vec![], d.by_key_question),
+        By::Rating => (d.by_rating.clone(), vec![]),
+        By::ServiceType => (d.by_service_type.clone(), vec![]),
+        By::SizeBand => (d.by_size_band.clone(), vec![]),
+        By::Specialism => (d.by_specialism.clone(), vec![]),
+        By::KeyQuestion => (vec![], d.by_key_question.clone()),
     };
     Ok(Json(Breakdown {
-        name: d.name,
+        name: d.name.clone(),
         by: by.key().into(),
         cells,
         key_questions,
@@ -671,8 +675,9 @@ async fn change_page(
             as_at: Some(date),
             ..scope.clone()
         };
-        let (facts, editions, n) = super::facts(&state.db, &s).await?;
-        for note in n {
+        let (facts, all) = super::facts(&state, &s).await?;
+        let editions = all.editions.clone();
+        for note in all.notes.iter().cloned() {
             if !notes.contains(&note) {
                 notes.push(note);
             }
@@ -757,7 +762,7 @@ async fn change_page(
 #[derive(Template)]
 #[template(path = "market/report.html")]
 struct ReportPage {
-    d: Dashboard,
+    d: std::sync::Arc<Dashboard>,
     q: String,
     service_name: String,
     today: String,

@@ -389,10 +389,13 @@ async fn registrations_and_closures_between_two_editions() {
     let feb = format!(
         "{head}1-1,A,Y,Leeds,Y,Overall,Overall,Good,01/01/2020,1-900\n1-3,C,Y,Bradford,Y,Overall,Overall,Inadequate,01/01/2020,1-900\n1-4,D,Y,Leeds,Y,Overall,Overall,Requires improvement,02/02/2020,1-902\n"
     );
+    let (c, _) = app.signed_in(Role::Viewer).await;
     for (name, file, ed) in [
         ("jan.csv", jan, "2020-01-31"),
         ("feb.csv", feb, "2020-02-29"),
     ] {
+        // Asked before each import, so a stale cached answer would show below.
+        let _ = c.get("/api/v1/market/summary?area=Leeds").await;
         let opts = caremarket::cqc::ImportOptions {
             edition: Some(ed.parse().unwrap()),
             skip_invalid: false,
@@ -408,7 +411,6 @@ async fn registrations_and_closures_between_two_editions() {
         .await
         .unwrap();
     }
-    let (c, _) = app.signed_in(Role::Viewer).await;
     let d = c.get("/api/v1/market/summary?area=Leeds").await.json();
     let w = |k: &str| {
         d["watch"]
