@@ -130,10 +130,39 @@ pub async fn sign_in(
     let since = now - Duration::minutes(policy.window_minutes);
     let acct = account_key(email);
     let addr = address_key(&ctx.client_address);
-    let a = store::count_failures(&state.db, &acct, since).await? as u32;
-    let b = store::count_failures(&state.db, &addr, since).await? as u32;
+    // The attempt is recorded before the password is checked and counted with the others,
+    // so requests sent in parallel all see each other: no more guesses than the rule allows.
+    // A successful attempt removes it again.
+    let mut tx = state.db.begin().await?;
+    let mut attempt_ids = Vec::new();
+    for key in [&acct, &addr] {
+        let id: i64 = tx
+            .scalar(
+                "INSERT INTO login_failures (throttle_key, failed_at) VALUES ($1, $2) RETURNING id",
+                args![key.as_str(), now],
+            )
+            .await?;
+        attempt_ids.push(id);
+    }
+    tx.commit().await?;
+    let a = (store::count_failures(&state.db, &acct, since).await? as u32).saturating_sub(1);
+    let b = (store::count_failures(&state.db, &addr, since).await? as u32).saturating_sub(1);
+    let forget_attempt = |ids: Vec<i64>| async move {
+        for id in ids {
+            state
+                .db
+                .q()
+                .execute("DELETE FROM login_failures WHERE id = $1", args![id])
+                .await?;
+        }
+        Ok::<(), AppError>(())
+    };
     match throttle::decide(a, b, &policy) {
-        Decision::Locked => return Ok(SignIn::Refused(LOCKED.into())),
+        Decision::Locked => {
+            // While locked, attempts do not extend the lock.
+            forget_attempt(attempt_ids).await?;
+            return Ok(SignIn::Refused(LOCKED.into()));
+        }
         Decision::Delay(units) => {
             tokio::time::sleep(std::time::Duration::from_millis(
                 state.config.throttle_delay_ms * units as u64,
@@ -143,22 +172,15 @@ pub async fn sign_in(
         Decision::Allow => {}
     }
     let user = store::user_by_email(&state.db, email).await?;
-    let ok = password::verify_or_dummy(
+    // Argon2 takes tens of milliseconds of CPU: off the async workers.
+    let ok = password::verify_async(
         password,
         user.as_ref().and_then(|u| u.password_hash.as_deref()),
-    );
+    )
+    .await;
     let user = match user {
         Some(u) if ok && !u.disabled => u,
         _ => {
-            let mut tx = state.db.begin().await?;
-            for key in [&acct, &addr] {
-                tx.execute(
-                    "INSERT INTO login_failures (throttle_key, failed_at) VALUES ($1, $2)",
-                    args![key.as_str(), now],
-                )
-                .await?;
-            }
-            tx.commit().await?;
             // The attempt that reaches the lock says so at once.
             let locked = matches!(throttle::decide(a + 1, b + 1, &policy), Decision::Locked);
             return Ok(SignIn::Refused(
@@ -166,6 +188,7 @@ pub async fn sign_in(
             ));
         }
     };
+    forget_attempt(vec![attempt_ids[1]]).await?;
     let role = user.role()?;
     let needs_second = user.totp_enabled;
     let must_set_up = !user.totp_enabled && state.settings().mfa_required_roles.contains(&role);
@@ -228,7 +251,7 @@ pub async fn change_password(
         .await?
         .ok_or(AppError::NotFound)?;
     let mut errors = FormErrors::default();
-    if !password::verify_or_dummy(current, row.password_hash.as_deref()) {
+    if !password::verify_async(current, row.password_hash.as_deref()).await {
         errors.add("current_password", "Your current password is not correct");
     }
     check_new_password(&mut errors, new, confirm, &row.email);
@@ -236,7 +259,7 @@ pub async fn change_password(
         return Ok(Err(errors));
     }
     let now = state.clock.now();
-    let hash = password::hash(new)?;
+    let hash = password::hash_async(new).await?;
     let mut tx = state.db.begin().await?;
     store::set_password(&mut tx, u.id, &hash, now).await?;
     let ended = store::delete_sessions_of(&mut tx, u.id, u.session_hash()).await?;
@@ -360,7 +383,7 @@ pub async fn create_with_password(
     password: &str,
 ) -> Result<i64> {
     let now = state.clock.now();
-    let hash = password::hash(password)?;
+    let hash = password::hash_async(password).await?;
     let mut tx = state.db.begin().await?;
     let id = store::insert_user(
         &mut tx,
@@ -502,7 +525,7 @@ pub async fn set_password_from_link(
         return Ok(Err(errors));
     }
     let now = state.clock.now();
-    let hash = password::hash(new)?;
+    let hash = password::hash_async(new).await?;
     let mut tx = state.db.begin().await?;
     // Spend the link only if nobody spent it in the meantime (two tabs, one link).
     let n = tx
@@ -668,12 +691,17 @@ pub async fn second_factor(
         && let Some(step) = totp::verify(secret, code, now)
         && row.totp_last_step.is_none_or(|last| (step as i64) > last)
     {
-        tx.execute(
-            "UPDATE users SET totp_last_step = $1 WHERE id = $2",
-            args![step as i64, u.id],
-        )
-        .await?;
-        method = Some("totp");
+        // Conditional on the last step, so two tabs sending the same code at once cannot
+        // both succeed.
+        let n = tx
+            .execute(
+                "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+                args![step as i64, u.id],
+            )
+            .await?;
+        if n == 1 {
+            method = Some("totp");
+        }
     }
     if method.is_none() {
         let typed = code.trim().to_lowercase();

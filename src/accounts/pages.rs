@@ -31,9 +31,23 @@ pub fn redirect_with_flash(state: &AppState, to: &str, message: &str) -> Respons
 }
 
 /// Only local paths are followed after sign-in, so a link cannot send users elsewhere.
-fn safe_next(next: Option<&str>) -> &str {
+/// Browsers drop tabs and line breaks from a Location header and treat "\\" as "/", so
+/// "/%09/evil.example" would become "//evil.example": only a plain local path is followed.
+pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace())
+                && !n.to_ascii_lowercase().contains("%09")
+                && !n.to_ascii_lowercase().contains("%0a")
+                && !n.to_ascii_lowercase().contains("%0d")
+                && !n.to_ascii_lowercase().contains("%5c")
+                && n.parse::<axum::http::uri::PathAndQuery>().is_ok() =>
+        {
+            n
+        }
         _ => "/",
     }
 }

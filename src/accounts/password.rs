@@ -56,3 +56,17 @@ pub fn generate() -> String {
         .collect::<Vec<_>>()
         .join("-")
 }
+
+/// [`hash`] off the async workers (Argon2 is deliberately slow).
+pub async fn hash_async(password: &str) -> anyhow::Result<String> {
+    let pw = password.to_string();
+    tokio::task::spawn_blocking(move || hash(&pw)).await?
+}
+
+/// [`verify_or_dummy`] off the async workers.
+pub async fn verify_async(password: &str, stored: Option<&str>) -> bool {
+    let (pw, stored) = (password.to_string(), stored.map(str::to_string));
+    tokio::task::spawn_blocking(move || verify_or_dummy(&pw, stored.as_deref()))
+        .await
+        .unwrap_or(false)
+}

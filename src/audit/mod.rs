@@ -181,7 +181,7 @@ pub async fn search(
         .q()
         .scalar(&format!("SELECT COUNT(*) FROM audit_log {w}"), a.clone())
         .await?;
-    let page = f.page.unwrap_or(1).max(1);
+    let page = f.page.unwrap_or(1).clamp(1, 1_000_000);
     let (lim, off) = match limit {
         Some(l) => (l, 0),
         None => (PAGE_SIZE, (page - 1) * PAGE_SIZE),

@@ -23,6 +23,37 @@ pub struct HttpArgs {
     pub duration: u64,
 }
 
+/// Plain http to 127.0.0.0/8, ::1 or "localhost", with no user part.
+pub fn is_loopback_http(u: &reqwest::Url) -> bool {
+    let loopback = match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    u.scheme() == "http" && u.username().is_empty() && u.password().is_none() && loopback
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_targets() {
+        let ok = |s: &str| is_loopback_http(&reqwest::Url::parse(s).unwrap());
+        assert!(ok("http://127.0.0.1:8080/market"));
+        assert!(ok("http://localhost:1/"));
+        assert!(ok("http://[::1]:9/"));
+        assert!(!ok("http://127.0.0.1.evil.example/"));
+        assert!(!ok("http://localhost:x@evil.example/"));
+        assert!(!ok("http://127.0.0.1@evil.example/"));
+        assert!(!ok("https://127.0.0.1/"));
+        assert!(!ok("http://10.0.0.1/"));
+        // A path that smuggles a host is parsed as part of the URL it makes.
+        assert!(!ok(&format!("{}{}", "http://127.0.0.1", "@evil.example/")));
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -32,20 +63,22 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 pub async fn http(a: &HttpArgs) -> anyhow::Result<()> {
-    let host = a
-        .url
-        .trim_start_matches("http://")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("");
-    // A load test only ever targets this machine.
-    if !(host == "localhost" || host.starts_with("127.") || host == "[::1]") {
-        anyhow::bail!(
-            "bench http only targets a server on this machine (127.0.0.1, localhost), not {host}"
-        );
+    // A load test only ever targets this machine: every URL is parsed (not pattern-matched)
+    // and must be plain http to a loopback address, with no user part; redirects are not
+    // followed.
+    let mut urls = Vec::new();
+    for p in &a.paths {
+        let u = reqwest::Url::parse(&format!("{}{p}", a.url.trim_end_matches('/')))?;
+        if !is_loopback_http(&u) {
+            anyhow::bail!(
+                "bench http only targets a server on this machine (http://127.0.0.1:PORT), not {u}"
+            );
+        }
+        urls.push(u.to_string());
     }
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(a.concurrency)
+        .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let deadline = Instant::now() + Duration::from_secs(a.duration);
     let errors = Arc::new(AtomicU64::new(0));
@@ -54,11 +87,7 @@ pub async fn http(a: &HttpArgs) -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     for w in 0..a.concurrency {
         let client = client.clone();
-        let urls: Vec<String> = a
-            .paths
-            .iter()
-            .map(|p| format!("{}{p}", a.url.trim_end_matches('/')))
-            .collect();
+        let urls = urls.clone();
         let token = a.token.clone();
         let errors = errors.clone();
         let server_errors = server_errors.clone();

@@ -406,7 +406,7 @@ async fn set_password(
     pw: &str,
 ) -> anyhow::Result<()> {
     let now = state.clock.now();
-    let hash = password::hash(pw)?;
+    let hash = password::hash_async(pw).await?;
     let mut tx = state.db.begin().await?;
     accounts::store::set_password(&mut tx, user_id, &hash, now)
         .await

@@ -88,6 +88,16 @@ fn rejects_csv(header: &[String], rows: &[(usize, Vec<String>, String)]) -> Stri
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
+/// Moves the data version on, inside the transaction that changes the data.
+pub async fn bump_data_version(tx: &mut crate::db::Tx) -> Result<(), sqlx::Error> {
+    tx.execute(
+        "INSERT INTO data_version (id, version) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET version = data_version.version + 1",
+        vec![],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Reads, checks and stores one file: all or nothing, idempotent, recorded. The CLI and the
 /// upload page both call this.
 pub async fn import_file(
@@ -100,29 +110,37 @@ pub async fn import_file(
 ) -> Result<ImportResult, ImportFailure> {
     let started = std::time::Instant::now();
     let started_at = state.clock.now();
-    let sha = content_hash(bytes);
     // Only the base name is kept: a name like ../x.csv says nothing about where it came from.
     let file_name = file_name
         .rsplit(['/', '\\'])
         .next()
         .unwrap_or(file_name)
         .to_string();
+    let owned = crate::import::gunzip_if_needed(&file_name, bytes)
+        .map_err(ImportFailure::File)?
+        .into_owned();
+    // The hash of the content, so the same data gzipped or not is the same file.
+    let sha = content_hash(&owned);
+    let already = |prev| ImportResult {
+        outcome: ImportOutcome::AlreadyImported(prev),
+        warnings: vec![],
+        unknown_columns: vec![],
+        rejects_csv: None,
+        problems: vec![],
+    };
     if let Some(prev) = store::import_by_hash(&state.db, kind, &sha).await? {
-        return Ok(ImportResult {
-            outcome: ImportOutcome::AlreadyImported(prev),
-            warnings: vec![],
-            unknown_columns: vec![],
-            rejects_csv: None,
-            problems: vec![],
-        });
+        return Ok(already(prev));
     }
-    let bytes =
-        &*crate::import::gunzip_if_needed(&file_name, bytes).map_err(ImportFailure::File)?;
-    let parsed = match kind {
-        Kind::Ratings => parse::ratings(&file_name, bytes),
-        Kind::Directory => parse::directory(&file_name, bytes),
-        Kind::ApiRecords | Kind::Sync => parse::api_records(&file_name, bytes),
-    }
+    // Reading a file of tens of MB is CPU work: off the async workers, so pages stay quick
+    // while an import runs.
+    let name_for_parse = file_name.clone();
+    let parsed = tokio::task::spawn_blocking(move || match kind {
+        Kind::Ratings => parse::ratings(&name_for_parse, &owned),
+        Kind::Directory => parse::directory(&name_for_parse, &owned),
+        Kind::ApiRecords | Kind::Sync => parse::api_records(&name_for_parse, &owned),
+    })
+    .await
+    .map_err(|e| ImportFailure::Internal(AppError::Internal(anyhow::anyhow!("{e}"))))?
     .map_err(ImportFailure::File)?;
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
@@ -150,7 +168,7 @@ pub async fn import_file(
     let applied = store::apply(&mut tx, &batch, kind, edition).await?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "written");
     let rows_in = batch.rows_read as i64 - rows_rejected;
-    let id: i64 = tx
+    let inserted: Result<i64, sqlx::Error> = tx
         .scalar(
             "INSERT INTO cqc_imports (kind, file_name, sha256, edition, rows_read, rows_in, rows_changed, rows_rejected, warnings, unknown_columns, started_at, duration_ms, actor) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
@@ -170,7 +188,29 @@ pub async fn import_file(
                 &actor.name,
             ],
         )
+        .await;
+    let id = match inserted {
+        Ok(id) => id,
+        // The same file imported at the same moment by someone else, who committed first.
+        Err(e) if crate::web::error::is_unique_violation(&e) => {
+            drop(tx);
+            if let Some(prev) = store::import_by_hash(&state.db, kind, &sha).await? {
+                return Ok(already(prev));
+            }
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let rejects = (!parsed.rejected_rows.is_empty())
+        .then(|| rejects_csv(&parsed.header, &parsed.rejected_rows));
+    if let Some(csv) = &rejects {
+        tx.execute(
+            "INSERT INTO cqc_import_rejects (import_id, csv) VALUES ($1, $2)",
+            crate::args![id, csv.as_str()],
+        )
         .await?;
+    }
+    bump_data_version(&mut tx).await?;
     audit::entry("cqc.import", "cqc_import", id)
         .after(serde_json::json!({
             "kind": kind.as_str(), "file_name": file_name, "sha256": sha, "edition": edition,
@@ -188,8 +228,7 @@ pub async fn import_file(
         outcome: ImportOutcome::Imported(row),
         warnings: batch.warnings,
         unknown_columns: batch.unknown_columns,
-        rejects_csv: (!parsed.rejected_rows.is_empty())
-            .then(|| rejects_csv(&parsed.header, &parsed.rejected_rows)),
+        rejects_csv: rejects,
         problems: parsed.problems,
     })
 }

@@ -29,7 +29,11 @@ pub fn routes() -> Vec<RouteDef> {
         get("/data-quality", SignedIn, quality_page),
         get("/imports", IMPORT_READERS, imports_page),
         get("/imports/new", ADMIN, upload_form),
-        post("/imports", ADMIN, upload_submit),
+        // CQC's national files are tens of MB: above axum's 2 MB default for a body.
+        crate::web::with_body_limit(
+            post("/imports", ADMIN, upload_submit),
+            crate::web::UPLOAD_LIMIT,
+        ),
         get("/imports/{id}/rejects.csv", ADMIN, rejects_csv),
         get("/api/v1/locations", SignedIn, api_locations),
         get("/api/v1/locations/{id}", SignedIn, api_location),
@@ -448,17 +452,11 @@ async fn upload_submit(
                     None,
                 ),
                 ImportOutcome::Imported(row) => {
-                    let link = match &r.rejects_csv {
-                        Some(csv) => {
-                            state
-                                .db
-                                .q()
-                                .execute("INSERT INTO cqc_import_rejects (import_id, csv) VALUES ($1, $2)", args![row.id, csv.as_str()])
-                                .await?;
-                            Some(format!("/imports/{}/rejects.csv", row.id))
-                        }
-                        None => None,
-                    };
+                    // Kept with the import, in its transaction.
+                    let link = r
+                        .rejects_csv
+                        .as_ref()
+                        .map(|_| format!("/imports/{}/rejects.csv", row.id));
                     (
                         format!("{} imported", row.file_name),
                         vec![

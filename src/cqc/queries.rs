@@ -187,7 +187,7 @@ pub async fn search(
             a.clone(),
         )
         .await?;
-    let page = f.page.unwrap_or(1).max(1);
+    let page = f.page.unwrap_or(1).clamp(1, 1_000_000);
     let lim = limit.unwrap_or(PAGE_SIZE);
     let off = if limit.is_some() {
         0

@@ -143,46 +143,58 @@ pub struct Applied {
     pub new_ratings: i64,
 }
 
-/// Writes everything a file gave, inside the caller's transaction.
 /// Keeps the last of each key: one upsert statement must not touch a row twice (PostgreSQL
-/// refuses it), and a file's later row is the one that counts.
-fn last_by_key<T: Clone, K: std::hash::Hash + Eq>(items: &[T], key: impl Fn(&T) -> K) -> Vec<T> {
-    let mut index: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
-    let mut out: Vec<T> = Vec::with_capacity(items.len());
-    for it in items {
-        match index.get(&key(it)) {
-            Some(&i) => out[i] = it.clone(),
-            None => {
-                index.insert(key(it), out.len());
-                out.push(it.clone());
-            }
+/// refuses it), and a file's later row is the one that counts. Borrows when there is no
+/// repeat (the usual case), so a big file is not copied.
+fn last_by_key<'a, T: Clone, K: std::hash::Hash + Eq>(
+    items: &'a [T],
+    key: impl Fn(&'a T) -> K,
+) -> std::borrow::Cow<'a, [T]> {
+    let mut index: std::collections::HashMap<K, usize> =
+        std::collections::HashMap::with_capacity(items.len());
+    let mut repeats = false;
+    for (i, it) in items.iter().enumerate() {
+        if index.insert(key(it), i).is_some() {
+            repeats = true;
         }
     }
-    out
+    if !repeats {
+        return std::borrow::Cow::Borrowed(items);
+    }
+    // Keep each key once, at its first position, holding its last value.
+    let mut out: Vec<T> = Vec::with_capacity(index.len());
+    let mut placed: std::collections::HashMap<K, usize> =
+        std::collections::HashMap::with_capacity(index.len());
+    for it in items {
+        let k = key(it);
+        let last = index[&k];
+        if !placed.contains_key(&k) {
+            placed.insert(key(it), out.len());
+            out.push(items[last].clone());
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
-pub async fn apply(tx: &mut Tx, b: &Batch, kind: Kind, edition: NaiveDate) -> Result<Applied> {
-    let deduped = Batch {
-        providers: last_by_key(&b.providers, |p| p.provider_id.clone()),
-        locations: last_by_key(&b.locations, |l| l.location_id.clone()),
-        ratings: last_by_key(&b.ratings, |r| {
-            (
-                r.location_id.clone(),
-                r.service_group.clone(),
-                r.domain,
-                r.publication_date,
-            )
-        }),
-        relationships: last_by_key(&b.relationships, |r| {
-            (
-                r.location_id.clone(),
-                r.related_location_id.clone(),
-                r.relation_type.clone(),
-            )
-        }),
-        ..Default::default()
-    };
-    let b = &deduped;
+/// Writes everything a file gave, inside the caller's transaction.
+pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -> Result<Applied> {
+    let providers = last_by_key(&batch.providers, |p| p.provider_id.as_str());
+    let locations = last_by_key(&batch.locations, |l| l.location_id.as_str());
+    let ratings = last_by_key(&batch.ratings, |r| {
+        (
+            r.location_id.as_str(),
+            r.service_group.as_str(),
+            r.domain,
+            r.publication_date,
+        )
+    });
+    let relationships = last_by_key(&batch.relationships, |r| {
+        (
+            r.location_id.as_str(),
+            r.related_location_id.as_str(),
+            r.relation_type.as_str(),
+        )
+    });
     let loc_before: i64 = tx
         .scalar("SELECT COUNT(*) FROM cqc_locations", args![])
         .await?;
@@ -190,8 +202,7 @@ pub async fn apply(tx: &mut Tx, b: &Batch, kind: Kind, edition: NaiveDate) -> Re
         .scalar("SELECT COUNT(*) FROM cqc_ratings", args![])
         .await?;
 
-    let rows: Vec<Vec<Arg>> = b
-        .providers
+    let rows: Vec<Vec<Arg>> = providers
         .iter()
         .map(|p| {
             args![
@@ -219,8 +230,7 @@ pub async fn apply(tx: &mut Tx, b: &Batch, kind: Kind, edition: NaiveDate) -> Re
     let mut cols: Vec<&str> = vec!["location_id"];
     cols.extend(LOCATION_ATTRS);
     cols.extend(["first_edition", "last_edition", "updated_edition"]);
-    let rows: Vec<Vec<Arg>> = b
-        .locations
+    let rows: Vec<Vec<Arg>> = locations
         .iter()
         .map(|l| {
             let district = l
@@ -280,11 +290,8 @@ pub async fn apply(tx: &mut Tx, b: &Batch, kind: Kind, edition: NaiveDate) -> Re
     .await?;
 
     // Service types and specialisms: a file that lists them replaces the old list.
-    let with_services: Vec<&LocationRecord> = b
-        .locations
-        .iter()
-        .filter(|l| l.services.is_some())
-        .collect();
+    let with_services: Vec<&LocationRecord> =
+        locations.iter().filter(|l| l.services.is_some()).collect();
     for chunk in with_services.chunks(500) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         tx.execute(
@@ -315,8 +322,7 @@ pub async fn apply(tx: &mut Tx, b: &Batch, kind: Kind, edition: NaiveDate) -> Re
     )
     .await?;
 
-    let rows: Vec<Vec<Arg>> = b
-        .ratings
+    let rows: Vec<Vec<Arg>> = ratings
         .iter()
         .map(|r| {
             args![
@@ -348,8 +354,7 @@ pub async fn apply(tx: &mut Tx, b: &Batch, kind: Kind, edition: NaiveDate) -> Re
     )
     .await?;
 
-    let rows: Vec<Vec<Arg>> = b
-        .locations
+    let rows: Vec<Vec<Arg>> = locations
         .iter()
         .map(|l| args![&l.location_id, kind.as_str(), edition])
         .collect();
@@ -362,8 +367,7 @@ pub async fn apply(tx: &mut Tx, b: &Batch, kind: Kind, edition: NaiveDate) -> Re
     )
     .await?;
 
-    let rows: Vec<Vec<Arg>> = b
-        .relationships
+    let rows: Vec<Vec<Arg>> = relationships
         .iter()
         .map(|r| {
             args![
@@ -383,7 +387,7 @@ pub async fn apply(tx: &mut Tx, b: &Batch, kind: Kind, edition: NaiveDate) -> Re
     )
     .await?;
 
-    refresh_current_ratings(tx, b).await?;
+    refresh_current_ratings(tx, &locations).await?;
     let loc_after: i64 = tx
         .scalar("SELECT COUNT(*) FROM cqc_locations", args![])
         .await?;
@@ -398,15 +402,15 @@ pub async fn apply(tx: &mut Tx, b: &Batch, kind: Kind, edition: NaiveDate) -> Re
 
 /// Keeps each location's latest overall rating on its row, for search and lists. Only the
 /// locations the batch touched can have changed.
-async fn refresh_current_ratings(tx: &mut Tx, b: &Batch) -> Result<()> {
+async fn refresh_current_ratings(tx: &mut Tx, locations: &[LocationRecord]) -> Result<()> {
     let t0 = std::time::Instant::now();
     let sql = "UPDATE cqc_locations SET \
         overall_rating = (SELECT r.rating FROM cqc_ratings r WHERE r.location_id = cqc_locations.location_id AND r.domain = 'Overall' AND r.service_group = 'Overall' ORDER BY CASE WHEN r.rating IN ('Inspected but not rated', 'No published rating') THEN 1 ELSE 0 END, r.publication_date DESC LIMIT 1), \
         overall_date = (SELECT r.publication_date FROM cqc_ratings r WHERE r.location_id = cqc_locations.location_id AND r.domain = 'Overall' AND r.service_group = 'Overall' ORDER BY CASE WHEN r.rating IN ('Inspected but not rated', 'No published rating') THEN 1 ELSE 0 END, r.publication_date DESC LIMIT 1)";
-    if b.locations.len() > 2000 {
+    if locations.len() > 2000 {
         tx.execute(sql, args![]).await?;
     } else {
-        for chunk in b.locations.chunks(500) {
+        for chunk in locations.chunks(500) {
             let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             tx.execute(
                 &format!("{sql} WHERE location_id IN ({})", marks.join(",")),

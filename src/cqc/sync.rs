@@ -282,6 +282,7 @@ pub async fn sync(
                     ],
                 )
                 .await?;
+            crate::cqc::bump_data_version(&mut tx).await?;
             audit::entry("cqc.import", "cqc_import", import_id)
                 .after(serde_json::json!({
                     "kind": Kind::Sync.as_str(), "file_name": name, "sha256": sha,

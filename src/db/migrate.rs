@@ -22,12 +22,14 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     2 "0002_cqc",
     3 "0003_cqc_sync",
     4 "0004_cqc_rejects",
+    5 "0005_data_version",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
     2 "0002_cqc",
     3 "0003_cqc_sync",
     4 "0004_cqc_rejects",
+    5 "0005_data_version",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

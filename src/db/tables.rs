@@ -21,4 +21,5 @@ pub const TABLES: &[&str] = &[
     "cqc_relationships",
     "cqc_sync_state",
     "cqc_import_rejects",
+    "data_version",
 ];

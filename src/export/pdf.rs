@@ -58,6 +58,7 @@ pub fn html_to_pdf(html: &str) -> Result<Vec<u8>, String> {
         }
         if started.elapsed() > Duration::from_secs(90) {
             let _ = child.kill();
+            let _ = child.wait();
             let _ = std::fs::remove_dir_all(&dir);
             return Err("Chromium took too long to make the PDF".into());
         }

@@ -75,8 +75,8 @@ pub struct AllFacts {
     pub compared: bool,
 }
 
-/// The cache of [`AllFacts`], keyed by the data version (the latest import's id, which every
-/// import and sync moves on, in this process or another) and the date asked about.
+/// The cache of [`AllFacts`], keyed by the data version (moved on by every
+/// import and sync, in this process or another: see `data_version`) and the date asked about.
 #[derive(Default)]
 pub struct MarketCache {
     version: i64,
@@ -89,7 +89,7 @@ pub async fn data_version(db: &Db) -> Result<i64> {
     Ok(db
         .q()
         .scalar(
-            "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM cqc_imports",
+            "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM data_version",
             args![],
         )
         .await?)

@@ -926,6 +926,12 @@ async fn report_pdf(
     State(state): State<AppState>,
     Query(q): Query<MarketQuery>,
 ) -> Result<Response> {
+    // Each PDF starts a Chromium: at most two at a time, whoever asks.
+    static PDFS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let _permit = PDFS
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
     let html = report_html(&state, &q, true).await?;
     let pdf = tokio::task::spawn_blocking(move || crate::export::pdf::html_to_pdf(&html))
         .await

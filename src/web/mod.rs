@@ -81,6 +81,15 @@ pub fn delete<H: Handler<T, AppState>, T: 'static>(
     route(Method::DELETE, path, access, h)
 }
 
+/// The largest upload accepted (and the largest request body at all).
+pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Lets a route take bodies up to `bytes` (uploads), instead of axum's 2 MB default.
+pub fn with_body_limit(mut r: RouteDef, bytes: usize) -> RouteDef {
+    r.handler = r.handler.layer(axum::extract::DefaultBodyLimit::max(bytes));
+    r
+}
+
 /// Is this path part of the JSON API (errors as problem+json, 401 rather than a redirect)?
 pub fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")

@@ -122,9 +122,11 @@ fn client_address(req: &Request, trust_proxy: bool) -> String {
             .headers()
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-        && let Some(first) = v.split(',').next()
+        // The proxy we trust appends the address it saw: the rightmost entry. Entries to its
+        // left are whatever the client sent and prove nothing.
+        && let Some(last) = v.rsplit(',').next().map(str::trim).filter(|s| !s.is_empty())
     {
-        return first.trim().to_string();
+        return last.to_string();
     }
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -304,8 +306,10 @@ async fn handle(
     Ok((res, Some(ctx)))
 }
 
-/// Finds the submitted CSRF token (header, query string, or the urlencoded form body) and
-/// compares it with the expected one. The body is buffered and handed back intact.
+/// Finds the submitted CSRF token (an `X-CSRF-Token` header, or the `csrf_token` field of a
+/// urlencoded or multipart form) and compares it with the expected one. Never the query
+/// string: a token there ends up in history and logs. The body is buffered and handed back
+/// intact.
 async fn csrf_submitted_ok(parts: &Parts, body: Body, expected: Option<&str>) -> (bool, Body) {
     let Some(expected) = expected else {
         return (false, body);
@@ -317,28 +321,44 @@ async fn csrf_submitted_ok(parts: &Parts, body: Body, expected: Option<&str>) ->
     {
         return (same_secret(h, expected), body);
     }
-    if let Some(q) = parts.uri.query()
-        && let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(q)
-        && let Some((_, t)) = pairs.iter().find(|(k, _)| k == "csrf_token")
-    {
-        return (same_secret(t, expected), body);
-    }
-    let is_form = parts
+    let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
-        return (false, body);
+        .unwrap_or("")
+        .to_string();
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let Ok(bytes) = axum::body::to_bytes(body, FORM_LIMIT).await else {
+            return (false, Body::empty());
+        };
+        let ok = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf_token"))
+            .is_some_and(|(_, t)| same_secret(&t, expected));
+        return (ok, Body::from(bytes));
     }
-    let Ok(bytes) = axum::body::to_bytes(body, FORM_LIMIT).await else {
-        return (false, Body::empty());
-    };
-    let ok = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-        .ok()
-        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf_token"))
-        .is_some_and(|(_, t)| same_secret(&t, expected));
-    (ok, Body::from(bytes))
+    if content_type.starts_with("multipart/form-data") {
+        let Ok(bytes) = axum::body::to_bytes(body, super::UPLOAD_LIMIT).await else {
+            return (false, Body::empty());
+        };
+        let ok = multipart_field(&bytes, "csrf_token").is_some_and(|t| same_secret(&t, expected));
+        return (ok, Body::from(bytes));
+    }
+    (false, body)
+}
+
+/// The value of a small text field of a multipart body, looked for in its first parts (our
+/// forms put the token first, before any file).
+fn multipart_field(body: &[u8], name: &str) -> Option<String> {
+    let head = &body[..body.len().min(16 * 1024)];
+    let text = String::from_utf8_lossy(head);
+    let marker = format!("name=\"{name}\"");
+    let at = text.find(&marker)?;
+    let rest = &text[at + marker.len()..];
+    let start = rest.find("\r\n\r\n")? + 4;
+    let value = &rest[start..];
+    let end = value.find("\r\n")?;
+    Some(value[..end].trim().to_string())
 }
 
 async fn render_error(

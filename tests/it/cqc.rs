@@ -810,12 +810,12 @@ async fn pages_search_profile_quality_and_upload() {
         GOOD_ROW.replace("14/08/2018", "15/08/2018").as_str(),
     ]);
     let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nratings\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"edition\"\r\n\r\n\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"../../etc/leeds.csv\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n--{boundary}--\r\n"
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nratings\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"edition\"\r\n\r\n\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"../../etc/leeds.csv\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n--{boundary}--\r\n"
     );
     let r = admin
         .request(
             axum::http::Method::POST,
-            &format!("/imports?csrf_token={csrf}"),
+            "/imports",
             Some(&format!("multipart/form-data; boundary={boundary}")),
             body.clone(),
             &[],
@@ -831,13 +831,53 @@ async fn pages_search_profile_quality_and_upload() {
     let r = admin
         .request(
             axum::http::Method::POST,
-            &format!("/imports?csrf_token={csrf}"),
+            "/imports",
             Some(&format!("multipart/form-data; boundary={boundary}")),
             body,
             &[],
         )
         .await;
     assert!(r.body.contains("already imported"));
+    // A file over axum's 2 MB default goes through (the national files are tens of MB).
+    let rows: Vec<String> = (0..22_000)
+        .map(|i| format!("1-{},Location number {i} with a long name,Y,Leeds,Yorkshire and The Humber,Overall,Overall,Good,14/08/2018,1-200,Acorn Care Ltd", 500_000 + i))
+        .collect();
+    let big = ratings_csv(&rows.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(big.len() > 2_500_000, "{} bytes", big.len());
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nratings\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\nContent-Type: text/csv\r\n\r\n{big}\r\n--{boundary}--\r\n"
+    );
+    let r = admin
+        .request(
+            axum::http::Method::POST,
+            "/imports",
+            Some(&format!("multipart/form-data; boundary={boundary}")),
+            body,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        &r.body[..r.body.len().min(500)]
+    );
+    assert!(
+        r.body.contains("22000 rows read, 22000 imported"),
+        "{}",
+        &r.body[..r.body.len().min(2000)]
+    );
+    // A token in the query string is not accepted (it would end up in logs and history).
+    let r = admin
+        .request(
+            axum::http::Method::POST,
+            &format!("/imports?csrf_token={csrf}"),
+            Some("multipart/form-data; boundary=x"),
+            "--x--".into(),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
     let history = c.get("/imports").await;
     assert!(history.body.contains("leeds.csv") && history.body.contains("api.jsonl"));
     // Without the CSRF token the upload is refused.
