@@ -34,26 +34,6 @@ pub fn is_loopback_http(u: &reqwest::Url) -> bool {
     u.scheme() == "http" && u.username().is_empty() && u.password().is_none() && loopback
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_loopback_targets() {
-        let ok = |s: &str| is_loopback_http(&reqwest::Url::parse(s).unwrap());
-        assert!(ok("http://127.0.0.1:8080/market"));
-        assert!(ok("http://localhost:1/"));
-        assert!(ok("http://[::1]:9/"));
-        assert!(!ok("http://127.0.0.1.evil.example/"));
-        assert!(!ok("http://localhost:x@evil.example/"));
-        assert!(!ok("http://127.0.0.1@evil.example/"));
-        assert!(!ok("https://127.0.0.1/"));
-        assert!(!ok("http://10.0.0.1/"));
-        // A path that smuggles a host is parsed as part of the URL it makes.
-        assert!(!ok(&format!("{}{}", "http://127.0.0.1", "@evil.example/")));
-    }
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -141,4 +121,24 @@ pub async fn http(a: &HttpArgs) -> anyhow::Result<()> {
         a.concurrency
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_targets() {
+        let ok = |s: &str| is_loopback_http(&reqwest::Url::parse(s).unwrap());
+        assert!(ok("http://127.0.0.1:8080/market"));
+        assert!(ok("http://localhost:1/"));
+        assert!(ok("http://[::1]:9/"));
+        assert!(!ok("http://127.0.0.1.evil.example/"));
+        assert!(!ok("http://localhost:x@evil.example/"));
+        assert!(!ok("http://127.0.0.1@evil.example/"));
+        assert!(!ok("https://127.0.0.1/"));
+        assert!(!ok("http://10.0.0.1/"));
+        // A path that smuggles a host is parsed as part of the URL it makes.
+        assert!(!ok(&format!("{}{}", "http://127.0.0.1", "@evil.example/")));
+    }
 }
