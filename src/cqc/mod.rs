@@ -219,6 +219,15 @@ pub async fn import_file(
         }))
         .write(&mut tx, actor, started_at)
         .await?;
+    // For the test of an interrupted import: stop here, everything written but not yet
+    // committed, so the test can kill the process at exactly this point.
+    if let Some(ms) = std::env::var("CAREMARKET_TEST_PAUSE_BEFORE_COMMIT_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        eprintln!("caremarket: written, pausing before commit");
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
     let row: store::ImportRow = tx
         .fetch_one("SELECT * FROM cqc_imports WHERE id = $1", crate::args![id])
         .await?;

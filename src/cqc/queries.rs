@@ -166,9 +166,11 @@ pub fn search_where(f: &LocationSearch, as_of: NaiveDate) -> (String, Vec<Arg>) 
         Some("dormant") => conds.push("l.dormant = TRUE".into()),
         _ => {}
     }
-    // Only locations still registered in the latest edition of a file that lists them.
+    // Only locations still registered: in the latest edition of a file that lists them, or
+    // synced from CQC's API and not since deregistered (see summary::locations_as_at).
     conds.push(
-        "l.location_id IN (SELECT le.location_id FROM cqc_location_editions le JOIN (SELECT kind, MAX(edition) AS e FROM cqc_location_editions GROUP BY kind) m ON m.kind = le.kind AND m.e = le.edition)".into(),
+        "(l.location_id IN (SELECT le.location_id FROM cqc_location_editions le JOIN (SELECT kind, MAX(edition) AS e FROM cqc_location_editions WHERE kind <> 'sync' GROUP BY kind) m ON m.kind = le.kind AND m.e = le.edition) \
+          OR (l.deregistration_date IS NULL AND l.location_id IN (SELECT location_id FROM cqc_location_editions WHERE kind = 'sync')))".into(),
     );
     (format!("WHERE {}", conds.join(" AND ")), a)
 }

@@ -126,6 +126,13 @@ const LOCATION_ATTRS: &[&str] = &[
 ];
 
 fn newer_wins(table: &str, col: &str) -> String {
+    // A record without a name is stored under its ID as a placeholder (the column cannot be
+    // empty); a placeholder never replaces a real name.
+    if col == "name" {
+        return format!(
+            "name = CASE WHEN excluded.name = excluded.location_id THEN {table}.name WHEN excluded.updated_edition >= {table}.updated_edition THEN excluded.name ELSE {table}.name END"
+        );
+    }
     format!(
         "{col} = CASE WHEN excluded.updated_edition >= {table}.updated_edition THEN COALESCE(excluded.{col}, {table}.{col}) ELSE COALESCE({table}.{col}, excluded.{col}) END"
     )
@@ -289,9 +296,26 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
     )
     .await?;
 
-    // Service types and specialisms: a file that lists them replaces the old list.
-    let with_services: Vec<&LocationRecord> =
-        locations.iter().filter(|l| l.services.is_some()).collect();
+    // Service types and specialisms: a file that lists them replaces the old list, unless a
+    // newer edition has already given the location's list (an old file loaded late).
+    let mut newer_elsewhere: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let listing: Vec<&LocationRecord> = locations.iter().filter(|l| l.services.is_some()).collect();
+    for chunk in listing.chunks(500) {
+        let mut a: Vec<Arg> = vec![edition.into()];
+        a.extend(chunk.iter().map(|l| Arg::from(&l.location_id)));
+        let marks: Vec<String> = (2..=chunk.len() + 1).map(|i| format!("${i}")).collect();
+        let rows: Vec<(String,)> = tx
+            .fetch_all(
+                &format!("SELECT location_id FROM cqc_locations WHERE updated_edition > $1 AND location_id IN ({})", marks.join(",")),
+                a,
+            )
+            .await?;
+        newer_elsewhere.extend(rows.into_iter().map(|r| r.0));
+    }
+    let with_services: Vec<&LocationRecord> = listing
+        .into_iter()
+        .filter(|l| !newer_elsewhere.contains(&l.location_id))
+        .collect();
     for chunk in with_services.chunks(500) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         tx.execute(
@@ -383,7 +407,7 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
         "cqc_relationships",
         &["location_id", "related_location_id", "relation_type", "reason"],
         rows,
-        "ON CONFLICT (location_id, related_location_id, relation_type) DO UPDATE SET reason = excluded.reason",
+        "ON CONFLICT (location_id, related_location_id, relation_type) DO UPDATE SET reason = COALESCE(excluded.reason, cqc_relationships.reason)",
     )
     .await?;
 

@@ -199,16 +199,29 @@ pub fn counts_as_current(r: Rating) -> bool {
 }
 
 /// The IDs of the locations in the market as at the date (see [`editions_as_at`]).
+///
+/// A file (ratings, directory, API records) is a snapshot: its latest edition lists the
+/// market. A sync run records only the locations that changed, so for sync a location
+/// counts from its first sync until CQC gives it a deregistration date.
 pub async fn locations_as_at(db: &Db, editions: &[EditionRef]) -> Result<HashSet<String>> {
     let mut set = HashSet::new();
     for e in editions {
-        let rows: Vec<(String,)> = db
-            .q()
-            .fetch_all(
-                "SELECT location_id FROM cqc_location_editions WHERE kind = $1 AND edition = $2",
-                args![e.kind.as_str(), e.edition],
-            )
-            .await?;
+        let rows: Vec<(String,)> = if e.kind == "sync" {
+            db.q()
+                .fetch_all(
+                    "SELECT DISTINCT le.location_id FROM cqc_location_editions le JOIN cqc_locations l ON l.location_id = le.location_id \
+                     WHERE le.kind = 'sync' AND le.edition <= $1 AND (l.deregistration_date IS NULL OR l.deregistration_date > $2)",
+                    args![e.edition, e.edition],
+                )
+                .await?
+        } else {
+            db.q()
+                .fetch_all(
+                    "SELECT location_id FROM cqc_location_editions WHERE kind = $1 AND edition = $2",
+                    args![e.kind.as_str(), e.edition],
+                )
+                .await?
+        };
         set.extend(rows.into_iter().map(|r| r.0));
     }
     Ok(set)

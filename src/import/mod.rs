@@ -121,12 +121,12 @@ fn cell_text(d: &calamine::Data) -> String {
         }
         Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
         Data::DateTime(dt) => {
-            // An Excel serial date: the reader turns serials into dates (1900 system; the
-            // rare 1904 workbook is flagged by calamine and handled there).
-            let serial = dt.as_f64();
-            match caremarket_core::cqc::parse_date(&serial.to_string(), false) {
-                Ok(d) => d.to_string(),
-                Err(_) => serial.to_string(),
+            // calamine knows the workbook's date system (1900 or 1904) and gives the date
+            // itself; the serial alone would be four years off in a 1904 workbook.
+            let (y, m, d, ..) = dt.to_ymd_hms_milli();
+            match chrono::NaiveDate::from_ymd_opt(y as i32, m as u32, d as u32) {
+                Some(date) => date.to_string(),
+                None => dt.as_f64().to_string(),
             }
         }
         Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),

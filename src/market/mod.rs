@@ -161,6 +161,10 @@ async fn load_all(db: &Db, as_at: Option<NaiveDate>) -> Result<AllFacts> {
     let mut gone = Vec::new();
     let mut compared = false;
     for e in &editions {
+        // Sync runs are increments, not snapshots: nothing to compare.
+        if e.kind == "sync" {
+            continue;
+        }
         let prev: Option<NaiveDate> = db
             .q()
             .scalar_optional(

@@ -108,32 +108,43 @@ async fn user_commands_create_disable_and_reset() {
 #[tokio::test]
 async fn serve_answers_and_stops_cleanly_on_sigterm() {
     let db = TestDb::new().await;
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    // Port 0: the server takes a free port itself and prints where it listens.
     let mut child = Command::new(env!("CARGO_BIN_EXE_caremarket"))
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .args(["serve", "--bind", "127.0.0.1:0"])
         .env("CAREMARKET_DATABASE_URL", &db.url)
         .env("CAREMARKET_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut ok = false;
-    for _ in 0..100 {
-        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            use std::io::{Read, Write};
-            s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                .unwrap();
-            let mut buf = String::new();
-            s.read_to_string(&mut buf).unwrap();
-            ok = buf.starts_with("HTTP/1.1 200") && buf.ends_with("ready");
-            break;
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(rest) = line.strip_prefix("caremarket is running at http://") {
+                let _ = tx.send(rest.split('/').next().unwrap_or("").to_string());
+            }
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+    });
+    let addr = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the server says where it listens");
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    {
+        use std::io::{Read, Write};
+        s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).unwrap();
+        assert!(
+            buf.starts_with("HTTP/1.1 200") && buf.ends_with("ready"),
+            "{buf}"
+        );
     }
-    assert!(ok, "server did not become ready");
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
@@ -142,6 +153,16 @@ async fn serve_answers_and_stops_cleanly_on_sigterm() {
             .unwrap()
             .success()
     );
-    let status = child.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server did not stop within 30 s of SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     assert!(status.success(), "exit after SIGTERM: {status:?}");
 }

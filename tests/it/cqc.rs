@@ -694,56 +694,60 @@ async fn an_interrupted_import_leaves_no_partial_data() {
     let (ok, _) = cli(&db, &["migrate"]);
     assert!(ok);
     let path = ratings_path();
-    let mut killed_mid_way = false;
-    for delay_ms in [400u64, 800, 1500] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_caremarket"))
-            .args(["import", "ratings", &path])
-            .env("CAREMARKET_DATABASE_URL", &db.url)
-            .env("CAREMARKET_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let finished = child.try_wait().unwrap().is_some();
-        let _ = child.kill();
-        let _ = child.wait();
-        let check = caremarket::db::Db::connect(&db.url).await.unwrap();
-        let imports: i64 = check
-            .q()
-            .scalar("SELECT COUNT(*) FROM cqc_imports", vec![])
-            .await
-            .unwrap();
-        let ratings: i64 = check
-            .q()
-            .scalar("SELECT COUNT(*) FROM cqc_ratings", vec![])
-            .await
-            .unwrap();
-        let locations: i64 = check
-            .q()
-            .scalar("SELECT COUNT(*) FROM cqc_locations", vec![])
-            .await
-            .unwrap();
-        check.close().await;
-        if finished || imports == 1 {
-            // It finished before the kill: everything is there.
-            assert_eq!((imports, ratings > 74000, locations), (1, true, 31966));
-            break;
+    // The import writes everything, says so, and waits before committing: killed then.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_caremarket"))
+        .args(["import", "ratings", &path])
+        .env("CAREMARKET_DATABASE_URL", &db.url)
+        .env("CAREMARKET_LOG", "warn")
+        .env("CAREMARKET_TEST_PAUSE_BEFORE_COMMIT_MS", "120000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("pausing before commit") {
+                let _ = tx.send(());
+            }
         }
-        killed_mid_way = true;
-        assert_eq!(
-            (imports, ratings, locations),
-            (0, 0, 0),
-            "killed after {delay_ms} ms: partial data left"
-        );
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the import reached the point before commit");
+    // Mid-transaction, other connections see nothing of it.
+    let check = caremarket::db::Db::connect(&db.url).await.unwrap();
+    let ratings: i64 = check
+        .q()
+        .scalar("SELECT COUNT(*) FROM cqc_ratings", vec![])
+        .await
+        .unwrap();
+    assert_eq!(ratings, 0, "uncommitted rows are not visible");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for t in [
+        "cqc_imports",
+        "cqc_ratings",
+        "cqc_locations",
+        "cqc_providers",
+        "cqc_location_editions",
+    ] {
+        let n: i64 = check
+            .q()
+            .scalar(&format!("SELECT COUNT(*) FROM {t}"), vec![])
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{t}: partial data left after the kill");
     }
-    assert!(
-        killed_mid_way,
-        "the import always finished before the kill; the test proved nothing"
-    );
+    check.close().await;
     // And the database is fine afterwards: the import runs to the end.
     let (ok, out) = cli(&db, &["import", "ratings", &path]);
     assert!(ok, "{out}");
+    assert!(out.contains("74184 in"), "{out}");
 }
 
 #[tokio::test]

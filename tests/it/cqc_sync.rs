@@ -500,3 +500,43 @@ async fn cli_sync_needs_a_start_and_a_valid_key() {
         "help does not show the key's value: {out}"
     );
 }
+
+/// A sync run records only what changed: the locations synced before stay in the market
+/// (search and figures) until CQC deregisters them.
+#[tokio::test]
+async fn an_incremental_sync_keeps_earlier_locations_in_the_market() {
+    let app = TestApp::new().await;
+    let fake = FakeCqc::start(Quirks::default()).await;
+    let first = run(&app, &options(&fake)).await.unwrap();
+    assert_eq!(first.synced, 421);
+    let (c, _) = app.signed_in(caremarket_core::Role::Viewer).await;
+    let before = c.get("/api/v1/locations?care_home=yes").await.json()["total"].clone();
+    assert_eq!(before, 421);
+    let market = c.get("/api/v1/market/summary?england=true").await.json();
+    assert_eq!(market["care_homes"]["locations"], 421);
+    // The next day, two locations change.
+    app.clock.advance(chrono::Duration::days(1));
+    let ids: Vec<String> = fake.feed_ids().into_iter().take(2).collect();
+    fake.add_changes(&ids, app.clock.now() - chrono::Duration::minutes(5));
+    let second = run(&app, &options(&fake)).await.unwrap();
+    assert_eq!(second.synced, 2);
+    let (c, _) = app.signed_in(caremarket_core::Role::Viewer).await;
+    assert_eq!(
+        c.get("/api/v1/locations?care_home=yes").await.json()["total"],
+        421
+    );
+    let market = c.get("/api/v1/market/summary?england=true").await.json();
+    assert_eq!(
+        market["care_homes"]["locations"], 421,
+        "the other 419 are still registered"
+    );
+    let gone = market["watch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["key"] == "deregistrations");
+    assert!(
+        gone.is_none_or(|w| w["count"] == 0),
+        "sync runs are not compared as snapshots"
+    );
+}

@@ -129,6 +129,10 @@ impl Domain {
     }
 }
 
+/// Spreadsheet serials taken as dates: 1 Oct 1954 to 24 Jan 2119.
+pub const SERIAL_MIN: f64 = 20_000.0;
+pub const SERIAL_MAX: f64 = 80_000.0;
+
 /// Why a date cell could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadDate(pub String);
@@ -143,22 +147,22 @@ pub fn parse_date(s: &str, date1904: bool) -> Result<NaiveDate, BadDate> {
     if t.is_empty() {
         return Err(bad("the date is empty"));
     }
-    // Spreadsheet serial numbers, possibly with a fraction of a day.
-    if let Ok(n) = t.parse::<f64>() {
-        if !(1.0..=2_958_465.0).contains(&n) {
-            return Err(bad("is not a date"));
+    // Spreadsheet serial numbers (a date cell that lost its format), possibly with a
+    // fraction of a day. Only a plausible range is taken (1954 to 2119): a bare year such
+    // as "2024", or any other number, is not a date.
+    let is_serial = t.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && t.chars().filter(|c| *c == '.').count() <= 1;
+    if is_serial && let Ok(n) = t.parse::<f64>() {
+        if !(SERIAL_MIN..=SERIAL_MAX).contains(&n) {
+            return Err(bad("is not a date (a number, but not a spreadsheet date)"));
         }
         let days = n.floor() as i64;
         let base = if date1904 {
             NaiveDate::from_ymd_opt(1904, 1, 1).expect("valid")
         } else {
-            // Serial 1 is 1900-01-01; Excel counts a 29 Feb 1900 that never was, so from
-            // serial 61 on the base moves back a day.
-            if days < 61 {
-                NaiveDate::from_ymd_opt(1899, 12, 31).expect("valid")
-            } else {
-                NaiveDate::from_ymd_opt(1899, 12, 30).expect("valid")
-            }
+            // Serial 1 is 1900-01-01 and Excel counts a 29 Feb 1900 that never was, so for
+            // every serial in range the base is 30 Dec 1899.
+            NaiveDate::from_ymd_opt(1899, 12, 30).expect("valid")
         };
         return Ok(base + Duration::days(days));
     }
@@ -345,11 +349,15 @@ mod tests {
         assert_eq!(parse_date("2018-08-14", false), Ok(d(2018, 8, 14)));
         assert_eq!(parse_date("2018-08-14T00:00:00", false), Ok(d(2018, 8, 14)));
         assert_eq!(parse_date("16/11/2015 - 00:00", false), Ok(d(2015, 11, 16)));
-        // Spreadsheet serials: 43326 is 14 Aug 2018 in Excel; 1 is 1 Jan 1900; 61 is 1 Mar 1900.
+        // Spreadsheet serials: 43326 is 14 Aug 2018 in Excel (and 41864 in the 1904 system);
+        // a bare year or another number is not a date.
         assert_eq!(parse_date("43326", false), Ok(d(2018, 8, 14)));
-        assert_eq!(parse_date("1", false), Ok(d(1900, 1, 1)));
-        assert_eq!(parse_date("61", false), Ok(d(1900, 3, 1)));
+        assert_eq!(parse_date("43326.75", false), Ok(d(2018, 8, 14)));
         assert_eq!(parse_date("41864", true), Ok(d(2018, 8, 14)));
+        assert!(parse_date("2024", false).is_err());
+        assert!(parse_date("1", false).is_err());
+        assert!(parse_date("1e3", false).is_err());
+        assert!(parse_date("-43326", false).is_err());
         assert!(
             parse_date("31/02/2020", false)
                 .unwrap_err()
