@@ -97,9 +97,91 @@ pub fn line_chart(
     svg
 }
 
+/// Fills for the segments of a stacked bar, from dark to light so that neighbours differ in
+/// greyscale too; every segment is also labelled with its number.
+const STACK_FILLS: [&str; 5] = ["#0b0c0c", "#1d70b8", "#5694ca", "#b1b4b6", "#f3f2f1"];
+const STACK_TEXT: [&str; 5] = ["#ffffff", "#ffffff", "#0b0c0c", "#0b0c0c", "#0b0c0c"];
+
+/// A 100% stacked horizontal bar per row: each row's segments as shares of its total.
+pub fn stacked_bar_chart(
+    id: &str,
+    title: &str,
+    description: &str,
+    segments: &[&str],
+    rows: &[(String, Vec<u64>)],
+) -> String {
+    let label_w = 230.0;
+    let bar_area = 400.0;
+    let row_h = 30.0;
+    let legend_h = 30.0;
+    let height = legend_h + 10.0 + row_h * rows.len() as f64;
+    let mut svg = format!(
+        r#"<svg class="app-chart" id="{id}" role="img" aria-labelledby="{id}-title {id}-desc" viewBox="0 0 680 {height}" xmlns="http://www.w3.org/2000/svg"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
+        esc(title),
+        esc(description)
+    );
+    let mut x = 0.0;
+    for (i, name) in segments.iter().enumerate() {
+        svg.push_str(&format!(
+            r##"<rect x="{x:.1}" y="4" width="14" height="14" fill="{}" stroke="#0b0c0c"/><text x="{:.1}" y="16" font-size="13" fill="#0b0c0c">{}</text>"##,
+            STACK_FILLS[i % 5],
+            x + 18.0,
+            esc(name)
+        ));
+        x += 18.0 + 8.0 * name.len() as f64 + 14.0;
+    }
+    for (r, (label, values)) in rows.iter().enumerate() {
+        let y = legend_h + 10.0 + row_h * r as f64;
+        let total: u64 = values.iter().sum();
+        svg.push_str(&format!(
+            r##"<text x="{}" y="{}" text-anchor="end" font-size="14" fill="#0b0c0c">{}</text>"##,
+            label_w - 8.0,
+            y + 18.0,
+            esc(label)
+        ));
+        let mut left = label_w;
+        for (i, v) in values.iter().enumerate() {
+            if total == 0 || *v == 0 {
+                continue;
+            }
+            let w = bar_area * *v as f64 / total as f64;
+            svg.push_str(&format!(
+                r##"<rect x="{left:.1}" y="{}" width="{w:.1}" height="{}" fill="{}" stroke="#ffffff"/>"##,
+                y + 4.0,
+                row_h - 8.0,
+                STACK_FILLS[i % 5]
+            ));
+            if w >= 22.0 {
+                svg.push_str(&format!(
+                    r##"<text x="{:.1}" y="{}" text-anchor="middle" font-size="12" fill="{}">{v}</text>"##,
+                    left + w / 2.0,
+                    y + 19.0,
+                    STACK_TEXT[i % 5]
+                ));
+            }
+            left += w;
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stacked_bars_split_each_row_by_share() {
+        let svg = stacked_bar_chart(
+            "s",
+            "t",
+            "d",
+            &["A", "B"],
+            &[("one".into(), vec![1, 3]), ("none".into(), vec![0, 0])],
+        );
+        assert!(svg.contains(r#"width="100.0""#) && svg.contains(r#"width="300.0""#));
+        assert!(svg.contains(">one<") && svg.contains(">none<"));
+    }
 
     #[test]
     fn bars_scale_and_escape() {

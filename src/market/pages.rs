@@ -141,6 +141,7 @@ struct DashboardPage {
     chart_comparison: String,
     chart_rating: String,
     chart_kq: String,
+    chart_size: String,
     as_at: String,
 }
 
@@ -300,8 +301,35 @@ async fn dashboard_page(
             .collect::<Vec<_>>(),
         None,
     );
+    let chart_size = crate::charts::stacked_bar_chart(
+        "chart-size",
+        "Care homes by size and rating",
+        &d.by_size_band
+            .iter()
+            .map(|c| {
+                let s = &c.summary;
+                format!(
+                    "{}: {} Outstanding, {} Good, {} Requires improvement, {} Inadequate",
+                    c.label, s.outstanding, s.good, s.requires_improvement, s.inadequate
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        &["Outstanding", "Good", "Requires improvement", "Inadequate"],
+        &d.by_size_band
+            .iter()
+            .map(|c| {
+                let s = &c.summary;
+                (
+                    c.label.clone(),
+                    vec![s.outstanding, s.good, s.requires_improvement, s.inadequate],
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
     render(&DashboardPage {
         page: PageCtx::new(&state, &ctx, format!("Market: {}", d.name)),
+        chart_size,
         q: scope_query(&q),
         headline: headline(&d),
         as_at: q.as_at.map(|d| d.to_string()).unwrap_or_default(),

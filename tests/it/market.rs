@@ -524,3 +524,53 @@ async fn the_scrutiny_report_as_html_and_pdf() {
         assert!(pdf.starts_with(b"%PDF"));
     }
 }
+
+/// The dashboard's headline for the councils the product quotes, from the national file
+/// (PRODUCT.md's figures, and the independent script's).
+#[tokio::test]
+async fn national_dashboards_give_the_published_figures() {
+    let app = TestApp::new().await;
+    let bytes = std::fs::read(crate::cqc::ratings_path()).unwrap();
+    import_file(
+        &app.state,
+        &Actor::cli("test"),
+        Kind::Ratings,
+        "ratings.csv",
+        &bytes,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let (c, _) = app.signed_in(Role::Viewer).await;
+    for (area, rated, pct) in [
+        ("", 14839, 82.8),
+        ("Leeds", 146, 84.9),
+        ("Leicester", 101, 78.2),
+        ("Liverpool", 80, 78.8),
+        ("Devon", 321, 87.9),
+        ("Trafford", 53, 75.5),
+    ] {
+        let q = if area.is_empty() {
+            "england=true".to_string()
+        } else {
+            format!("area={area}")
+        };
+        let d = c.get(&format!("/api/v1/market/summary?{q}")).await.json();
+        assert_eq!(d["care_homes"]["rated"], rated, "{area}");
+        assert_eq!(d["care_homes"]["good_or_outstanding_pct"], pct, "{area}");
+        let gap: f64 = (pct * 10.0_f64 - 800.0).round() / 10.0;
+        assert_eq!(d["gap_to_target"].as_f64(), Some(gap), "{area}");
+    }
+    // Leeds against England and its region, as on the page.
+    let page = c.get("/market?area=Leeds").await;
+    assert!(page.body.contains("In Leeds, 84.9% of rated care homes (124 of 146) are rated Good or Outstanding, 4.9 percentage points above the target of 80%."));
+    let d = c.get("/api/v1/market/summary?area=Leeds").await.json();
+    let names: Vec<&str> = d["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["England", "Yorkshire and The Humber"]);
+    assert_eq!(d["comparisons"][0]["good_or_outstanding_pct"], 82.8);
+}
