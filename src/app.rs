@@ -57,6 +57,7 @@ pub fn all_routes() -> Vec<RouteDef> {
     v.extend(crate::audit::routes());
     v.extend(crate::cqc::pages::routes());
     v.extend(crate::market::pages::routes());
+    v.extend(crate::quality::pages::routes());
     v
 }
 

@@ -18,6 +18,7 @@ pub mod export;
 pub mod import;
 pub mod mail;
 pub mod market;
+pub mod quality;
 pub mod web;
 
 pub use app::AppState;

@@ -23,6 +23,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     3 "0003_cqc_sync",
     4 "0004_cqc_rejects",
     5 "0005_data_version",
+    6 "0006_quality",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -30,6 +31,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     3 "0003_cqc_sync",
     4 "0004_cqc_rejects",
     5 "0005_data_version",
+    6 "0006_quality",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

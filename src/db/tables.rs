@@ -22,4 +22,7 @@ pub const TABLES: &[&str] = &[
     "cqc_sync_state",
     "cqc_import_rejects",
     "data_version",
+    "contracts",
+    "qaf_visits",
+    "qaf_domain_grades",
 ];

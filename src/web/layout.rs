@@ -39,6 +39,15 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         ("Locations", "/locations"),
         ("Data quality", "/data-quality"),
     ];
+    if matches!(
+        role,
+        Role::Admin | Role::Commissioner | Role::Broker | Role::Viewer
+    ) {
+        v.push(("Quality", "/quality"));
+    }
+    if role == Role::Provider {
+        v.push(("Your QA visits", "/quality/visits"));
+    }
     if matches!(role, Role::Admin | Role::Commissioner) {
         v.push(("Imports", "/imports"));
     }

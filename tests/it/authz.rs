@@ -84,6 +84,32 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/market/report.pdf", "signed_in"),
     ("GET", "/api/v1/market/summary", "signed_in"),
     ("GET", "/api/v1/market/breakdown", "signed_in"),
+    ("GET", "/quality", "admin+commissioner+broker+viewer"),
+    ("GET", "/quality/contracts", "admin+commissioner+broker"),
+    ("POST", "/quality/contracts", "admin+commissioner"),
+    ("GET", "/quality/visits", "admin+commissioner+provider"),
+    ("GET", "/quality/visits/new", "admin+commissioner"),
+    ("POST", "/quality/visits", "admin+commissioner"),
+    ("GET", "/quality/visits/{id}", "admin+commissioner+provider"),
+    ("POST", "/quality/visits/{id}/submit", "admin+commissioner"),
+    ("POST", "/quality/visits/{id}/confirm", "admin+commissioner"),
+    ("GET", "/quality/visits/{id}/correct", "admin+commissioner"),
+    ("POST", "/quality/visits/{id}/correct", "admin+commissioner"),
+    (
+        "GET",
+        "/api/v1/quality/summary",
+        "admin+commissioner+broker+viewer",
+    ),
+    (
+        "GET",
+        "/api/v1/quality/visits",
+        "admin+commissioner+provider",
+    ),
+    (
+        "GET",
+        "/api/v1/quality/visits/{id}",
+        "admin+commissioner+provider",
+    ),
 ];
 
 fn declared(access: Access) -> String {

@@ -161,6 +161,10 @@ async fn admin_signs_in_creates_a_user_and_signs_out() {
         "/market?area=Devon",
         "/market/change?area=Devon&from=2019-01-19&to=2021-01-19",
         "/market/report?area=Devon",
+        "/quality",
+        "/quality/contracts",
+        "/quality/visits",
+        "/quality/visits/new",
         "/market/locations?area=Devon&by=size_band&group=large&measure=locations",
     ] {
         b.goto(&format!("{base}{page}")).await.unwrap();

@@ -14,3 +14,4 @@ mod cqc;
 mod cqc_sync;
 mod dbcopy;
 mod market;
+mod quality;

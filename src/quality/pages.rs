@@ -1,0 +1,536 @@
+//! Pages and API for quality assurance.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{Form, Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use caremarket_core::Role;
+use chrono::NaiveDate;
+
+use super::{CONTRACT_TYPES, DOMAINS, Visit, VisitInput};
+use crate::accounts::pages::redirect_with_flash;
+use crate::audit::Actor;
+use crate::web::forms::FormErrors;
+use crate::web::layout::render_status;
+use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post, render};
+use crate::{AppError, AppState, Result};
+
+const COUNCIL: Access =
+    Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker, Role::Viewer]);
+const QA_OFFICERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner]);
+const CONTRACT_READERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker]);
+/// Council officers, and provider users for their own locations' visits only.
+const VISIT_READERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Provider]);
+
+pub fn routes() -> Vec<RouteDef> {
+    vec![
+        get("/quality", COUNCIL, summary_page),
+        get("/quality/contracts", CONTRACT_READERS, contracts_page),
+        crate::web::with_body_limit(
+            post("/quality/contracts", QA_OFFICERS, contracts_upload),
+            crate::web::UPLOAD_LIMIT,
+        ),
+        get("/quality/visits", VISIT_READERS, visits_page),
+        get("/quality/visits/new", QA_OFFICERS, visit_new_form),
+        post("/quality/visits", QA_OFFICERS, visit_create),
+        get("/quality/visits/{id}", VISIT_READERS, visit_page),
+        post("/quality/visits/{id}/submit", QA_OFFICERS, visit_submit),
+        post("/quality/visits/{id}/confirm", QA_OFFICERS, visit_confirm),
+        get(
+            "/quality/visits/{id}/correct",
+            QA_OFFICERS,
+            visit_correct_form,
+        ),
+        post("/quality/visits/{id}/correct", QA_OFFICERS, visit_correct),
+        get("/api/v1/quality/summary", COUNCIL, api_summary),
+        get("/api/v1/quality/visits", VISIT_READERS, api_visits),
+        get("/api/v1/quality/visits/{id}", VISIT_READERS, api_visit),
+    ]
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct SummaryQuery {
+    /// residential, nursing, home_care_framework, supported_living or spot; empty for all
+    pub contract_type: Option<String>,
+    /// As at this date (YYYY-MM-DD); default today
+    pub as_at: Option<NaiveDate>,
+}
+
+#[derive(Template)]
+#[template(path = "quality/summary.html")]
+struct SummaryPage {
+    page: PageCtx,
+    t: super::SummaryTables,
+    contract_type: String,
+    types: Vec<(String, String)>,
+}
+
+async fn tables(state: &AppState, q: &SummaryQuery) -> Result<super::SummaryTables> {
+    let ct = q.contract_type.as_deref().filter(|t| !t.is_empty());
+    if let Some(t) = ct
+        && !CONTRACT_TYPES.iter().any(|(k, _)| *k == t)
+    {
+        return Err(AppError::BadRequest(format!("unknown contract type {t:?}")));
+    }
+    super::summary_tables(
+        state,
+        ct,
+        q.as_at.unwrap_or_else(|| state.clock.now().date_naive()),
+    )
+    .await
+}
+
+async fn summary_page(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Query(q): Query<SummaryQuery>,
+) -> Result<Response> {
+    let t = tables(&state, &q).await?;
+    render(&SummaryPage {
+        page: PageCtx::new(&state, &ctx, "Quality of the contracted market"),
+        contract_type: q.contract_type.clone().unwrap_or_default(),
+        types: CONTRACT_TYPES
+            .iter()
+            .map(|(k, l)| (k.to_string(), l.to_string()))
+            .collect(),
+        t,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/quality/summary", tag = "quality", params(SummaryQuery), responses((status = 200, body = super::SummaryTables)))]
+pub async fn api_summary(
+    State(state): State<AppState>,
+    Query(q): Query<SummaryQuery>,
+) -> Result<Json<super::SummaryTables>> {
+    Ok(Json(tables(&state, &q).await?))
+}
+
+#[derive(Template)]
+#[template(path = "quality/contracts.html")]
+struct ContractsPage {
+    page: PageCtx,
+    contracts: Vec<super::Contract>,
+    errors: FormErrors,
+    problems: String,
+    can_upload: bool,
+}
+
+async fn contracts_view(
+    state: &AppState,
+    ctx: &RequestCtx,
+    errors: FormErrors,
+    problems: String,
+) -> Result<Response> {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_status(
+        status,
+        &ContractsPage {
+            page: PageCtx::new(state, ctx, "Contracts register"),
+            contracts: super::contracts(state).await?,
+            errors,
+            problems,
+            can_upload: ctx
+                .user
+                .as_ref()
+                .is_some_and(|u| matches!(u.role, Role::Admin | Role::Commissioner)),
+        },
+    )
+}
+
+async fn contracts_page(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
+    contracts_view(&state, &ctx, FormErrors::default(), String::new()).await
+}
+
+async fn contracts_upload(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    mut mp: Multipart,
+) -> Result<Response> {
+    let mut file = None;
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| AppError::BadRequest(format!("the upload could not be read: {e}")))?
+    {
+        if field.name() == Some("file") {
+            let name = field
+                .file_name()
+                .unwrap_or("register.csv")
+                .rsplit(['/', '\\'])
+                .next()
+                .unwrap_or("register.csv")
+                .to_string();
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| AppError::BadRequest(e.to_string()))?;
+            if !bytes.is_empty() {
+                file = Some((name, bytes.to_vec()));
+            }
+        }
+    }
+    let mut errors = FormErrors::default();
+    let Some((name, bytes)) = file else {
+        errors.add("file", "Select the contracts register file (CSV or XLSX)");
+        return contracts_view(&state, &ctx, errors, String::new()).await;
+    };
+    match super::import_register(&state, &Actor::from_ctx(&ctx), &name, &bytes).await {
+        Ok(n) => Ok(redirect_with_flash(
+            &state,
+            "/quality/contracts",
+            &format!("{n} contracts loaded from {name}"),
+        )),
+        Err(report) => {
+            errors.add(
+                "file",
+                "The register was not loaded: nothing has changed. The problems are listed below.",
+            );
+            contracts_view(&state, &ctx, errors, report).await
+        }
+    }
+}
+
+/// Provider users see only visits to their own provider's locations; others' are "not found".
+async fn visible(state: &AppState, ctx: &RequestCtx, v: &Visit) -> Result<bool> {
+    let u = ctx.user()?;
+    if u.role != Role::Provider {
+        return Ok(true);
+    }
+    Ok(super::provider_of(state, &v.location_id)
+        .await?
+        .is_some_and(|p| Some(p) == u.provider_id))
+}
+
+#[derive(Template)]
+#[template(path = "quality/visits.html")]
+struct VisitsPage {
+    page: PageCtx,
+    visits: Vec<Visit>,
+    can_record: bool,
+}
+
+async fn visits_page(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
+    let u = ctx.user()?;
+    let provider = (u.role == Role::Provider).then(|| u.provider_id.clone().unwrap_or_default());
+    render(&VisitsPage {
+        page: PageCtx::new(&state, &ctx, "Quality assurance visits"),
+        visits: super::visits(&state, provider.as_deref()).await?,
+        can_record: matches!(u.role, Role::Admin | Role::Commissioner),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/quality/visits", tag = "quality", responses((status = 200, body = Vec<Visit>)))]
+pub async fn api_visits(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+) -> Result<Json<Vec<Visit>>> {
+    let u = ctx.user()?;
+    let provider = (u.role == Role::Provider).then(|| u.provider_id.clone().unwrap_or_default());
+    Ok(Json(super::visits(&state, provider.as_deref()).await?))
+}
+
+#[derive(Template)]
+#[template(path = "quality/visit_form.html")]
+struct VisitForm {
+    page: PageCtx,
+    errors: FormErrors,
+    v: VisitInput,
+    action: String,
+    correcting: Option<i64>,
+    correction_reason: String,
+    domains: Vec<(usize, &'static str, String, String)>,
+    grades: Vec<(String, String)>,
+}
+
+fn visit_form(
+    state: &AppState,
+    ctx: &RequestCtx,
+    errors: FormErrors,
+    v: VisitInput,
+    correcting: Option<i64>,
+    reason: String,
+) -> VisitForm {
+    let domains = DOMAINS
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            (
+                i,
+                *d,
+                v.grades.get(i).cloned().unwrap_or_default(),
+                v.notes.get(i).cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    VisitForm {
+        page: PageCtx::new(
+            state,
+            ctx,
+            if correcting.is_some() {
+                "Correct a confirmed visit"
+            } else {
+                "Record a quality assurance visit"
+            },
+        ),
+        errors,
+        action: match correcting {
+            Some(id) => format!("/quality/visits/{id}/correct"),
+            None => "/quality/visits".into(),
+        },
+        correcting,
+        correction_reason: reason,
+        domains,
+        grades: caremarket_core::quality::GradeScale::default().grades,
+        v,
+    }
+}
+
+async fn visit_new_form(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
+    let v = VisitInput {
+        announced: true,
+        visit_type: "planned".into(),
+        ..Default::default()
+    };
+    render(&visit_form(
+        &state,
+        &ctx,
+        FormErrors::default(),
+        v,
+        None,
+        String::new(),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+pub struct VisitFormData {
+    #[serde(default)]
+    location_id: String,
+    #[serde(default)]
+    visit_type: String,
+    #[serde(default)]
+    announced: String,
+    #[serde(default)]
+    unannounced_reason: String,
+    #[serde(default)]
+    visit_date: String,
+    #[serde(default)]
+    officers: String,
+    #[serde(default)]
+    grade_0: String,
+    #[serde(default)]
+    grade_1: String,
+    #[serde(default)]
+    grade_2: String,
+    #[serde(default)]
+    grade_3: String,
+    #[serde(default)]
+    grade_4: String,
+    #[serde(default)]
+    notes_0: String,
+    #[serde(default)]
+    notes_1: String,
+    #[serde(default)]
+    notes_2: String,
+    #[serde(default)]
+    notes_3: String,
+    #[serde(default)]
+    notes_4: String,
+    #[serde(default)]
+    correction_reason: String,
+}
+
+impl From<&VisitFormData> for VisitInput {
+    fn from(f: &VisitFormData) -> Self {
+        VisitInput {
+            location_id: f.location_id.trim().to_string(),
+            visit_type: f.visit_type.clone(),
+            announced: f.announced != "no",
+            unannounced_reason: f.unannounced_reason.clone(),
+            visit_date: f.visit_date.clone(),
+            officers: f.officers.clone(),
+            grades: vec![
+                f.grade_0.clone(),
+                f.grade_1.clone(),
+                f.grade_2.clone(),
+                f.grade_3.clone(),
+                f.grade_4.clone(),
+            ],
+            notes: vec![
+                f.notes_0.clone(),
+                f.notes_1.clone(),
+                f.notes_2.clone(),
+                f.notes_3.clone(),
+                f.notes_4.clone(),
+            ],
+        }
+    }
+}
+
+async fn visit_create(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Form(f): Form<VisitFormData>,
+) -> Result<Response> {
+    let v = VisitInput::from(&f);
+    match super::save_visit(&state, &Actor::from_ctx(&ctx), &v, None).await? {
+        Ok(id) => Ok(redirect_with_flash(
+            &state,
+            &format!("/quality/visits/{id}"),
+            "Visit recorded as a draft",
+        )),
+        Err(errors) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &visit_form(&state, &ctx, errors, v, None, String::new()),
+        ),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "quality/visit.html")]
+struct VisitPage {
+    page: PageCtx,
+    v: Visit,
+    grades: Vec<(String, String, String)>,
+    can_act: bool,
+    location_name: String,
+}
+
+async fn load_visible(
+    state: &AppState,
+    ctx: &RequestCtx,
+    id: i64,
+) -> Result<(Visit, Vec<(String, String, String)>)> {
+    let (v, grades) = super::visit(state, id).await?.ok_or(AppError::NotFound)?;
+    if !visible(state, ctx, &v).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok((v, grades))
+}
+
+async fn visit_page(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    let (v, grades) = load_visible(&state, &ctx, id).await?;
+    let location_name = crate::cqc::queries::location(&state.db, &v.location_id)
+        .await?
+        .map(|l| l.name)
+        .unwrap_or_default();
+    render(&VisitPage {
+        page: PageCtx::new(&state, &ctx, format!("Visit {id}")),
+        can_act: ctx
+            .user
+            .as_ref()
+            .is_some_and(|u| matches!(u.role, Role::Admin | Role::Commissioner)),
+        location_name,
+        v,
+        grades,
+    })
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct VisitDetail {
+    #[serde(flatten)]
+    pub visit: Visit,
+    /// (domain, grade, notes)
+    pub grades: Vec<(String, String, String)>,
+}
+
+#[utoipa::path(get, path = "/api/v1/quality/visits/{id}", tag = "quality", params(("id" = i64, Path)),
+    responses((status = 200, body = VisitDetail), (status = 404, description = "No such visit, or not yours")))]
+pub async fn api_visit(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path(id): Path<i64>,
+) -> Result<Json<VisitDetail>> {
+    let (visit, grades) = load_visible(&state, &ctx, id).await?;
+    Ok(Json(VisitDetail { visit, grades }))
+}
+
+async fn visit_submit(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    super::advance(&state, &Actor::from_ctx(&ctx), id, "submitted").await?;
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/quality/visits/{id}"),
+        "Visit submitted for confirmation",
+    ))
+}
+
+async fn visit_confirm(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    super::advance(&state, &Actor::from_ctx(&ctx), id, "confirmed").await?;
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/quality/visits/{id}"),
+        "Visit confirmed",
+    ))
+}
+
+async fn visit_correct_form(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    let (v, grades) = super::visit(&state, id).await?.ok_or(AppError::NotFound)?;
+    if v.status != "confirmed" {
+        return Ok(Redirect::to(&format!("/quality/visits/{id}")).into_response());
+    }
+    let input = VisitInput {
+        location_id: v.location_id.clone(),
+        visit_type: v.visit_type.clone(),
+        announced: v.announced,
+        unannounced_reason: v.unannounced_reason.clone().unwrap_or_default(),
+        visit_date: v.visit_date.format("%d/%m/%Y").to_string(),
+        officers: v.officers.clone(),
+        grades: grades.iter().map(|g| g.1.clone()).collect(),
+        notes: grades.iter().map(|g| g.2.clone()).collect(),
+    };
+    render(&visit_form(
+        &state,
+        &ctx,
+        FormErrors::default(),
+        input,
+        Some(id),
+        String::new(),
+    ))
+}
+
+async fn visit_correct(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path(id): Path<i64>,
+    Form(f): Form<VisitFormData>,
+) -> Result<Response> {
+    let v = VisitInput::from(&f);
+    match super::save_visit(
+        &state,
+        &Actor::from_ctx(&ctx),
+        &v,
+        Some((id, f.correction_reason.clone())),
+    )
+    .await?
+    {
+        Ok(new_id) => Ok(redirect_with_flash(
+            &state,
+            &format!("/quality/visits/{new_id}"),
+            "Correction recorded as a draft: confirm it to replace the confirmed visit",
+        )),
+        Err(errors) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &visit_form(&state, &ctx, errors, v, Some(id), f.correction_reason),
+        ),
+    }
+}

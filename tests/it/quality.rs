@@ -1,0 +1,371 @@
+//! Quality assurance: the contracts register, QAF visits (draft, submitted, confirmed, and
+//! corrected by a new version), the seed 003 §4.9 tables from record-level fixtures, and
+//! provider users seeing only their own visits.
+
+use axum::http::StatusCode;
+use caremarket::audit::Actor;
+use caremarket::cqc::{Kind, import_file};
+use caremarket_core::Role;
+
+use crate::support::{Client, TestApp};
+
+/// 24 home care agencies (1-70000 .. 1-70023), each its own provider except the last two,
+/// which belong to provider 1-99999; CQC ratings: 14 Good, 3 Requires improvement, the
+/// rest never rated. Plus a care home under a residential contract.
+async fn market(app: &TestApp) {
+    let mut csv = String::from(
+        "Location ID,Location Name,Care Home?,Location Local Authority,Location Region,Service / Population Group,Domain,Latest Rating,Publication Date,Provider ID,Provider Name\n",
+    );
+    for i in 0..24 {
+        let provider = if i >= 22 {
+            "1-99999".to_string()
+        } else {
+            format!("1-8{:04}", i)
+        };
+        let rating = match i {
+            0..14 => Some("Good"),
+            14..17 => Some("Requires improvement"),
+            _ => None,
+        };
+        if let Some(r) = rating {
+            csv.push_str(&format!("1-7{:04},Agency {i},N,Leicester,East Midlands,Overall,Overall,{r},01/06/2018,{provider},Provider {i}\n", i));
+        }
+    }
+    // Locations never rated still need to be known: they come from the care directory.
+    let mut dir =
+        String::from("Location ID,Location Name,Care home?,Location Local Authority,Provider ID\n");
+    for i in 0..24 {
+        let provider = if i >= 22 {
+            "1-99999".to_string()
+        } else {
+            format!("1-8{:04}", i)
+        };
+        dir.push_str(&format!("1-7{:04},Agency {i},N,Leicester,{provider}\n", i));
+    }
+    dir.push_str("1-60000,Oak House,Y,Leicester,1-80100\n");
+    let opts = |d: &str| caremarket::cqc::ImportOptions {
+        edition: Some(d.parse().unwrap()),
+        skip_invalid: false,
+    };
+    import_file(
+        &app.state,
+        &Actor::cli("t"),
+        Kind::Ratings,
+        "ratings.csv",
+        csv.as_bytes(),
+        &opts("2018-06-30"),
+    )
+    .await
+    .unwrap();
+    import_file(
+        &app.state,
+        &Actor::cli("t"),
+        Kind::Directory,
+        "dir.csv",
+        dir.as_bytes(),
+        &opts("2018-06-30"),
+    )
+    .await
+    .unwrap();
+}
+
+async fn upload_register(c: &Client, csv: &str) -> crate::support::Resp {
+    let csrf = c.csrf().await;
+    let b = "BoUnDaRy";
+    let body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"register.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n"
+    );
+    c.request(
+        axum::http::Method::POST,
+        "/quality/contracts",
+        Some(&format!("multipart/form-data; boundary={b}")),
+        body,
+        &[],
+    )
+    .await
+}
+
+fn register() -> String {
+    let mut csv =
+        String::from("Location ID,Contract type,Start date,End date,Lots,Status,Reference\n");
+    for i in 0..22 {
+        csv.push_str(&format!(
+            "1-7{i:04},Home care framework,01/04/2018,,Lot {},active,HC-{i}\n",
+            i % 3 + 1
+        ));
+    }
+    // Not in the home care tables: an ended framework contract and a residential one.
+    csv.push_str("1-70023,home care framework,01/04/2017,31/03/2018,Lot 1,ended,HC-OLD\n");
+    csv.push_str("1-60000,residential,01/04/2018,,,active,RES-1\n");
+    csv
+}
+
+async fn visit(c: &Client, loc: &str, date: &str, grades: [&str; 5]) -> i64 {
+    let r = c
+        .post_form(
+            "/quality/visits",
+            &[
+                ("location_id", loc),
+                ("visit_type", "planned"),
+                ("announced", "yes"),
+                ("visit_date", date),
+                ("officers", "QA team"),
+                ("grade_0", grades[0]),
+                ("grade_1", grades[1]),
+                ("grade_2", grades[2]),
+                ("grade_3", grades[3]),
+                ("grade_4", grades[4]),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    r.location().rsplit('/').next().unwrap().parse().unwrap()
+}
+
+async fn confirm(c: &Client, id: i64) {
+    assert_eq!(
+        c.post_form(&format!("/quality/visits/{id}/submit"), &[])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        c.post_form(&format!("/quality/visits/{id}/confirm"), &[])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn the_seed_003_tables_from_record_level_fixtures() {
+    let app = TestApp::new().await;
+    market(&app).await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let r = upload_register(&c, &register()).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // QAF visits: B x1, C x7, D x2 confirmed; one visit confirmed as B then corrected to C;
+    // a draft and a visit after the date that do not count.
+    let b = visit(&c, "1-70000", "01/05/2018", ["A", "B", "B", "A", "B"]).await;
+    confirm(&c, b).await;
+    for i in 1..7 {
+        let id = visit(
+            &c,
+            &format!("1-7{i:04}"),
+            "02/05/2018",
+            ["B", "C", "B", "B", "B"],
+        )
+        .await;
+        confirm(&c, id).await;
+    }
+    let corrected = visit(&c, "1-70007", "03/05/2018", ["B", "B", "B", "B", "B"]).await;
+    confirm(&c, corrected).await;
+    let r = c
+        .post_form(
+            &format!("/quality/visits/{corrected}/correct"),
+            &[
+                ("correction_reason", "Medicines finding missed"),
+                ("location_id", "1-70007"),
+                ("visit_type", "planned"),
+                ("announced", "yes"),
+                ("visit_date", "03/05/2018"),
+                ("officers", "QA team"),
+                ("grade_0", "C"),
+                ("grade_1", "B"),
+                ("grade_2", "B"),
+                ("grade_3", "B"),
+                ("grade_4", "B"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let correction: i64 = r.location().rsplit('/').next().unwrap().parse().unwrap();
+    confirm(&c, correction).await;
+    for i in 8..10 {
+        let id = visit(
+            &c,
+            &format!("1-7{i:04}"),
+            "04/05/2018",
+            ["D", "C", "B", "B", "C"],
+        )
+        .await;
+        confirm(&c, id).await;
+    }
+    visit(&c, "1-70010", "05/05/2018", ["A", "A", "A", "A", "A"]).await; // a draft only
+    let later = visit(&c, "1-70011", "01/09/2018", ["A", "A", "A", "A", "A"]).await;
+    confirm(&c, later).await;
+
+    // Worked by hand: 22 framework contracts in force on 30/06/2018 (the ended one and the
+    // residential one excluded). CQC: 14 Good, 3 RI, 5 never rated. QAF: B 1; C 6 + the
+    // correction = 7; D 2; the draft, the later visit and 11 others not yet visited = 12.
+    let t = c
+        .get("/api/v1/quality/summary?contract_type=home_care_framework&as_at=2018-06-30")
+        .await
+        .json();
+    assert_eq!(t["contracted"], 22);
+    let counts = |k: &str| {
+        t[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x[1].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts("by_cqc"), [0, 14, 3, 0, 5]);
+    assert_eq!(counts("by_qaf"), [0, 1, 7, 2, 12]);
+    assert_eq!(t["good_or_outstanding_pct"], 82.4, "14 of 17 rated");
+    // After the September visit, one more at A.
+    let t = c
+        .get("/api/v1/quality/summary?contract_type=home_care_framework&as_at=2018-09-30")
+        .await
+        .json();
+    assert_eq!(counts_of(&t, "by_qaf"), [1, 1, 7, 2, 11]);
+    // The residential market on its own.
+    let t = c
+        .get("/api/v1/quality/summary?contract_type=residential&as_at=2018-06-30")
+        .await
+        .json();
+    assert_eq!(t["contracted"], 1);
+    // The page shows the same tables.
+    let page = c
+        .get("/quality?contract_type=home_care_framework&as_at=2018-06-30")
+        .await;
+    assert!(page.body.contains("22 contracted providers"));
+    // A confirmed visit is never changed in place; its correction superseded it.
+    let old = c
+        .get(&format!("/api/v1/quality/visits/{corrected}"))
+        .await
+        .json();
+    assert_eq!(old["status"], "superseded");
+    assert_eq!(
+        c.post_form(&format!("/quality/visits/{correction}/submit"), &[])
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    let new = c
+        .get(&format!("/api/v1/quality/visits/{correction}"))
+        .await
+        .json();
+    assert_eq!(
+        (
+            new["overall_grade"].as_str(),
+            new["version"].as_i64(),
+            new["supersedes_id"].as_i64()
+        ),
+        (Some("C"), Some(2), Some(corrected))
+    );
+    // The re-uploaded register updates instead of doubling.
+    upload_register(&c, &register()).await;
+    assert_eq!(app.count("contracts").await, 24);
+}
+
+fn counts_of(t: &serde_json::Value, k: &str) -> Vec<u64> {
+    t[k].as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x[1].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_bad_register_loads_nothing_and_says_where() {
+    let app = TestApp::new().await;
+    market(&app).await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let bad = "Location ID,Contract type,Start date,End date,Status\n1-70000,home care framework,01/04/2018,,active\n1-70001,weekly,01/04/2018,,active\nnot an id,spot,31/02/2018,,paused\n1-70002,spot,01/04/2018,01/01/2018,active\n";
+    let r = upload_register(&c, bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let text = r.body.replace("&#34;", "\"").replace("&quot;", "\"");
+    for want in [
+        "row 3, column \"Contract type\", value \"weekly\"",
+        "row 4, column \"Location ID\"",
+        "31/02/2018",
+        "value \"paused\"",
+        "is before the start date",
+        "nothing was imported",
+    ] {
+        assert!(text.contains(want), "{want}");
+    }
+    assert_eq!(app.count("contracts").await, 0);
+}
+
+#[tokio::test]
+async fn visit_forms_check_what_they_need() {
+    let app = TestApp::new().await;
+    market(&app).await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let r = c
+        .post_form(
+            "/quality/visits",
+            &[
+                ("location_id", "1-nope"),
+                ("announced", "no"),
+                ("visit_date", "31/02/2026"),
+                ("grade_0", "E"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for want in [
+        "location in the CQC data",
+        "planned or reactive",
+        "why the visit was not announced",
+        "Enter the visit date",
+        "Enter the officers",
+        "Select a grade for Safe",
+        "Select a grade for Well-led",
+    ] {
+        assert!(r.body.contains(want), "{want}");
+    }
+    assert_eq!(app.count("qaf_visits").await, 0);
+}
+
+#[tokio::test]
+async fn provider_users_see_only_their_own_visits() {
+    let app = TestApp::new().await;
+    market(&app).await;
+    let (officer, _) = app.signed_in(Role::Commissioner).await;
+    let theirs = visit(&officer, "1-70022", "01/05/2018", ["B", "B", "B", "B", "C"]).await;
+    let others = visit(&officer, "1-70001", "01/05/2018", ["A", "A", "A", "A", "A"]).await;
+    let (_, pw) = app
+        .user("manager@agency.test", Role::Provider, Some("1-99999"))
+        .await;
+    let p = app.client();
+    p.sign_in("manager@agency.test", &pw, &app).await;
+    assert_eq!(
+        p.get(&format!("/quality/visits/{theirs}")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        p.get(&format!("/quality/visits/{others}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        p.get(&format!("/api/v1/quality/visits/{others}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let list = p.get("/api/v1/quality/visits").await.json();
+    let ids: Vec<i64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [theirs]);
+    // No recording, confirming or summary tables for a provider.
+    assert_eq!(
+        p.post_form(&format!("/quality/visits/{theirs}/submit"), &[])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(p.get("/quality").await.status, StatusCode::FORBIDDEN);
+    let status = officer
+        .get(&format!("/api/v1/quality/visits/{theirs}"))
+        .await
+        .json()["status"]
+        .clone();
+    assert_eq!(status, "draft", "nothing changed");
+}
