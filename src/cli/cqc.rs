@@ -8,7 +8,7 @@ use crate::AppState;
 use crate::audit::Actor;
 use crate::config::DbArgs;
 use crate::cqc::summary::{ServiceType, Slice};
-use crate::cqc::{ImportFailure, ImportOptions, ImportOutcome, Kind, import_file};
+use crate::cqc::{ImportFailure, ImportOptions, ImportOutcome, Kind};
 
 #[derive(Subcommand)]
 pub enum ImportCommand {
@@ -198,7 +198,8 @@ pub async fn import(state: &AppState, kind: Kind, a: &ImportArgs) -> anyhow::Res
         skip_invalid: a.skip_invalid,
     };
     let started = std::time::Instant::now();
-    let result = import_file(state, &Actor::cli("import"), kind, &name, &bytes, &opts).await;
+    let result =
+        crate::cqc::import_owned(state, &Actor::cli("import"), kind, &name, bytes, &opts).await;
     bar.finish_and_clear();
     let r = match result {
         Ok(r) => r,

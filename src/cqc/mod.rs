@@ -108,6 +108,18 @@ pub async fn import_file(
     bytes: &[u8],
     opts: &ImportOptions,
 ) -> Result<ImportResult, ImportFailure> {
+    import_owned(state, actor, kind, file_name, bytes.to_vec(), opts).await
+}
+
+/// The same, taking the file's bytes (no copy of a file of tens of MB).
+pub async fn import_owned(
+    state: &AppState,
+    actor: &Actor,
+    kind: Kind,
+    file_name: &str,
+    bytes: Vec<u8>,
+    opts: &ImportOptions,
+) -> Result<ImportResult, ImportFailure> {
     let started = std::time::Instant::now();
     let started_at = state.clock.now();
     // Only the base name is kept: a name like ../x.csv says nothing about where it came from.
@@ -116,9 +128,11 @@ pub async fn import_file(
         .next()
         .unwrap_or(file_name)
         .to_string();
-    let owned = crate::import::gunzip_if_needed(&file_name, bytes)
-        .map_err(ImportFailure::File)?
-        .into_owned();
+    let owned =
+        match crate::import::gunzip_if_needed(&file_name, &bytes).map_err(ImportFailure::File)? {
+            std::borrow::Cow::Owned(unzipped) => unzipped,
+            std::borrow::Cow::Borrowed(_) => bytes,
+        };
     // The hash of the content, so the same data gzipped or not is the same file.
     let sha = content_hash(&owned);
     let already = |prev| ImportResult {

@@ -438,7 +438,7 @@ async fn upload_submit(
         edition: ed,
         skip_invalid,
     };
-    match super::import_file(&state, &Actor::from_ctx(&ctx), k, &name, &bytes, &opts).await {
+    match super::import_owned(&state, &Actor::from_ctx(&ctx), k, &name, bytes, &opts).await {
         Ok(r) => {
             let (heading, lines, rejects_link) = match &r.outcome {
                 ImportOutcome::AlreadyImported(prev) => (

@@ -13,48 +13,44 @@ fn rows_per_statement(cols: usize) -> usize {
     (4000 / cols.max(1)).clamp(1, 500)
 }
 
-/// `INSERT INTO table (cols) VALUES (..), (..) suffix`, in chunks.
-async fn bulk(
+/// `INSERT INTO table (cols) VALUES (..) suffix` for every row, in chunks. The rows come
+/// as an iterator and are built a chunk at a time, so a big file is never held twice.
+async fn bulk<'a>(
     tx: &mut Tx,
     table: &str,
     cols: &[&str],
-    rows: Vec<Vec<Arg>>,
+    rows: Box<dyn Iterator<Item = Vec<Arg>> + Send + 'a>,
     suffix: &str,
 ) -> Result<()> {
     let t0 = std::time::Instant::now();
-    let n_rows = rows.len();
-    if tx.engine() == crate::db::Engine::Sqlite {
-        bulk_sqlite(tx, table, cols, rows, suffix).await?;
+    let sqlite = tx.engine() == crate::db::Engine::Sqlite;
+    // SQLite steps one prepared statement per row (see db::sqlite_bulk); PostgreSQL takes
+    // multi-row VALUES lists up to its parameter limit.
+    let per = if sqlite {
+        5000
     } else {
-        bulk_values(tx, table, cols, rows, suffix).await?;
-    }
-    tracing::debug!(
-        table,
-        rows = n_rows,
-        ms = t0.elapsed().as_millis() as u64,
-        "bulk write"
+        rows_per_statement(cols.len())
+    };
+    let single = format!(
+        "INSERT INTO {table} ({}) VALUES ({}) {suffix}",
+        cols.join(", "),
+        vec!["?"; cols.len()].join(", ")
     );
-    Ok(())
-}
-
-/// Multi-row VALUES lists (PostgreSQL).
-async fn bulk_values(
-    tx: &mut Tx,
-    table: &str,
-    cols: &[&str],
-    rows: Vec<Vec<Arg>>,
-    suffix: &str,
-) -> Result<()> {
-    let per = rows_per_statement(cols.len());
     let head = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
-    let mut rows = rows.into_iter().peekable();
+    let mut rows = rows.peekable();
+    let mut n_rows = 0;
     while rows.peek().is_some() {
         let chunk: Vec<Vec<Arg>> = rows.by_ref().take(per).collect();
+        n_rows += chunk.len();
+        if sqlite {
+            tx.sqlite_each_row(&single, &chunk).await?;
+            continue;
+        }
         let mut sql =
             String::with_capacity(head.len() + chunk.len() * cols.len() * 6 + suffix.len());
         sql.push_str(&head);
         let mut n = 0;
-        for (r, _) in chunk.iter().enumerate() {
+        for r in 0..chunk.len() {
             if r > 0 {
                 sql.push(',');
             }
@@ -74,24 +70,12 @@ async fn bulk_values(
         tx.execute(&sql, chunk.into_iter().flatten().collect())
             .await?;
     }
-    Ok(())
-}
-
-/// SQLite: one prepared statement stepped per row through the connection's handle, in the
-/// same transaction.
-async fn bulk_sqlite(
-    tx: &mut Tx,
-    table: &str,
-    cols: &[&str],
-    rows: Vec<Vec<Arg>>,
-    suffix: &str,
-) -> Result<()> {
-    let marks = vec!["?"; cols.len()].join(", ");
-    let sql = format!(
-        "INSERT INTO {table} ({}) VALUES ({marks}) {suffix}",
-        cols.join(", ")
+    tracing::debug!(
+        table,
+        rows = n_rows,
+        ms = t0.elapsed().as_millis() as u64,
+        "bulk write"
     );
-    tx.sqlite_each_row(&sql, &rows).await?;
     Ok(())
 }
 
@@ -209,7 +193,11 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
         .scalar("SELECT COUNT(*) FROM cqc_ratings", args![])
         .await?;
 
-    let rows: Vec<Vec<Arg>> = providers
+    bulk(
+        tx,
+        "cqc_providers",
+        &["provider_id", "name", "brand_id", "brand_name", "updated_edition"],
+        Box::new(providers
         .iter()
         .map(|p| {
             args![
@@ -220,12 +208,7 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
                 edition
             ]
         })
-        .collect();
-    bulk(
-        tx,
-        "cqc_providers",
-        &["provider_id", "name", "brand_id", "brand_name", "updated_edition"],
-        rows,
+        ),
         "ON CONFLICT (provider_id) DO UPDATE SET \
          name = CASE WHEN excluded.updated_edition >= cqc_providers.updated_edition THEN COALESCE(excluded.name, cqc_providers.name) ELSE COALESCE(cqc_providers.name, excluded.name) END, \
          brand_id = COALESCE(excluded.brand_id, cqc_providers.brand_id), \
@@ -237,9 +220,20 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
     let mut cols: Vec<&str> = vec!["location_id"];
     cols.extend(LOCATION_ATTRS);
     cols.extend(["first_edition", "last_edition", "updated_edition"]);
-    let rows: Vec<Vec<Arg>> = locations
+    let mut set: Vec<String> = LOCATION_ATTRS
         .iter()
-        .map(|l| {
+        .map(|c| newer_wins("cqc_locations", c))
+        .collect();
+    set.push(edition_range("cqc_locations"));
+    set.push(
+        "updated_edition = CASE WHEN excluded.updated_edition > cqc_locations.updated_edition THEN excluded.updated_edition ELSE cqc_locations.updated_edition END"
+            .into(),
+    );
+    bulk(
+        tx,
+        "cqc_locations",
+        &cols,
+        Box::new(locations.iter().map(|l| {
             let district = l
                 .postcode
                 .as_deref()
@@ -276,22 +270,7 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
                 edition.into(),
                 edition.into(),
             ]
-        })
-        .collect();
-    let mut set: Vec<String> = LOCATION_ATTRS
-        .iter()
-        .map(|c| newer_wins("cqc_locations", c))
-        .collect();
-    set.push(edition_range("cqc_locations"));
-    set.push(
-        "updated_edition = CASE WHEN excluded.updated_edition > cqc_locations.updated_edition THEN excluded.updated_edition ELSE cqc_locations.updated_edition END"
-            .into(),
-    );
-    bulk(
-        tx,
-        "cqc_locations",
-        &cols,
-        rows,
+        })),
         &format!("ON CONFLICT (location_id) DO UPDATE SET {}", set.join(", ")),
     )
     .await?;
@@ -327,26 +306,26 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
         )
         .await?;
     }
-    let rows: Vec<Vec<Arg>> = with_services
-        .iter()
-        .flat_map(|l| {
+    bulk(
+        tx,
+        "cqc_location_services",
+        &["location_id", "kind", "value"],
+        Box::new(with_services.iter().flat_map(|l| {
             l.services
                 .iter()
                 .flatten()
                 .map(|(k, v)| args![&l.location_id, *k, v.as_str()])
                 .collect::<Vec<_>>()
-        })
-        .collect();
-    bulk(
-        tx,
-        "cqc_location_services",
-        &["location_id", "kind", "value"],
-        rows,
+        })),
         "ON CONFLICT DO NOTHING",
     )
     .await?;
 
-    let rows: Vec<Vec<Arg>> = ratings
+    bulk(
+        tx,
+        "cqc_ratings",
+        &["location_id", "service_group", "domain", "rating", "publication_date", "report_type", "inherited", "source", "first_edition", "last_edition"],
+        Box::new(ratings
         .iter()
         .map(|r| {
             args![
@@ -362,12 +341,7 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
                 edition,
             ]
         })
-        .collect();
-    bulk(
-        tx,
-        "cqc_ratings",
-        &["location_id", "service_group", "domain", "rating", "publication_date", "report_type", "inherited", "source", "first_edition", "last_edition"],
-        rows,
+        ),
         &format!(
             "ON CONFLICT (location_id, service_group, domain, publication_date) DO UPDATE SET \
              rating = CASE WHEN excluded.last_edition >= cqc_ratings.last_edition THEN excluded.rating ELSE cqc_ratings.rating END, \
@@ -378,20 +352,24 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
     )
     .await?;
 
-    let rows: Vec<Vec<Arg>> = locations
-        .iter()
-        .map(|l| args![&l.location_id, kind.as_str(), edition])
-        .collect();
     bulk(
         tx,
         "cqc_location_editions",
         &["location_id", "kind", "edition"],
-        rows,
+        Box::new(
+            locations
+                .iter()
+                .map(|l| args![&l.location_id, kind.as_str(), edition]),
+        ),
         "ON CONFLICT DO NOTHING",
     )
     .await?;
 
-    let rows: Vec<Vec<Arg>> = relationships
+    bulk(
+        tx,
+        "cqc_relationships",
+        &["location_id", "related_location_id", "relation_type", "reason"],
+        Box::new(relationships
         .iter()
         .map(|r| {
             args![
@@ -401,12 +379,7 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
                 r.reason.clone()
             ]
         })
-        .collect();
-    bulk(
-        tx,
-        "cqc_relationships",
-        &["location_id", "related_location_id", "relation_type", "reason"],
-        rows,
+        ),
         "ON CONFLICT (location_id, related_location_id, relation_type) DO UPDATE SET reason = COALESCE(excluded.reason, cqc_relationships.reason)",
     )
     .await?;

@@ -4,28 +4,34 @@ use super::FileError;
 
 /// Decodes a text file: UTF-8 (BOM optional), UTF-16 with a BOM, else Windows-1252 when the
 /// bytes are not valid UTF-8. NUL bytes outside UTF-16 mean it is not a text file at all.
-pub fn decode(name: &str, bytes: &[u8]) -> Result<String, FileError> {
+pub fn decode<'a>(name: &str, bytes: &'a [u8]) -> Result<std::borrow::Cow<'a, str>, FileError> {
+    use std::borrow::Cow;
     if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
         return utf8(name, rest);
     }
     if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
-        return utf16(name, rest, u16::from_le_bytes);
+        return utf16(name, rest, u16::from_le_bytes).map(Cow::Owned);
     }
     if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
-        return utf16(name, rest, u16::from_be_bytes);
+        return utf16(name, rest, u16::from_be_bytes).map(Cow::Owned);
     }
     if bytes.contains(&0) {
         return Err(FileError(format!(
             "{name} is not a spreadsheet or a text file: it contains NUL bytes (is it a different kind of file renamed?)"
         )));
     }
+    // Valid UTF-8 is borrowed, not copied: national files are tens of MB.
     match std::str::from_utf8(bytes) {
-        Ok(s) => check_text(name, s.to_string()),
-        Err(_) => check_text(name, windows_1252(bytes)),
+        Ok(s) => check_text(name, s).map(|_| Cow::Borrowed(s)),
+        Err(_) => {
+            let text = windows_1252(bytes);
+            check_text(name, &text)?;
+            Ok(Cow::Owned(text))
+        }
     }
 }
 
-fn utf8(name: &str, bytes: &[u8]) -> Result<String, FileError> {
+fn utf8<'a>(name: &str, bytes: &'a [u8]) -> Result<std::borrow::Cow<'a, str>, FileError> {
     if bytes.contains(&0) {
         return Err(FileError(format!(
             "{name} is not a text file: it contains NUL bytes"
@@ -37,7 +43,8 @@ fn utf8(name: &str, bytes: &[u8]) -> Result<String, FileError> {
             e.valid_up_to() + 3
         ))
     })?;
-    check_text(name, s.to_string())
+    check_text(name, s)?;
+    Ok(std::borrow::Cow::Borrowed(s))
 }
 
 fn utf16(name: &str, bytes: &[u8], f: fn([u8; 2]) -> u16) -> Result<String, FileError> {
@@ -54,11 +61,12 @@ fn utf16(name: &str, bytes: &[u8], f: fn([u8; 2]) -> u16) -> Result<String, File
             "{name} is not a text file: it contains NUL characters"
         )));
     }
-    check_text(name, s)
+    check_text(name, &s)?;
+    Ok(s)
 }
 
 /// Binary junk decoded as text shows many control characters: refuse it.
-fn check_text(name: &str, s: String) -> Result<String, FileError> {
+fn check_text(name: &str, s: &str) -> Result<(), FileError> {
     let sample: Vec<char> = s.chars().take(64 * 1024).collect();
     let controls = sample
         .iter()
@@ -69,7 +77,7 @@ fn check_text(name: &str, s: String) -> Result<String, FileError> {
             "{name} is not a spreadsheet or a text file (it looks like binary data)"
         )));
     }
-    Ok(s)
+    Ok(())
 }
 
 /// Windows-1252: Latin-1 with printable characters in 0x80–0x9F (the £ sign is 0xA3 in both).
