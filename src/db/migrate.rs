@@ -24,6 +24,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     4 "0004_cqc_rejects",
     5 "0005_data_version",
     6 "0006_quality",
+    7 "0007_action_plans",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -32,6 +33,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     4 "0004_cqc_rejects",
     5 "0005_data_version",
     6 "0006_quality",
+    7 "0007_action_plans",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

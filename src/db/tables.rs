@@ -25,4 +25,6 @@ pub const TABLES: &[&str] = &[
     "contracts",
     "qaf_visits",
     "qaf_domain_grades",
+    "action_plans",
+    "action_items",
 ];

@@ -3,6 +3,7 @@
 //! (providers by CQC rating and by QAF level, for a contract type and a date).
 
 pub mod pages;
+pub mod plans;
 
 use caremarket_core::cqc::Rating;
 use caremarket_core::quality::{GradeScale, OverallRule, overall_grade};
@@ -447,6 +448,17 @@ pub async fn advance(state: &AppState, actor: &Actor, id: i64, to: &str) -> Resu
             args![old],
         )
         .await?;
+    }
+    // A C or D grade calls for an action plan (seed 003 §4.11): one is opened for the visit.
+    if to == "confirmed"
+        && let Some(g) = v.overall_grade.as_deref()
+        && GradeScale::default().needs_action_plan(g)
+    {
+        let title = format!(
+            "After the QAF visit of {} (grade {g})",
+            v.visit_date.format("%-d %B %Y")
+        );
+        plans::open_plan(&mut tx, actor, now, &v.location_id, Some(id), &title).await?;
     }
     audit::entry(&format!("qaf_visit.{to}"), "qaf_visit", id)
         .before(serde_json::json!({"status": v.status}))

@@ -47,6 +47,7 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     }
     if role == Role::Provider {
         v.push(("Your QA visits", "/quality/visits"));
+        v.push(("Your action plans", "/quality/plans"));
     }
     if matches!(role, Role::Admin | Role::Commissioner) {
         v.push(("Imports", "/imports"));

@@ -110,6 +110,21 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "/api/v1/quality/visits/{id}",
         "admin+commissioner+provider",
     ),
+    ("GET", "/quality/plans", "admin+commissioner+provider"),
+    ("POST", "/quality/plans", "admin+commissioner"),
+    ("GET", "/quality/plans/{id}", "admin+commissioner+provider"),
+    ("POST", "/quality/plans/{id}/items", "admin+commissioner"),
+    (
+        "POST",
+        "/quality/items/{id}/progress",
+        "admin+commissioner+provider",
+    ),
+    ("POST", "/quality/items/{id}/sign-off", "admin+commissioner"),
+    (
+        "GET",
+        "/api/v1/quality/plans/{id}",
+        "admin+commissioner+provider",
+    ),
 ];
 
 fn declared(access: Access) -> String {

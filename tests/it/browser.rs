@@ -165,6 +165,7 @@ async fn admin_signs_in_creates_a_user_and_signs_out() {
         "/quality/contracts",
         "/quality/visits",
         "/quality/visits/new",
+        "/quality/plans",
         "/market/locations?area=Devon&by=size_band&group=large&measure=locations",
     ] {
         b.goto(&format!("{base}{page}")).await.unwrap();

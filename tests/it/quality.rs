@@ -7,7 +7,7 @@ use caremarket::audit::Actor;
 use caremarket::cqc::{Kind, import_file};
 use caremarket_core::Role;
 
-use crate::support::{Client, TestApp};
+use crate::support::{Client, ClockExt, TestApp};
 
 /// 24 home care agencies (1-70000 .. 1-70023), each its own provider except the last two,
 /// which belong to provider 1-99999; CQC ratings: 14 Good, 3 Requires improvement, the
@@ -368,4 +368,139 @@ async fn provider_users_see_only_their_own_visits() {
         .json()["status"]
         .clone();
     assert_eq!(status, "draft", "nothing changed");
+}
+
+#[tokio::test]
+async fn action_plans_follow_a_low_grade_and_the_provider_records_progress() {
+    let app = TestApp::new().await;
+    market(&app).await;
+    let (officer, _) = app.signed_in(Role::Commissioner).await;
+    // A D grade confirmed: an action plan is opened for the visit.
+    let v = visit(&officer, "1-70022", "01/05/2018", ["B", "D", "B", "B", "C"]).await;
+    confirm(&officer, v).await;
+    let plans: Vec<(i64, Option<i64>)> = app
+        .db()
+        .q()
+        .fetch_all("SELECT id, visit_id FROM action_plans", vec![])
+        .await
+        .unwrap();
+    assert_eq!(plans.len(), 1);
+    assert_eq!(plans[0].1, Some(v));
+    let plan = plans[0].0;
+    // A B grade does not open one.
+    let b = visit(&officer, "1-70001", "01/05/2018", ["B", "B", "A", "B", "B"]).await;
+    confirm(&officer, b).await;
+    assert_eq!(app.count("action_plans").await, 1);
+
+    let today = app.clock.now_utc().date_naive();
+    let fmt = |d: chrono::NaiveDate| d.format("%d/%m/%Y").to_string();
+    for (what, due) in [
+        ("Medicines audit", today + chrono::Duration::days(5)),
+        ("Staff training plan", today + chrono::Duration::days(30)),
+    ] {
+        let r = officer
+            .post_form(
+                &format!("/quality/plans/{plan}/items"),
+                &[
+                    ("description", what),
+                    ("owner", "Registered manager"),
+                    ("due_date", &fmt(due)),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let r = officer
+        .post_form(
+            &format!("/quality/plans/{plan}/items"),
+            &[("description", ""), ("owner", ""), ("due_date", "soon")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let rags = |d: &serde_json::Value| {
+        d["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["rag"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let d = officer
+        .get(&format!("/api/v1/quality/plans/{plan}"))
+        .await
+        .json();
+    assert_eq!(rags(&d), ["amber", "green"]);
+    let first = d["items"][0]["id"].as_i64().unwrap();
+
+    // The provider's own user sees the plan and records progress; nothing of others'.
+    let (_, pw) = app
+        .user("manager@agency.test", Role::Provider, Some("1-99999"))
+        .await;
+    let p = app.client();
+    p.sign_in("manager@agency.test", &pw, &app).await;
+    assert_eq!(
+        p.get(&format!("/quality/plans/{plan}")).await.status,
+        StatusCode::OK
+    );
+    let r = p
+        .post_form(
+            &format!("/quality/items/{first}/progress"),
+            &[
+                ("status", "done"),
+                ("evidence", "Audit of 20 charts, no errors"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        p.post_form(&format!("/quality/items/{first}/sign-off"), &[])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let (_, pw2) = app
+        .user("other@agency.test", Role::Provider, Some("1-80001"))
+        .await;
+    let other = app.client();
+    other.sign_in("other@agency.test", &pw2, &app).await;
+    assert_eq!(
+        other.get(&format!("/quality/plans/{plan}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        other
+            .post_form(
+                &format!("/quality/items/{first}/progress"),
+                &[("status", "open"), ("evidence", "x")]
+            )
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // The council signs it off; the other item becomes overdue when its day passes.
+    assert_eq!(
+        officer
+            .post_form(&format!("/quality/items/{first}/sign-off"), &[])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    app.clock.advance(chrono::Duration::days(31));
+    let (officer, _) = app.signed_in(Role::Commissioner).await;
+    let d = officer
+        .get(&format!("/api/v1/quality/plans/{plan}"))
+        .await
+        .json();
+    assert_eq!(rags(&d), ["complete", "red"]);
+    assert_eq!(d["items"][0]["evidence"], "Audit of 20 charts, no errors");
+    let actions = app.audit_actions().await;
+    for a in [
+        "action_plan.create",
+        "action_item.create",
+        "action_item.progress",
+        "action_item.sign_off",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a}");
+    }
 }
