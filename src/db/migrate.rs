@@ -25,6 +25,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     5 "0005_data_version",
     6 "0006_quality",
     7 "0007_action_plans",
+    8 "0008_concerns",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -34,6 +35,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     5 "0005_data_version",
     6 "0006_quality",
     7 "0007_action_plans",
+    8 "0008_concerns",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

@@ -27,4 +27,5 @@ pub const TABLES: &[&str] = &[
     "qaf_domain_grades",
     "action_plans",
     "action_items",
+    "concerns",
 ];

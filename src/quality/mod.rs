@@ -2,6 +2,7 @@
 //! council's QAF visits with their graded outcomes, and the summary tables of seed 003 §4.9
 //! (providers by CQC rating and by QAF level, for a contract type and a date).
 
+pub mod concerns;
 pub mod pages;
 pub mod plans;
 

@@ -125,6 +125,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "/api/v1/quality/plans/{id}",
         "admin+commissioner+provider",
     ),
+    ("GET", "/quality/concerns", "admin+commissioner"),
+    ("POST", "/quality/concerns", "admin+commissioner"),
 ];
 
 fn declared(access: Access) -> String {

@@ -166,6 +166,7 @@ async fn admin_signs_in_creates_a_user_and_signs_out() {
         "/quality/visits",
         "/quality/visits/new",
         "/quality/plans",
+        "/quality/concerns",
         "/market/locations?area=Devon&by=size_band&group=large&measure=locations",
     ] {
         b.goto(&format!("{base}{page}")).await.unwrap();

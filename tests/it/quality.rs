@@ -504,3 +504,90 @@ async fn action_plans_follow_a_low_grade_and_the_provider_records_progress() {
         assert!(actions.iter().any(|x| x == a), "{a}");
     }
 }
+
+#[tokio::test]
+async fn concerns_warn_on_names_and_nhs_numbers_before_saving() {
+    let app = TestApp::new().await;
+    market(&app).await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let base = [
+        ("location_id", "1-70003"),
+        ("received_date", "02/06/2018"),
+        ("source", "safeguarding"),
+        ("severity", "high"),
+    ];
+    let with = |summary: &'static str, confirm: bool| {
+        let mut f: Vec<(&str, &str)> = base.to_vec();
+        f.push(("summary", summary));
+        if confirm {
+            f.push(("confirm_no_names", "yes"));
+        }
+        f
+    };
+    let r = c
+        .post_form(
+            "/quality/concerns",
+            &with(
+                "Mrs Patel was left without her medication; NHS 943 476 5919",
+                false,
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("looks like a person") && r.body.contains("looks like an NHS number"));
+    assert!(
+        r.body.contains("confirm_no_names"),
+        "the confirmation box is offered"
+    );
+    assert!(
+        r.body.contains("Mrs Patel was left"),
+        "nothing typed is lost"
+    );
+    assert_eq!(app.count("concerns").await, 0);
+    // Plain text saves at once; flagged text only when the officer confirms.
+    let r = c
+        .post_form(
+            "/quality/concerns",
+            &with("Two medication errors on nights in one week", false),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = c
+        .post_form(
+            "/quality/concerns",
+            &with(
+                "Raised by Dr Jones at the GP surgery (a professional, not a resident)",
+                true,
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.count("concerns").await, 2);
+    let r = c
+        .post_form(
+            "/quality/concerns",
+            &[
+                ("location_id", "1-nope"),
+                ("received_date", "x"),
+                ("summary", ""),
+            ],
+        )
+        .await;
+    for want in [
+        "location in the CQC data",
+        "date the concern was received",
+        "where the concern came from",
+        "Select the severity",
+        "Describe the concern",
+    ] {
+        assert!(r.body.contains(want), "{want}");
+    }
+    assert!(
+        app.audit_actions()
+            .await
+            .iter()
+            .filter(|a| *a == "concern.create")
+            .count()
+            == 2
+    );
+}

@@ -4,6 +4,7 @@
 pub mod cqc;
 pub mod market;
 pub mod password;
+pub mod privacy;
 pub mod quality;
 pub mod role;
 pub mod throttle;
