@@ -5,6 +5,7 @@
 pub mod concerns;
 pub mod pages;
 pub mod plans;
+pub mod risk;
 
 use caremarket_core::cqc::Rating;
 use caremarket_core::quality::{GradeScale, OverallRule, overall_grade};

@@ -52,6 +52,9 @@ pub fn routes() -> Vec<RouteDef> {
         get("/api/v1/quality/plans/{id}", VISIT_READERS, api_plan),
         get("/quality/concerns", QA_OFFICERS, concerns_page),
         post("/quality/concerns", QA_OFFICERS, concern_create),
+        get("/quality/risk", QA_OFFICERS, risk_page),
+        get("/quality/risk.csv", QA_OFFICERS, risk_csv),
+        get("/api/v1/quality/risk", QA_OFFICERS, api_risk),
         get("/api/v1/quality/summary", COUNCIL, api_summary),
         get("/api/v1/quality/visits", VISIT_READERS, api_visits),
         get("/api/v1/quality/visits/{id}", VISIT_READERS, api_visit),
@@ -929,4 +932,81 @@ async fn concern_create(
         )),
         Err(errors) => concerns_view(&state, &ctx, errors, c).await,
     }
+}
+
+#[derive(Template)]
+#[template(path = "quality/risk.html")]
+struct RiskPage {
+    page: PageCtx,
+    rows: Vec<super::risk::Ranked>,
+    why: String,
+    factors: Vec<&'static str>,
+}
+
+async fn risk_page(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
+    let (rows, why) = super::risk::ranked(&state, state.clock.now().date_naive()).await?;
+    render(&RiskPage {
+        page: PageCtx::new(&state, &ctx, "Risk tool"),
+        rows,
+        why,
+        factors: caremarket_core::risk::FACTORS.to_vec(),
+    })
+}
+
+#[derive(serde::Deserialize)]
+pub struct TopQuery {
+    /// How many locations from the top of the list make the visit plan
+    top: Option<usize>,
+}
+
+/// The visit plan: the top of the ranked list as CSV, with each factor's points.
+async fn risk_csv(State(state): State<AppState>, Query(q): Query<TopQuery>) -> Result<Response> {
+    let (rows, _) = super::risk::ranked(&state, state.clock.now().date_naive()).await?;
+    let mut headers = vec![
+        "Rank".to_string(),
+        "Location ID".into(),
+        "Location".into(),
+        "Score".into(),
+    ];
+    headers.extend(caremarket_core::risk::FACTORS.iter().map(|f| f.to_string()));
+    let t = crate::export::Table {
+        title: "Visit plan".into(),
+        headers,
+        rows: rows
+            .iter()
+            .take(q.top.unwrap_or(usize::MAX))
+            .enumerate()
+            .map(|(i, r)| {
+                use crate::export::Value::{Int, Text};
+                let mut v = vec![
+                    Int(i as i64 + 1),
+                    Text(r.location_id.clone()),
+                    Text(r.name.clone()),
+                    Int(r.score),
+                ];
+                v.extend(r.contributions.iter().map(|c| Int(c.points)));
+                v
+            })
+            .collect(),
+    };
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"visit-plan.csv\"",
+            ),
+        ],
+        t.to_csv(),
+    )
+        .into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/quality/risk", tag = "quality", responses((status = 200, body = Vec<super::risk::Ranked>)))]
+pub async fn api_risk(State(state): State<AppState>) -> Result<Json<Vec<super::risk::Ranked>>> {
+    Ok(Json(
+        super::risk::ranked(&state, state.clock.now().date_naive())
+            .await?
+            .0,
+    ))
 }

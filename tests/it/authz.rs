@@ -127,6 +127,9 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ),
     ("GET", "/quality/concerns", "admin+commissioner"),
     ("POST", "/quality/concerns", "admin+commissioner"),
+    ("GET", "/quality/risk", "admin+commissioner"),
+    ("GET", "/quality/risk.csv", "admin+commissioner"),
+    ("GET", "/api/v1/quality/risk", "admin+commissioner"),
 ];
 
 fn declared(access: Access) -> String {

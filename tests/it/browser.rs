@@ -167,6 +167,7 @@ async fn admin_signs_in_creates_a_user_and_signs_out() {
         "/quality/visits/new",
         "/quality/plans",
         "/quality/concerns",
+        "/quality/risk",
         "/market/locations?area=Devon&by=size_band&group=large&measure=locations",
     ] {
         b.goto(&format!("{base}{page}")).await.unwrap();

@@ -591,3 +591,117 @@ async fn concerns_warn_on_names_and_nhs_numbers_before_saving() {
             == 2
     );
 }
+
+#[tokio::test]
+async fn the_risk_tool_ranks_by_points_that_add_up() {
+    let app = TestApp::new().await;
+    market(&app).await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    assert_eq!(
+        upload_register(&c, &register()).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let today = app.clock.now_utc().date_naive();
+    let fmt = |d: chrono::NaiveDate| d.format("%d/%m/%Y").to_string();
+    // 1-70014 (Requires improvement): a high concern this year, a D grade a month ago (which
+    // opens a plan) and an item overdue since yesterday.
+    let r = c
+        .post_form(
+            "/quality/concerns",
+            &[
+                ("location_id", "1-70014"),
+                ("received_date", &fmt(today - chrono::Duration::days(40))),
+                ("source", "complaint"),
+                ("severity", "high"),
+                ("summary", "Missed calls on three days"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // A concern older than 12 months does not count.
+    c.post_form(
+        "/quality/concerns",
+        &[
+            ("location_id", "1-70014"),
+            ("received_date", &fmt(today - chrono::Duration::days(400))),
+            ("source", "complaint"),
+            ("severity", "high"),
+            ("summary", "Old matter"),
+        ],
+    )
+    .await;
+    let v = visit(
+        &c,
+        "1-70014",
+        &fmt(today - chrono::Duration::days(30)),
+        ["D", "C", "B", "B", "C"],
+    )
+    .await;
+    confirm(&c, v).await;
+    let plan: i64 = app
+        .db()
+        .q()
+        .scalar("SELECT id FROM action_plans", vec![])
+        .await
+        .unwrap();
+    c.post_form(
+        &format!("/quality/plans/{plan}/items"),
+        &[
+            ("description", "Call monitoring"),
+            ("owner", "Manager"),
+            ("due_date", &fmt(today - chrono::Duration::days(1))),
+        ],
+    )
+    .await;
+    let list = c.get("/api/v1/quality/risk").await.json();
+    let rows = list.as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        23,
+        "every contract in force: 22 framework and 1 residential"
+    );
+    // Worked by hand: RI 20, no key questions known 0, rated 2018 so age capped at 10, manager
+    // unknown 0, one high concern 8, QAF D 15, graded a month ago 0, one overdue item 5.
+    assert_eq!(rows[0]["location_id"], "1-70014");
+    assert_eq!(rows[0]["score"], 58);
+    let points: Vec<i64> = rows[0]["contributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["points"].as_i64().unwrap())
+        .collect();
+    assert_eq!(points, [20, 0, 10, 0, 8, 15, 0, 5]);
+    for r in rows {
+        let sum: i64 = r["contributions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["points"].as_i64().unwrap())
+            .sum();
+        assert_eq!(sum, r["score"].as_i64().unwrap(), "{}", r["location_id"]);
+    }
+    // Good, rated long ago, never visited: 5 + 10 + 5 = 20; never rated, never visited: 15 + 5.
+    let score_of = |id: &str| {
+        rows.iter().find(|r| r["location_id"] == id).unwrap()["score"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(score_of("1-70000"), 20);
+    assert_eq!(score_of("1-70020"), 20);
+    assert_eq!(
+        score_of("1-70015"),
+        35,
+        "Requires improvement 20 + age 10 + never visited 5"
+    );
+    let plan_csv = c.get("/quality/risk.csv?top=3").await;
+    assert_eq!(plan_csv.body.lines().count(), 4);
+    assert!(
+        plan_csv
+            .body
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("1,\"1-70014\"")
+    );
+    assert_eq!(c.get("/quality/risk").await.status, StatusCode::OK);
+}

@@ -6,6 +6,7 @@ pub mod market;
 pub mod password;
 pub mod privacy;
 pub mod quality;
+pub mod risk;
 pub mod role;
 pub mod throttle;
 pub mod totp;
