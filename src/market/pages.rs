@@ -191,6 +191,66 @@ impl DashboardPage {
     }
 }
 
+/// The area against England, the region, the comparators and the target, as bars.
+fn comparison_chart(d: &Dashboard, id: &str) -> String {
+    let mut bars = vec![(
+        d.name.clone(),
+        d.care_homes.good_or_outstanding_pct.unwrap_or(0.0),
+        pct(d.care_homes.good_or_outstanding_pct),
+    )];
+    bars.extend(d.comparisons.iter().map(|c| {
+        (
+            c.name.clone(),
+            c.good_or_outstanding_pct.unwrap_or(0.0),
+            pct(c.good_or_outstanding_pct),
+        )
+    }));
+    bars.push((
+        "Target".to_string(),
+        d.target_pct,
+        format!("{:.0}%", d.target_pct),
+    ));
+    let described = bars[..bars.len() - 1]
+        .iter()
+        .map(|b| format!("{} {}", b.0, b.2))
+        .collect::<Vec<_>>()
+        .join(", ");
+    bar_chart(
+        id,
+        "Care homes rated Good or Outstanding",
+        &format!(
+            "Percentage of rated care homes rated Good or Outstanding: {described}. Target {:.0}%.",
+            d.target_pct
+        ),
+        &bars,
+        Some(100.0),
+    )
+}
+
+/// Care homes rated below Good on each key question, as bars.
+fn key_question_chart(d: &Dashboard, id: &str) -> String {
+    bar_chart(
+        id,
+        "Care homes rated below Good, by key question",
+        &d.by_key_question
+            .iter()
+            .map(|k| format!("{} {}", k.label, k.figure.below_good))
+            .collect::<Vec<_>>()
+            .join(", "),
+        &d.by_key_question
+            .iter()
+            .map(|k| {
+                (
+                    k.label.clone(),
+                    k.figure.below_good as f64,
+                    format!("{} ({})", k.figure.below_good, pct(k.figure.below_good_pct)),
+                )
+            })
+            .collect::<Vec<_>>(),
+        None,
+    )
+}
+
 fn headline(d: &Dashboard) -> String {
     let s = &d.care_homes;
     match s.good_or_outstanding_pct {
@@ -222,45 +282,7 @@ async fn dashboard_page(
     Query(q): Query<MarketQuery>,
 ) -> Result<Response> {
     let d = build(&state, &q, true).await?;
-    let chart_comparison = bar_chart(
-        "chart-comparison",
-        "Care homes rated Good or Outstanding",
-        &format!(
-            "Percentage of rated care homes rated Good or Outstanding: {}. Target {:.0}%.",
-            std::iter::once(format!(
-                "{} {}",
-                d.name,
-                pct(d.care_homes.good_or_outstanding_pct)
-            ))
-            .chain(d.comparisons.iter().map(|c| format!(
-                "{} {}",
-                c.name,
-                pct(c.good_or_outstanding_pct)
-            )))
-            .collect::<Vec<_>>()
-            .join(", "),
-            d.target_pct
-        ),
-        &std::iter::once((
-            d.name.clone(),
-            d.care_homes.good_or_outstanding_pct.unwrap_or(0.0),
-            pct(d.care_homes.good_or_outstanding_pct),
-        ))
-        .chain(d.comparisons.iter().map(|c| {
-            (
-                c.name.clone(),
-                c.good_or_outstanding_pct.unwrap_or(0.0),
-                pct(c.good_or_outstanding_pct),
-            )
-        }))
-        .chain(std::iter::once((
-            "Target".to_string(),
-            d.target_pct,
-            format!("{:.0}%", d.target_pct),
-        )))
-        .collect::<Vec<_>>(),
-        Some(100.0),
-    );
+    let chart_comparison = comparison_chart(&d, "chart-comparison");
     let chart_rating = bar_chart(
         "chart-rating",
         "Care homes by overall rating",
@@ -281,26 +303,7 @@ async fn dashboard_page(
             .collect::<Vec<_>>(),
         None,
     );
-    let chart_kq = bar_chart(
-        "chart-kq",
-        "Care homes rated below Good, by key question",
-        &d.by_key_question
-            .iter()
-            .map(|k| format!("{} {}", k.label, k.figure.below_good))
-            .collect::<Vec<_>>()
-            .join(", "),
-        &d.by_key_question
-            .iter()
-            .map(|k| {
-                (
-                    k.label.clone(),
-                    k.figure.below_good as f64,
-                    format!("{} ({})", k.figure.below_good, pct(k.figure.below_good_pct)),
-                )
-            })
-            .collect::<Vec<_>>(),
-        None,
-    );
+    let chart_kq = key_question_chart(&d, "chart-kq");
     let chart_size = crate::charts::stacked_bar_chart(
         "chart-size",
         "Care homes by size and rating",
@@ -881,50 +884,8 @@ pub async fn report_html(state: &AppState, q: &MarketQuery, for_file: bool) -> R
     {
         tables.push((i + 2, table(&d, by)?));
     }
-    let chart_comparison = bar_chart(
-        "report-comparison",
-        "Care homes rated Good or Outstanding",
-        &format!(
-            "{} {} against England and others; target {:.0}%",
-            d.name,
-            pct(d.care_homes.good_or_outstanding_pct),
-            d.target_pct
-        ),
-        &std::iter::once((
-            d.name.clone(),
-            d.care_homes.good_or_outstanding_pct.unwrap_or(0.0),
-            pct(d.care_homes.good_or_outstanding_pct),
-        ))
-        .chain(d.comparisons.iter().map(|c| {
-            (
-                c.name.clone(),
-                c.good_or_outstanding_pct.unwrap_or(0.0),
-                pct(c.good_or_outstanding_pct),
-            )
-        }))
-        .collect::<Vec<_>>(),
-        Some(100.0),
-    );
-    let chart_kq = bar_chart(
-        "report-kq",
-        "Care homes rated below Good, by key question",
-        &d.by_key_question
-            .iter()
-            .map(|k| format!("{} {}", k.label, k.figure.below_good))
-            .collect::<Vec<_>>()
-            .join(", "),
-        &d.by_key_question
-            .iter()
-            .map(|k| {
-                (
-                    k.label.clone(),
-                    k.figure.below_good as f64,
-                    k.figure.below_good.to_string(),
-                )
-            })
-            .collect::<Vec<_>>(),
-        None,
-    );
+    let chart_comparison = comparison_chart(&d, "report-comparison");
+    let chart_kq = key_question_chart(&d, "report-kq");
     let page = ReportPage {
         q: scope_query(q),
         service_name: state.settings().service_name.clone(),
