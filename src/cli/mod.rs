@@ -54,6 +54,9 @@ enum Command {
     /// Benchmarks (load tests against a server on this machine)
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Evaluations of caremarket's scores on real history
+    #[command(subcommand)]
+    Eval(EvalCommand),
     /// Printable reports for scrutiny
     #[command(subcommand)]
     Report(ReportCommand),
@@ -71,6 +74,16 @@ enum Command {
 enum BenchCommand {
     /// Concurrent GETs for a while; prints throughput and p50/p95/p99
     Http(bench::HttpArgs),
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Back-test the risk score: AUC with a bootstrap interval against the current-rating baseline
+    Risk {
+        /// A rating history file (default: the bundled CQC history of community services)
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -215,6 +228,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(cmd) => user(cmd).await,
         Command::Bench(BenchCommand::Http(a)) => bench::http(&a).await,
+        Command::Eval(EvalCommand::Risk { file }) => {
+            let bytes = match file {
+                Some(f) => std::fs::read(&f)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?,
+                None => crate::quality::eval::BUNDLED_HISTORY.to_vec(),
+            };
+            let report =
+                tokio::task::spawn_blocking(move || crate::quality::eval::run(&bytes)).await??;
+            println!("{report}");
+            Ok(())
+        }
         Command::Report(ReportCommand::Market {
             db,
             area,

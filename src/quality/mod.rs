@@ -3,6 +3,7 @@
 //! (providers by CQC rating and by QAF level, for a contract type and a date).
 
 pub mod concerns;
+pub mod eval;
 pub mod pages;
 pub mod plans;
 pub mod risk;

@@ -705,3 +705,53 @@ async fn the_risk_tool_ranks_by_points_that_add_up() {
     );
     assert_eq!(c.get("/quality/risk").await.status, StatusCode::OK);
 }
+
+/// The back-test runs end to end on a history file of the real shape; here a small one where
+/// services with a poor rating are rated poorly again, so the score must find it.
+#[test]
+fn eval_risk_prints_its_definition_and_aucs() {
+    let dir = std::env::temp_dir().join(format!("cm-eval-{}", crate::support::random_name()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("history.csv");
+    let mut csv = String::from(
+        "\"\",\"reportdate\",\"overall\",\"ownership\",\"locationid\",\"location_start_2025\",\"location_end_2025\",\"good\",\"rating\"\n",
+    );
+    let mut n = 0;
+    for i in 0..400 {
+        let poor = i % 4 == 0;
+        // Registered in 2012 (Stata day 19000 is 2012-01-08), rated each spring.
+        for (k, year) in (2015..=2024).step_by(2).enumerate() {
+            let rating = if poor && k % 2 == 0 {
+                "Requires improvement"
+            } else if poor {
+                "Inadequate"
+            } else {
+                "Good"
+            };
+            n += 1;
+            csv.push_str(&format!("\"{n}\",{year}-0{}-15,\"{rating}\",\"For-profit\",\"1-{}\",19000,,0,\"{rating}\"\n", 3 + i % 6, 500000 + i));
+        }
+    }
+    std::fs::write(&path, csv).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_caremarket"))
+        .args(["eval", "risk", "--file", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        out.contains("Outcome: the next rating published in the 24 months"),
+        "{out}"
+    );
+    assert!(
+        out.contains("time to the next inspection"),
+        "the leak is named: {out}"
+    );
+    let auc_of = |label: &str| -> f64 {
+        let line = out.lines().find(|l| l.starts_with(label)).unwrap();
+        line.split("AUC ").nth(1).unwrap()[..5].parse().unwrap()
+    };
+    assert!(auc_of("Score") > 0.9, "{out}");
+    assert!(auc_of("Baseline") > 0.9, "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

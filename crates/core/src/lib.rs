@@ -2,6 +2,7 @@
 //! reused by the web pages, the JSON API and the CLI alike.
 
 pub mod cqc;
+pub mod eval;
 pub mod market;
 pub mod password;
 pub mod privacy;
