@@ -58,7 +58,8 @@ struct HomePage {
     page: PageCtx,
     role: String,
     is_admin: bool,
-    area_names: Vec<String>,
+    /// (name, link to its market dashboard)
+    area_names: Vec<(String, String)>,
 }
 
 pub async fn home(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
@@ -68,7 +69,14 @@ pub async fn home(State(state): State<AppState>, ctx: RequestCtx) -> Result<Resp
         page: PageCtx::new(&state, &ctx, ""),
         role: u.role.label().to_string(),
         is_admin: u.role == caremarket_core::Role::Admin,
-        area_names: areas.into_iter().map(|a| a.name).collect(),
+        area_names: areas
+            .into_iter()
+            .map(|a| {
+                let q =
+                    serde_urlencoded::to_string([("area", a.name.as_str())]).unwrap_or_default();
+                (a.name, format!("/market?{q}"))
+            })
+            .collect(),
     })
 }
 

@@ -29,6 +29,60 @@ pub fn routes() -> Vec<RouteDef> {
     ]
 }
 
+/// A table as a download, CSV or XLSX.
+fn download(t: &Table, fmt: &str, name: &str) -> Result<Response> {
+    match fmt {
+        "csv" => Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}.csv\""),
+                ),
+            ],
+            t.to_csv(),
+        )
+            .into_response()),
+        "xlsx" => Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}.xlsx\""),
+                ),
+            ],
+            t.to_xlsx()
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("xlsx: {e}")))?,
+        )
+            .into_response()),
+        other => Err(AppError::BadRequest(format!(
+            "format must be csv or xlsx, not {other:?}"
+        ))),
+    }
+}
+
+fn drill_pairs(q: &MarketQuery) -> Vec<(&'static str, String)> {
+    let mut v: Vec<(&'static str, String)> = Vec::new();
+    if let Some(a) = &q.area {
+        v.push(("area", a.clone()));
+    }
+    if q.england == Some(true) {
+        v.push(("england", "true".into()));
+    }
+    if let Some(d) = q.as_at {
+        v.push(("as_at", d.to_string()));
+    }
+    for (k, x) in [("by", &q.by), ("group", &q.group), ("measure", &q.measure)] {
+        if let Some(x) = x {
+            v.push((k, x.clone()));
+        }
+    }
+    v
+}
+
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 pub struct MarketQuery {
     /// A council as CQC names it; empty: the areas in scope together (or England when none)
@@ -43,6 +97,8 @@ pub struct MarketQuery {
     pub group: Option<String>,
     /// locations, rated, good_or_outstanding, beds, below_good
     pub measure: Option<String>,
+    /// csv or xlsx to download a list instead of showing it
+    pub format: Option<String>,
 }
 
 /// Turns the query into a scope and a name: one council, the partnership, or England.
@@ -347,6 +403,7 @@ async fn dashboard_page(
 #[template(path = "market/locations.html")]
 struct DrillPage {
     page: PageCtx,
+    download: String,
     rows: Vec<crate::cqc::queries::LocationRow>,
     title: String,
     back: String,
@@ -406,8 +463,40 @@ async fn drill_page(
     } else {
         format!("{} ({})", group.replace('-', " "), by.replace('_', " "))
     };
+    if let Some(fmt) = q.format.as_deref() {
+        use crate::export::Value::{Int, Text};
+        let t = Table {
+            title: "Locations".into(),
+            headers: ["Location ID", "Location", "Council", "Rating", "Beds"]
+                .iter()
+                .map(|h| h.to_string())
+                .collect(),
+            rows: rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        Text(r.location_id.clone()),
+                        Text(r.name.clone()),
+                        Text(r.local_authority.clone().unwrap_or_default()),
+                        Text(
+                            r.overall_rating
+                                .clone()
+                                .unwrap_or_else(|| "Not rated".into()),
+                        ),
+                        r.beds.map(Int).unwrap_or(Text(String::new())),
+                    ]
+                })
+                .collect(),
+        };
+        return download(&t, fmt, "market-locations");
+    }
     render(&DrillPage {
         page: PageCtx::new(&state, &ctx, format!("{}: {group_label}", d.name)),
+        download: {
+            let mut q2 = q.clone();
+            q2.format = None;
+            serde_urlencoded::to_string(drill_pairs(&q2)).unwrap_or_default()
+        },
         title: format!("{}: {group_label} {measure_label}", d.name)
             .trim()
             .to_string(),
@@ -626,6 +715,8 @@ pub struct ChangeQuery {
     pub england: Option<bool>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
+    /// csv or xlsx to download the table
+    pub format: Option<String>,
 }
 
 /// One point of the comparison over time.
@@ -643,6 +734,7 @@ pub struct Point {
 #[template(path = "market/change.html")]
 struct ChangePage {
     page: PageCtx,
+    download: String,
     name: String,
     area: String,
     from: String,
@@ -777,8 +869,53 @@ async fn change_page(
             .collect::<Vec<_>>(),
         100.0,
     );
+    if let Some(fmt) = q.format.as_deref() {
+        use crate::export::Value::{Decimal, Int, Text};
+        let t = Table {
+            title: "Change over time".into(),
+            headers: [
+                "As at",
+                "Rated care homes",
+                "Good or Outstanding",
+                "Good or Outstanding %",
+                "Beds in Good or Outstanding homes",
+                "Beds known for",
+                "Editions",
+            ]
+            .iter()
+            .map(|h| h.to_string())
+            .collect(),
+            rows: points
+                .iter()
+                .map(|p| {
+                    vec![
+                        Text(p.date.to_string()),
+                        Int(p.rated as i64),
+                        Int(p.good_or_outstanding as i64),
+                        Decimal(p.pct),
+                        Int(p.beds_good_or_outstanding),
+                        Int(p.beds_known_for as i64),
+                        Text(p.editions.clone()),
+                    ]
+                })
+                .collect(),
+        };
+        return download(&t, fmt, "market-change");
+    }
+    let download_q = serde_urlencoded::to_string(
+        [
+            ("area", q.area.clone().unwrap_or_default()),
+            ("from", from.to_string()),
+            ("to", to.to_string()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect::<Vec<_>>(),
+    )
+    .unwrap_or_default();
     render(&ChangePage {
         page: PageCtx::new(&state, &ctx, format!("Change over time: {name}")),
+        download: download_q,
         area: q.area.clone().unwrap_or_default(),
         from: from.to_string(),
         to: to.to_string(),

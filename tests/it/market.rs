@@ -214,6 +214,26 @@ async fn every_number_drills_down_to_a_list_of_that_length() {
     );
     let n = walk(&c, "/market?area=Plymouth").await;
     assert!(n >= 40, "only {n} links walked");
+    // Each list downloads with the same rows.
+    let list = c
+        .get("/market/locations?area=Plymouth&by=size_band&group=medium&measure=locations")
+        .await;
+    let csv = c.get("/market/locations?area=Plymouth&by=size_band&group=medium&measure=locations&format=csv").await;
+    assert_eq!(
+        csv.body.lines().count() as i64 - 1,
+        between(&list.body, "<span id=\"drill-count\">", "</span>")
+            .parse::<i64>()
+            .unwrap()
+    );
+    let change = c
+        .get("/market/change?area=Plymouth&from=2019-01-19&to=2021-01-19&format=csv")
+        .await;
+    assert_eq!(
+        change.body.lines().count(),
+        4,
+        "three dates and a header: {}",
+        change.body
+    );
 }
 
 #[tokio::test]
