@@ -324,9 +324,15 @@ fn headline(d: &Dashboard) -> String {
                     -gap, d.target_pct
                 )
             };
+            // "In the partnership (...)", not "In The partnership (...)".
+            let name = d
+                .name
+                .strip_prefix("The ")
+                .map(|rest| format!("the {rest}"))
+                .unwrap_or_else(|| d.name.clone());
             format!(
-                "In {}, {p:.1}% of rated care homes ({} of {}) are rated Good or Outstanding, {vs}.",
-                d.name, s.good_or_outstanding, s.rated
+                "In {name}, {p:.1}% of rated care homes ({} of {}) are rated Good or Outstanding, {vs}.",
+                s.good_or_outstanding, s.rated
             )
         }
     }
