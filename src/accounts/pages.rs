@@ -272,11 +272,7 @@ async fn totp_setup_page(
         .map(|c| String::from_utf8_lossy(c).to_string())
         .collect::<Vec<_>>()
         .join(" ");
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     render_status(
         status,
         &TotpSetupPage {
@@ -434,11 +430,7 @@ async fn tokens_view(
     name: String,
 ) -> Result<Response> {
     let u = ctx.user()?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     render_status(
         status,
         &TokensPage {

@@ -369,11 +369,7 @@ async fn user_view(
     let u = store::user_by_id(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let view = UserView::from(&u);
     render_status(
         status,

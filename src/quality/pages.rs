@@ -134,11 +134,7 @@ async fn contracts_view(
     errors: FormErrors,
     problems: String,
 ) -> Result<Response> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     render_status(
         status,
         &ContractsPage {
@@ -207,15 +203,9 @@ async fn contracts_upload(
     }
 }
 
-/// Provider users see only visits to their own provider's locations; others' are "not found".
+/// Provider users see only visits to their own provider's locations; others are "not found".
 async fn visible(state: &AppState, ctx: &RequestCtx, v: &Visit) -> Result<bool> {
-    let u = ctx.user()?;
-    if u.role != Role::Provider {
-        return Ok(true);
-    }
-    Ok(super::provider_of(state, &v.location_id)
-        .await?
-        .is_some_and(|p| Some(p) == u.provider_id))
+    location_visible(state, ctx, &v.location_id).await
 }
 
 #[derive(Template)]
@@ -549,8 +539,8 @@ async fn visit_correct(
 
 use super::plans::{self, Item, Plan};
 
-/// Provider users reach only their own locations' plans; others are "not found".
-async fn plan_visible(state: &AppState, ctx: &RequestCtx, location_id: &str) -> Result<bool> {
+/// Provider users reach only their own provider's locations (visits, plans, items); others are "not found".
+async fn location_visible(state: &AppState, ctx: &RequestCtx, location_id: &str) -> Result<bool> {
     let u = ctx.user()?;
     if u.role != Role::Provider {
         return Ok(true);
@@ -580,11 +570,7 @@ async fn plans_view(
 ) -> Result<Response> {
     let u = ctx.user()?;
     let provider = (u.role == Role::Provider).then(|| u.provider_id.clone().unwrap_or_default());
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     render_status(
         status,
         &PlansPage {
@@ -663,7 +649,7 @@ async fn plan_view(
     form: (String, String, String),
 ) -> Result<Response> {
     let (p, items) = plans::plan(state, id).await?.ok_or(AppError::NotFound)?;
-    if !plan_visible(state, ctx, &p.location_id).await? {
+    if !location_visible(state, ctx, &p.location_id).await? {
         return Err(AppError::NotFound);
     }
     let today = state.clock.now().date_naive();
@@ -674,11 +660,7 @@ async fn plan_view(
             (i, label, class)
         })
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     render_status(
         status,
         &PlanPage {
@@ -764,7 +746,7 @@ async fn item_plan(state: &AppState, ctx: &RequestCtx, item_id: i64) -> Result<(
     let (plan, _) = plans::plan(state, item.plan_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !plan_visible(state, ctx, &plan.location_id).await? {
+    if !location_visible(state, ctx, &plan.location_id).await? {
         return Err(AppError::NotFound);
     }
     Ok((item, plan))
@@ -825,7 +807,7 @@ pub async fn api_plan(
     Path(id): Path<i64>,
 ) -> Result<Json<PlanDetail>> {
     let (plan, items) = plans::plan(&state, id).await?.ok_or(AppError::NotFound)?;
-    if !plan_visible(&state, &ctx, &plan.location_id).await? {
+    if !location_visible(&state, &ctx, &plan.location_id).await? {
         return Err(AppError::NotFound);
     }
     let today = state.clock.now().date_naive();
@@ -861,11 +843,7 @@ async fn concerns_view(
     errors: FormErrors,
     c: ConcernInput,
 ) -> Result<Response> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     render_status(
         status,
         &ConcernsPage {

@@ -32,6 +32,15 @@ impl FormErrors {
     pub fn has(&self, field: &str) -> bool {
         self.get(field).is_some()
     }
+
+    /// A form shown afresh is 200; re-shown with errors, 422.
+    pub fn status(&self) -> axum::http::StatusCode {
+        if self.is_empty() {
+            axum::http::StatusCode::OK
+        } else {
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
 }
 
 /// Trims a text field and collapses "" to None.
