@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::support::sheets::{Entry, ods, xlsx, zip};
-use crate::support::{TestApp, TestDb};
+use crate::support::{TestApp, TestDb, attr_decoded};
 
 pub const RATINGS_CSV: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -764,6 +764,23 @@ async fn pages_search_profile_quality_and_upload() {
         r.body.contains("97 locations"),
         "Plymouth has 97 care homes in the API file"
     );
+    // 97 rows at 50 a page: two pages, each linking to the other with the filters kept.
+    assert!(r.body.contains("1 of 2") && r.body.contains("rel=\"next\""));
+    assert!(!r.body.contains("rel=\"prev\""));
+    let next = r
+        .body
+        .split("href=\"")
+        .find(|h| h.starts_with("/locations?") && h.contains("page=2"))
+        .and_then(|h| h.split('"').next())
+        .map(attr_decoded)
+        .expect("a link to page 2");
+    let r2 = c.get(&next).await;
+    assert!(r2.body.contains("2 of 2") && r2.body.contains("rel=\"prev\""));
+    assert!(!r2.body.contains("rel=\"next\""));
+    assert!(
+        r2.body.contains("97 locations"),
+        "the filters survive paging"
+    );
     let r = c.get("/locations?postcode=EX1&rating=good").await;
     assert!(r.body.contains("Highlands Borders Care Home"));
     let api_count = c
@@ -794,10 +811,7 @@ async fn pages_search_profile_quality_and_upload() {
             .parse()
             .unwrap();
         let list = c
-            .get(&format!(
-                "/api/v1/locations?quality={}",
-                href.replace("&amp;", "&").replace("&#38;", "&")
-            ))
+            .get(&format!("/api/v1/locations?quality={}", attr_decoded(href)))
             .await
             .json();
         assert_eq!(list["total"].as_i64().unwrap(), n, "{href}");

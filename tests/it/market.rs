@@ -7,7 +7,7 @@ use caremarket::cqc::{Kind, import_file};
 use caremarket_core::Role;
 use serde_json::Value;
 
-use crate::support::{Client, TestApp};
+use crate::support::{Client, TestApp, attr_decoded};
 
 async fn app_with_api_records() -> TestApp {
     let app = TestApp::new().await;
@@ -142,9 +142,7 @@ fn links(html: &str) -> Vec<(String, i64)> {
     html.split("href=\"/market/locations?")
         .skip(1)
         .map(|part| {
-            let href = part[..part.find('"').unwrap()]
-                .replace("&amp;", "&")
-                .replace("&#38;", "&");
+            let href = attr_decoded(&part[..part.find('"').unwrap()]);
             let text = &part[part.find('>').unwrap() + 1..];
             let digits: String = text
                 .chars()

@@ -273,6 +273,11 @@ pub fn csrf_in(html: &str) -> Option<String> {
     Some(rest[..rest.find('"')?].to_string())
 }
 
+/// An attribute value as a browser reads it: askama writes `&` in an href as `&amp;` or `&#38;`.
+pub fn attr_decoded(value: &str) -> String {
+    value.replace("&amp;", "&").replace("&#38;", "&")
+}
+
 pub fn form_body(fields: &[(&str, &str)]) -> String {
     serde_urlencoded::to_string(fields).unwrap()
 }
