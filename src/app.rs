@@ -23,6 +23,7 @@ pub struct AppState {
 impl AppState {
     /// Builds the state and loads the admin's settings from the database.
     pub async fn new(db: Db, config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+        crate::quality::themes::seed_defaults(&db).await?;
         let settings = crate::admin::settings::load(&db).await?;
         Ok(AppState {
             db,
@@ -58,6 +59,7 @@ pub fn all_routes() -> Vec<RouteDef> {
     v.extend(crate::cqc::pages::routes());
     v.extend(crate::market::pages::routes());
     v.extend(crate::quality::pages::routes());
+    v.extend(crate::quality::theme_pages::routes());
     v
 }
 

@@ -26,6 +26,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     6 "0006_quality",
     7 "0007_action_plans",
     8 "0008_concerns",
+    9 "0009_themes",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -36,6 +37,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     6 "0006_quality",
     7 "0007_action_plans",
     8 "0008_concerns",
+    9 "0009_themes",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

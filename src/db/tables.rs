@@ -28,4 +28,10 @@ pub const TABLES: &[&str] = &[
     "action_plans",
     "action_items",
     "concerns",
+    "themes",
+    "qa_issues",
+    "qa_issue_themes",
+    "training_offers",
+    "training_offer_themes",
+    "qaf_findings",
 ];

@@ -104,3 +104,40 @@ impl Table {
         wb.save_to_buffer()
     }
 }
+
+/// A table as a download, CSV or XLSX.
+pub fn download(t: &Table, fmt: &str, name: &str) -> crate::Result<axum::response::Response> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    match fmt {
+        "csv" => Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}.csv\""),
+                ),
+            ],
+            t.to_csv(),
+        )
+            .into_response()),
+        "xlsx" => Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}.xlsx\""),
+                ),
+            ],
+            t.to_xlsx()
+                .map_err(|e| crate::AppError::Internal(anyhow::anyhow!("xlsx: {e}")))?,
+        )
+            .into_response()),
+        other => Err(crate::AppError::BadRequest(format!(
+            "format must be csv or xlsx, not {other:?}"
+        ))),
+    }
+}

@@ -71,3 +71,32 @@ pub fn html_to_pdf(html: &str) -> Result<Vec<u8>, String> {
         _ => Err(format!("Chromium did not produce a PDF ({status})")),
     }
 }
+
+/// Serves a complete HTML document as a PDF download. Each PDF starts a Chromium: at most two
+/// at a time, whoever asks.
+pub async fn respond(html: String, filename: &str) -> crate::Result<axum::response::Response> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    static PDFS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let _permit = PDFS
+        .acquire()
+        .await
+        .map_err(|e| crate::AppError::Internal(anyhow::anyhow!("{e}")))?;
+    let pdf = tokio::task::spawn_blocking(move || html_to_pdf(&html))
+        .await
+        .map_err(|e| crate::AppError::Internal(anyhow::anyhow!("{e}")))?;
+    match pdf {
+        Ok(bytes) => Ok((
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{filename}\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response()),
+        Err(msg) => Err(crate::AppError::Unavailable(msg)),
+    }
+}

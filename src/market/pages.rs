@@ -29,41 +29,6 @@ pub fn routes() -> Vec<RouteDef> {
     ]
 }
 
-/// A table as a download, CSV or XLSX.
-fn download(t: &Table, fmt: &str, name: &str) -> Result<Response> {
-    match fmt {
-        "csv" => Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{name}.csv\""),
-                ),
-            ],
-            t.to_csv(),
-        )
-            .into_response()),
-        "xlsx" => Ok((
-            [
-                (
-                    header::CONTENT_TYPE,
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{name}.xlsx\""),
-                ),
-            ],
-            t.to_xlsx()
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("xlsx: {e}")))?,
-        )
-            .into_response()),
-        other => Err(AppError::BadRequest(format!(
-            "format must be csv or xlsx, not {other:?}"
-        ))),
-    }
-}
-
 fn drill_pairs(q: &MarketQuery) -> Vec<(&'static str, String)> {
     let mut v: Vec<(&'static str, String)> = Vec::new();
     if let Some(a) = &q.area {
@@ -494,7 +459,7 @@ async fn drill_page(
                 })
                 .collect(),
         };
-        return download(&t, fmt, "market-locations");
+        return crate::export::download(&t, fmt, "market-locations");
     }
     render(&DrillPage {
         page: PageCtx::new(&state, &ctx, format!("{}: {group_label}", d.name)),
@@ -906,7 +871,7 @@ async fn change_page(
                 })
                 .collect(),
         };
-        return download(&t, fmt, "market-change");
+        return crate::export::download(&t, fmt, "market-change");
     }
     let download_q = serde_urlencoded::to_string(
         [
@@ -1058,28 +1023,6 @@ async fn report_pdf(
     State(state): State<AppState>,
     Query(q): Query<MarketQuery>,
 ) -> Result<Response> {
-    // Each PDF starts a Chromium: at most two at a time, whoever asks.
-    static PDFS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
-    let _permit = PDFS
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
     let html = report_html(&state, &q, true).await?;
-    let pdf = tokio::task::spawn_blocking(move || crate::export::pdf::html_to_pdf(&html))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
-    match pdf {
-        Ok(bytes) => Ok((
-            [
-                (header::CONTENT_TYPE, "application/pdf".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"market-report.pdf\"".to_string(),
-                ),
-            ],
-            bytes,
-        )
-            .into_response()),
-        Err(msg) => Err(AppError::Unavailable(msg)),
-    }
+    crate::export::pdf::respond(html, "market-report.pdf").await
 }

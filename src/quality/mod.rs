@@ -7,6 +7,8 @@ pub mod eval;
 pub mod pages;
 pub mod plans;
 pub mod risk;
+pub mod theme_pages;
+pub mod themes;
 
 use caremarket_core::cqc::Rating;
 use caremarket_core::quality::{GradeScale, OverallRule, overall_grade};

@@ -130,6 +130,38 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/quality/risk", "admin+commissioner"),
     ("GET", "/quality/risk.csv", "admin+commissioner"),
     ("GET", "/api/v1/quality/risk", "admin+commissioner"),
+    ("GET", "/quality/themes", "admin+commissioner+broker+viewer"),
+    ("GET", "/quality/themes/manage", "admin+commissioner"),
+    ("GET", "/quality/themes/new", "admin+commissioner"),
+    ("POST", "/quality/themes/new", "admin+commissioner"),
+    ("GET", "/quality/themes/{id}", "admin+commissioner"),
+    ("POST", "/quality/themes/{id}", "admin+commissioner"),
+    ("GET", "/quality/issues", "admin+commissioner"),
+    ("POST", "/quality/issues", "admin+commissioner"),
+    (
+        "GET",
+        "/quality/training",
+        "admin+commissioner+broker+viewer",
+    ),
+    ("POST", "/quality/training", "admin+commissioner"),
+    (
+        "POST",
+        "/quality/training/{id}/withdraw",
+        "admin+commissioner",
+    ),
+    ("GET", "/quality/report", "admin+commissioner+broker+viewer"),
+    (
+        "GET",
+        "/quality/report.pdf",
+        "admin+commissioner+broker+viewer",
+    ),
+    (
+        "GET",
+        "/api/v1/quality/themes",
+        "admin+commissioner+broker+viewer",
+    ),
+    ("GET", "/api/v1/quality/issues", "admin+commissioner"),
+    ("POST", "/api/v1/quality/issues", "admin+commissioner"),
 ];
 
 fn declared(access: Access) -> String {

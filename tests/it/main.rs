@@ -15,3 +15,4 @@ mod cqc_sync;
 mod dbcopy;
 mod market;
 mod quality;
+mod themes;

@@ -12,7 +12,7 @@ use crate::support::{Client, ClockExt, TestApp};
 /// 24 home care agencies (1-70000 .. 1-70023), each its own provider except the last two,
 /// which belong to provider 1-99999; CQC ratings: 14 Good, 3 Requires improvement, the
 /// rest never rated. Plus a care home under a residential contract.
-async fn market(app: &TestApp) {
+pub(crate) async fn market(app: &TestApp) {
     let mut csv = String::from(
         "Location ID,Location Name,Care Home?,Location Local Authority,Location Region,Service / Population Group,Domain,Latest Rating,Publication Date,Provider ID,Provider Name\n",
     );
@@ -69,7 +69,7 @@ async fn market(app: &TestApp) {
     .unwrap();
 }
 
-async fn upload_register(c: &Client, csv: &str) -> crate::support::Resp {
+pub(crate) async fn upload_register(c: &Client, csv: &str) -> crate::support::Resp {
     let csrf = c.csrf().await;
     let b = "BoUnDaRy";
     let body = format!(
@@ -85,7 +85,7 @@ async fn upload_register(c: &Client, csv: &str) -> crate::support::Resp {
     .await
 }
 
-fn register() -> String {
+pub(crate) fn register() -> String {
     let mut csv =
         String::from("Location ID,Contract type,Start date,End date,Lots,Status,Reference\n");
     for i in 0..22 {
@@ -100,7 +100,7 @@ fn register() -> String {
     csv
 }
 
-async fn visit(c: &Client, loc: &str, date: &str, grades: [&str; 5]) -> i64 {
+pub(crate) async fn visit(c: &Client, loc: &str, date: &str, grades: [&str; 5]) -> i64 {
     let r = c
         .post_form(
             "/quality/visits",
@@ -122,7 +122,7 @@ async fn visit(c: &Client, loc: &str, date: &str, grades: [&str; 5]) -> i64 {
     r.location().rsplit('/').next().unwrap().parse().unwrap()
 }
 
-async fn confirm(c: &Client, id: i64) {
+pub(crate) async fn confirm(c: &Client, id: i64) {
     assert_eq!(
         c.post_form(&format!("/quality/visits/{id}/submit"), &[])
             .await

@@ -9,6 +9,7 @@ pub mod privacy;
 pub mod quality;
 pub mod risk;
 pub mod role;
+pub mod themes;
 pub mod throttle;
 pub mod totp;
 
