@@ -36,6 +36,16 @@ pub fn routes() -> Vec<RouteDef> {
         post("/admin/areas/{id}/remove", ADMIN, areas::area_remove),
         get("/admin/settings", ADMIN, settings::settings_form),
         post("/admin/settings", ADMIN, settings::settings_submit),
+        get(
+            "/admin/quality",
+            ADMIN,
+            crate::quality::framework::framework_form,
+        ),
+        post(
+            "/admin/quality",
+            ADMIN,
+            crate::quality::framework::framework_submit,
+        ),
     ]
 }
 

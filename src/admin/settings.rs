@@ -28,6 +28,12 @@ pub struct ServiceSettings {
     pub target_pct: f64,
     /// Statistical neighbours shown beside the council on the market dashboard.
     pub comparator_councils: Vec<String>,
+    /// The council's QAF: domains and standards, grade scale, overall grade rule.
+    #[schema(value_type = Object)]
+    pub qaf: caremarket_core::quality::Framework,
+    /// Points per factor in the risk tool.
+    #[schema(value_type = Object)]
+    pub risk_weights: caremarket_core::risk::Weights,
 }
 
 impl Default for ServiceSettings {
@@ -39,6 +45,8 @@ impl Default for ServiceSettings {
             mfa_required_roles: vec![Role::Admin],
             target_pct: 80.0,
             comparator_councils: vec![],
+            qaf: Default::default(),
+            risk_weights: Default::default(),
         }
     }
 }
@@ -57,6 +65,14 @@ impl ServiceSettings {
             ),
             ("target_pct", self.target_pct.to_string()),
             ("comparator_councils", self.comparator_councils.join("|")),
+            (
+                "qaf_framework",
+                serde_json::to_string(&self.qaf).unwrap_or_default(),
+            ),
+            (
+                "risk_weights",
+                serde_json::to_string(&self.risk_weights).unwrap_or_default(),
+            ),
             (
                 "mfa_required_roles",
                 self.mfa_required_roles
@@ -96,6 +112,10 @@ pub async fn load(db: &Db) -> anyhow::Result<ServiceSettings> {
                     .map(str::to_string)
                     .collect()
             }
+            // Kept as JSON; a value this version cannot read leaves the default in place
+            // (and the admin page shows what is in force).
+            "qaf_framework" => s.qaf = serde_json::from_str(&v).unwrap_or_default(),
+            "risk_weights" => s.risk_weights = serde_json::from_str(&v).unwrap_or_default(),
             "mfa_required_roles" => {
                 s.mfa_required_roles = v
                     .split(',')
@@ -298,6 +318,7 @@ pub async fn settings_submit(
                     mfa_required_roles: mfa,
                     target_pct,
                     comparator_councils: comparators,
+                    ..(*state.settings()).clone()
                 },
             )
             .await?;

@@ -4,6 +4,7 @@
 
 pub mod concerns;
 pub mod eval;
+pub mod framework;
 pub mod pages;
 pub mod plans;
 pub mod risk;
@@ -11,7 +12,7 @@ pub mod theme_pages;
 pub mod themes;
 
 use caremarket_core::cqc::Rating;
-use caremarket_core::quality::{GradeScale, OverallRule, overall_grade};
+use caremarket_core::quality::{Framework, GradeScale, overall_grade};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 
@@ -19,9 +20,6 @@ use crate::audit::{self, Actor};
 use crate::import::{FileError, RowProblem};
 use crate::web::forms::FormErrors;
 use crate::{AppError, AppState, Result, args};
-
-/// The QAF domains, modelled on the CQC key questions (seed 003's QAF).
-pub const DOMAINS: [&str; 5] = ["Safe", "Effective", "Caring", "Responsive", "Well-led"];
 
 pub const CONTRACT_TYPES: [(&str, &str); 5] = [
     ("residential", "Residential"),
@@ -266,9 +264,11 @@ pub struct VisitInput {
     pub unannounced_reason: String,
     pub visit_date: String,
     pub officers: String,
-    /// Grade per domain, in DOMAINS order
+    /// Grade per domain, in the framework's order
     pub grades: Vec<String>,
     pub notes: Vec<String>,
+    /// Findings per domain, per standard, in the framework's order
+    pub findings: Vec<Vec<String>>,
 }
 
 pub struct CheckedVisit {
@@ -278,9 +278,10 @@ pub struct CheckedVisit {
 
 pub fn check_visit(
     v: &VisitInput,
-    scale: &GradeScale,
+    fw: &Framework,
     known_location: bool,
 ) -> std::result::Result<CheckedVisit, FormErrors> {
+    let scale = &fw.scale;
     let mut e = FormErrors::default();
     if !known_location {
         e.add(
@@ -307,16 +308,24 @@ pub fn check_visit(
     if v.officers.trim().is_empty() {
         e.add("officers", "Enter the officers who visited");
     }
-    for (i, d) in DOMAINS.iter().enumerate() {
+    for (i, d) in fw.domains.iter().enumerate() {
         if v.grades.get(i).is_none_or(|g| scale.rank(g).is_none()) {
-            e.add(&format!("grade_{i}"), format!("Select a grade for {d}"));
+            e.add(
+                &format!("grade_{i}"),
+                format!("Select a grade for {}", d.name),
+            );
         }
     }
     if !e.is_empty() {
         return Err(e);
     }
-    let grades: Vec<&str> = v.grades.iter().map(String::as_str).collect();
-    let overall = overall_grade(scale, &grades, OverallRule::Lowest).map_err(|_| {
+    let grades: Vec<&str> = v
+        .grades
+        .iter()
+        .take(fw.domains.len())
+        .map(String::as_str)
+        .collect();
+    let overall = overall_grade(scale, &grades, fw.rule).map_err(|_| {
         let mut e = FormErrors::default();
         e.add("grade_0", "The grades are not on the scale");
         e
@@ -346,9 +355,9 @@ pub async fn save_visit(
     v: &VisitInput,
     supersedes: Option<(i64, String)>,
 ) -> Result<std::result::Result<i64, FormErrors>> {
-    let scale = GradeScale::default();
+    let fw = state.settings().qaf.clone();
     let known = location_exists(state, &v.location_id).await?;
-    let checked = match check_visit(v, &scale, known) {
+    let checked = match check_visit(v, &fw, known) {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
@@ -404,12 +413,27 @@ pub async fn save_visit(
             ],
         )
         .await?;
-    for (i, d) in DOMAINS.iter().enumerate() {
+    for (i, d) in fw.domains.iter().enumerate() {
         tx.execute(
             "INSERT INTO qaf_domain_grades (visit_id, domain, grade, notes) VALUES ($1, $2, $3, $4)",
-            args![id, *d, v.grades[i].trim().to_uppercase(), v.notes.get(i).cloned().unwrap_or_default()],
+            args![id, &d.name, v.grades[i].trim().to_uppercase(), v.notes.get(i).cloned().unwrap_or_default()],
         )
         .await?;
+        for (j, standard) in d.standards.iter().enumerate() {
+            let finding = v
+                .findings
+                .get(i)
+                .and_then(|f| f.get(j))
+                .map(|f| f.trim())
+                .unwrap_or_default();
+            if !finding.is_empty() {
+                tx.execute(
+                    "INSERT INTO qaf_findings (visit_id, domain, standard, finding) VALUES ($1, $2, $3, $4)",
+                    args![id, &d.name, standard, finding],
+                )
+                .await?;
+            }
+        }
     }
     audit::entry(if supersedes.is_some() { "qaf_visit.correct" } else { "qaf_visit.create" }, "qaf_visit", id)
         .after(serde_json::json!({"location_id": v.location_id, "overall_grade": checked.overall, "grades": v.grades, "supersedes": supersedes_id}))
@@ -457,7 +481,7 @@ pub async fn advance(state: &AppState, actor: &Actor, id: i64, to: &str) -> Resu
     // A C or D grade calls for an action plan (seed 003 §4.11): one is opened for the visit.
     if to == "confirmed"
         && let Some(g) = v.overall_grade.as_deref()
-        && GradeScale::default().needs_action_plan(g)
+        && state.settings().qaf.scale.needs_action_plan(g)
     {
         let title = format!(
             "After the QAF visit of {} (grade {g})",
@@ -492,13 +516,48 @@ pub async fn visit(
             args![id],
         )
         .await?;
-    let mut ordered = Vec::new();
-    for d in DOMAINS {
-        if let Some(g) = grades.iter().find(|g| g.0 == d) {
-            ordered.push(g.clone());
-        }
-    }
+    // In the framework's order; domains a later framework no longer has follow, as recorded.
+    let fw = &state.settings().qaf;
+    let pos = |d: &str| {
+        fw.domains
+            .iter()
+            .position(|x| x.name == d)
+            .unwrap_or(usize::MAX)
+    };
+    let mut ordered = grades;
+    ordered.sort_by_key(|g| pos(&g.0));
     Ok(Some((v, ordered)))
+}
+
+/// A visit's findings per standard: (domain, standard, finding), in the framework's order.
+pub async fn findings(state: &AppState, id: i64) -> Result<Vec<(String, String, String)>> {
+    let mut rows: Vec<(String, String, String)> = state
+        .db
+        .q()
+        .fetch_all(
+            "SELECT domain, standard, finding FROM qaf_findings WHERE visit_id = $1",
+            args![id],
+        )
+        .await?;
+    let fw = &state.settings().qaf;
+    let pos = |d: &str, s: &str| {
+        fw.domains
+            .iter()
+            .position(|x| x.name == d)
+            .map(|i| {
+                (
+                    i,
+                    fw.domains[i]
+                        .standards
+                        .iter()
+                        .position(|x| x == s)
+                        .unwrap_or(usize::MAX),
+                )
+            })
+            .unwrap_or((usize::MAX, usize::MAX))
+    };
+    rows.sort_by_key(|r| pos(&r.0, &r.1));
+    Ok(rows)
 }
 
 /// Visits, newest first; for a provider user, only their own locations'.
@@ -588,7 +647,7 @@ pub async fn summary_tables(
     .iter()
     .map(|l| (l.to_string(), 0))
     .collect();
-    let scale = GradeScale::default();
+    let scale: GradeScale = state.settings().qaf.scale.clone();
     let mut by_qaf: Vec<(String, u64)> = scale
         .grades
         .iter()

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use caremarket_core::Role;
 use chrono::NaiveDate;
 
-use super::{CONTRACT_TYPES, DOMAINS, Visit, VisitInput};
+use super::{CONTRACT_TYPES, Visit, VisitInput};
 use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::web::forms::FormErrors;
@@ -236,6 +236,9 @@ pub async fn api_visits(
     Ok(Json(super::visits(&state, provider.as_deref()).await?))
 }
 
+/// One domain on the visit form: (index, name, grade, notes, [(index, standard, finding)]).
+type DomainRow = (usize, String, String, String, Vec<(usize, String, String)>);
+
 #[derive(Template)]
 #[template(path = "quality/visit_form.html")]
 struct VisitForm {
@@ -245,8 +248,9 @@ struct VisitForm {
     action: String,
     correcting: Option<i64>,
     correction_reason: String,
-    domains: Vec<(usize, &'static str, String, String)>,
+    domains: Vec<DomainRow>,
     grades: Vec<(String, String)>,
+    rule: &'static str,
 }
 
 fn visit_form(
@@ -257,15 +261,32 @@ fn visit_form(
     correcting: Option<i64>,
     reason: String,
 ) -> VisitForm {
-    let domains = DOMAINS
+    let fw = state.settings().qaf.clone();
+    let domains = fw
+        .domains
         .iter()
         .enumerate()
         .map(|(i, d)| {
+            let findings = d
+                .standards
+                .iter()
+                .enumerate()
+                .map(|(j, st)| {
+                    let f = v
+                        .findings
+                        .get(i)
+                        .and_then(|f| f.get(j))
+                        .cloned()
+                        .unwrap_or_default();
+                    (j, st.clone(), f)
+                })
+                .collect();
             (
                 i,
-                *d,
+                d.name.clone(),
                 v.grades.get(i).cloned().unwrap_or_default(),
                 v.notes.get(i).cloned().unwrap_or_default(),
+                findings,
             )
         })
         .collect();
@@ -287,7 +308,11 @@ fn visit_form(
         correcting,
         correction_reason: reason,
         domains,
-        grades: caremarket_core::quality::GradeScale::default().grades,
+        grades: fw.scale.grades.clone(),
+        rule: match fw.rule {
+            caremarket_core::quality::OverallRule::Lowest => "the lowest domain grade",
+            caremarket_core::quality::OverallRule::Median => "the middle domain grade",
+        },
         v,
     }
 }
@@ -308,77 +333,51 @@ async fn visit_new_form(State(state): State<AppState>, ctx: RequestCtx) -> Resul
     ))
 }
 
-#[derive(serde::Deserialize)]
-pub struct VisitFormData {
-    #[serde(default)]
-    location_id: String,
-    #[serde(default)]
-    visit_type: String,
-    #[serde(default)]
-    announced: String,
-    #[serde(default)]
-    unannounced_reason: String,
-    #[serde(default)]
-    visit_date: String,
-    #[serde(default)]
-    officers: String,
-    #[serde(default)]
-    grade_0: String,
-    #[serde(default)]
-    grade_1: String,
-    #[serde(default)]
-    grade_2: String,
-    #[serde(default)]
-    grade_3: String,
-    #[serde(default)]
-    grade_4: String,
-    #[serde(default)]
-    notes_0: String,
-    #[serde(default)]
-    notes_1: String,
-    #[serde(default)]
-    notes_2: String,
-    #[serde(default)]
-    notes_3: String,
-    #[serde(default)]
-    notes_4: String,
-    #[serde(default)]
-    correction_reason: String,
+/// Form fields as pairs: the number of domains and standards is the council's to set.
+type Pairs = Vec<(String, String)>;
+
+fn field(f: &Pairs, name: &str) -> String {
+    f.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
 }
 
-impl From<&VisitFormData> for VisitInput {
-    fn from(f: &VisitFormData) -> Self {
-        VisitInput {
-            location_id: f.location_id.trim().to_string(),
-            visit_type: f.visit_type.clone(),
-            announced: f.announced != "no",
-            unannounced_reason: f.unannounced_reason.clone(),
-            visit_date: f.visit_date.clone(),
-            officers: f.officers.clone(),
-            grades: vec![
-                f.grade_0.clone(),
-                f.grade_1.clone(),
-                f.grade_2.clone(),
-                f.grade_3.clone(),
-                f.grade_4.clone(),
-            ],
-            notes: vec![
-                f.notes_0.clone(),
-                f.notes_1.clone(),
-                f.notes_2.clone(),
-                f.notes_3.clone(),
-                f.notes_4.clone(),
-            ],
-        }
+/// The visit as typed, for the framework in force.
+fn visit_input(state: &AppState, f: &Pairs) -> VisitInput {
+    let fw = &state.settings().qaf;
+    VisitInput {
+        location_id: field(f, "location_id").trim().to_string(),
+        visit_type: field(f, "visit_type"),
+        announced: field(f, "announced") != "no",
+        unannounced_reason: field(f, "unannounced_reason"),
+        visit_date: field(f, "visit_date"),
+        officers: field(f, "officers"),
+        grades: (0..fw.domains.len())
+            .map(|i| field(f, &format!("grade_{i}")))
+            .collect(),
+        notes: (0..fw.domains.len())
+            .map(|i| field(f, &format!("notes_{i}")))
+            .collect(),
+        findings: fw
+            .domains
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                (0..d.standards.len())
+                    .map(|j| field(f, &format!("finding_{i}_{j}")))
+                    .collect()
+            })
+            .collect(),
     }
 }
 
 async fn visit_create(
     State(state): State<AppState>,
     ctx: RequestCtx,
-    Form(f): Form<VisitFormData>,
+    Form(f): Form<Pairs>,
 ) -> Result<Response> {
-    let v = VisitInput::from(&f);
+    let v = visit_input(&state, &f);
     match super::save_visit(&state, &Actor::from_ctx(&ctx), &v, None).await? {
         Ok(id) => Ok(redirect_with_flash(
             &state,
@@ -398,6 +397,7 @@ struct VisitPage {
     page: PageCtx,
     v: Visit,
     grades: Vec<(String, String, String)>,
+    findings: Vec<(String, String, String)>,
     can_act: bool,
     location_name: String,
 }
@@ -431,6 +431,7 @@ async fn visit_page(
             .as_ref()
             .is_some_and(|u| matches!(u.role, Role::Admin | Role::Commissioner)),
         location_name,
+        findings: super::findings(&state, id).await?,
         v,
         grades,
     })
@@ -442,6 +443,8 @@ pub struct VisitDetail {
     pub visit: Visit,
     /// (domain, grade, notes)
     pub grades: Vec<(String, String, String)>,
+    /// (domain, standard, finding and evidence)
+    pub findings: Vec<(String, String, String)>,
 }
 
 #[utoipa::path(get, path = "/api/v1/quality/visits/{id}", tag = "quality", params(("id" = i64, Path)),
@@ -452,7 +455,11 @@ pub async fn api_visit(
     Path(id): Path<i64>,
 ) -> Result<Json<VisitDetail>> {
     let (visit, grades) = load_visible(&state, &ctx, id).await?;
-    Ok(Json(VisitDetail { visit, grades }))
+    Ok(Json(VisitDetail {
+        visit,
+        grades,
+        findings: super::findings(&state, id).await?,
+    }))
 }
 
 async fn visit_submit(
@@ -490,6 +497,11 @@ async fn visit_correct_form(
     if v.status != "confirmed" {
         return Ok(Redirect::to(&format!("/quality/visits/{id}")).into_response());
     }
+    let found = super::findings(&state, id).await?;
+    // Matched by name to the framework in force: a domain or standard it no longer has is
+    // not carried into the correction.
+    let fw = state.settings().qaf.clone();
+    let of = |d: &str| grades.iter().find(|g| g.0 == d);
     let input = VisitInput {
         location_id: v.location_id.clone(),
         visit_type: v.visit_type.clone(),
@@ -497,8 +509,32 @@ async fn visit_correct_form(
         unannounced_reason: v.unannounced_reason.clone().unwrap_or_default(),
         visit_date: v.visit_date.format("%d/%m/%Y").to_string(),
         officers: v.officers.clone(),
-        grades: grades.iter().map(|g| g.1.clone()).collect(),
-        notes: grades.iter().map(|g| g.2.clone()).collect(),
+        grades: fw
+            .domains
+            .iter()
+            .map(|d| of(&d.name).map(|g| g.1.clone()).unwrap_or_default())
+            .collect(),
+        notes: fw
+            .domains
+            .iter()
+            .map(|d| of(&d.name).map(|g| g.2.clone()).unwrap_or_default())
+            .collect(),
+        findings: fw
+            .domains
+            .iter()
+            .map(|d| {
+                d.standards
+                    .iter()
+                    .map(|st| {
+                        found
+                            .iter()
+                            .find(|f| f.0 == d.name && f.1 == *st)
+                            .map(|f| f.2.clone())
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .collect(),
     };
     render(&visit_form(
         &state,
@@ -514,14 +550,15 @@ async fn visit_correct(
     State(state): State<AppState>,
     ctx: RequestCtx,
     Path(id): Path<i64>,
-    Form(f): Form<VisitFormData>,
+    Form(f): Form<Pairs>,
 ) -> Result<Response> {
-    let v = VisitInput::from(&f);
+    let v = visit_input(&state, &f);
+    let reason = field(&f, "correction_reason");
     match super::save_visit(
         &state,
         &Actor::from_ctx(&ctx),
         &v,
-        Some((id, f.correction_reason.clone())),
+        Some((id, reason.clone())),
     )
     .await?
     {
@@ -532,7 +569,7 @@ async fn visit_correct(
         )),
         Err(errors) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &visit_form(&state, &ctx, errors, v, Some(id), f.correction_reason),
+            &visit_form(&state, &ctx, errors, v, Some(id), reason),
         ),
     }
 }
@@ -919,6 +956,9 @@ struct RiskPage {
     rows: Vec<super::risk::Ranked>,
     why: String,
     factors: Vec<&'static str>,
+    w: caremarket_core::risk::Weights,
+    /// "A 0, B 2, C 8, D 15"
+    qaf_points: String,
 }
 
 async fn risk_page(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
@@ -928,6 +968,27 @@ async fn risk_page(State(state): State<AppState>, ctx: RequestCtx) -> Result<Res
         rows,
         why,
         factors: caremarket_core::risk::FACTORS.to_vec(),
+        qaf_points: {
+            let s = state.settings();
+            s.qaf
+                .scale
+                .grades
+                .iter()
+                .enumerate()
+                .map(|(i, (c, _))| {
+                    let p = s
+                        .risk_weights
+                        .qaf_grade
+                        .get(i)
+                        .or(s.risk_weights.qaf_grade.last())
+                        .copied()
+                        .unwrap_or(0);
+                    format!("{c} {p}")
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+        w: state.settings().risk_weights.clone(),
     })
 }
 

@@ -116,8 +116,9 @@ pub async fn ranked(state: &AppState, today: NaiveDate) -> Result<(Vec<Ranked>, 
             .await?;
         r.into_iter().collect()
     };
-    let scale = GradeScale::default();
-    let weights = Weights::default();
+    let settings = state.settings();
+    let scale: &GradeScale = &settings.qaf.scale;
+    let weights: &Weights = &settings.risk_weights;
     let mut out: Vec<Ranked> = ids
         .iter()
         .map(|id| {
@@ -146,7 +147,7 @@ pub async fn ranked(state: &AppState, today: NaiveDate) -> Result<(Vec<Ranked>, 
                 qaf_age_days: qaf.get(id).map(|(d, _)| (today - *d).num_days()),
                 overdue_items: overdue.get(id).copied().unwrap_or(0) as u32,
             };
-            let (s, contributions) = score(&input, &weights);
+            let (s, contributions) = score(&input, weights);
             Ranked {
                 location_id: id.clone(),
                 name: names.get(id).cloned().unwrap_or_default(),

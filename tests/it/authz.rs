@@ -56,6 +56,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/admin/users/{id}/enable", "admin"),
     ("POST", "/admin/users/{id}/reset-password", "admin"),
     ("POST", "/admin/users/{id}/reset-two-factor", "admin"),
+    ("GET", "/admin/quality", "admin"),
+    ("POST", "/admin/quality", "admin"),
     ("GET", "/admin/areas", "admin"),
     ("POST", "/admin/areas", "admin"),
     ("POST", "/admin/areas/{id}/remove", "admin"),

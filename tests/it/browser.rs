@@ -168,6 +168,7 @@ async fn admin_signs_in_creates_a_user_and_signs_out() {
         "/quality/plans",
         "/quality/concerns",
         "/quality/risk",
+        "/admin/quality",
         "/market/locations?area=Devon&by=size_band&group=large&measure=locations",
     ] {
         b.goto(&format!("{base}{page}")).await.unwrap();
@@ -194,6 +195,174 @@ async fn admin_signs_in_creates_a_user_and_signs_out() {
     assert!(b.current_url().await.unwrap().contains("/sign-in?next="));
     b.goto(&format!("{base}/nowhere")).await.unwrap();
     axe_clean(&b, "404", &mut checked).await;
+    b.close().await.unwrap();
+    eprintln!(
+        "axe-core clean on {} pages: {}",
+        checked.len(),
+        checked.join(", ")
+    );
+}
+
+async fn sign_in(b: &Browser, base: &str, email: &str, password: &str) {
+    b.goto(&format!("{base}/sign-in")).await.unwrap();
+    b.fill("#email", email).await.unwrap();
+    b.fill("#password", password).await.unwrap();
+    click_and_wait(b, "button[type=submit].govuk-button").await;
+    assert!(!b.current_url().await.unwrap().contains("/sign-in"));
+}
+
+/// Seed 003's quality journey: an officer records a QAF visit with findings, confirms it, the
+/// low grade opens an action plan, the officer adds an item; the provider's own user records
+/// progress on it. Then the thematic analysis pages. axe-core on every page state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_qa_visit_leads_to_an_action_plan_the_provider_updates() {
+    if !browser_or_skip() {
+        return;
+    }
+    let app = TestApp::new().await;
+    crate::quality::market(&app).await;
+    let (_, officer_pw) = app
+        .user("qa@leicester.test", Role::Commissioner, None)
+        .await;
+    let (_, provider_pw) = app
+        .user("manager@agency9.test", Role::Provider, Some("1-80009"))
+        .await;
+    let base = serve(&app).await;
+    let b = Browser::start().await.unwrap();
+    let mut checked = Vec::new();
+    sign_in(&b, &base, "qa@leicester.test", &officer_pw).await;
+
+    b.goto(&format!("{base}/quality/visits/new")).await.unwrap();
+    axe_clean(&b, "new visit", &mut checked).await;
+    click_and_wait(&b, "form[action='/quality/visits'] button[type=submit]").await;
+    assert!(
+        b.source()
+            .await
+            .unwrap()
+            .contains("Select a grade for Safe")
+    );
+    axe_clean(&b, "new visit with errors", &mut checked).await;
+    b.fill("#location_id", "1-70009").await.unwrap();
+    b.fill("#visit_date", "02/11/2026").await.unwrap();
+    b.fill("#officers", "QA team").await.unwrap();
+    for (i, g) in ["D", "C", "B", "B", "C"].iter().enumerate() {
+        b.select_by_value(&format!("#grade_{i}"), g).await.unwrap();
+    }
+    b.click("details summary").await.unwrap();
+    b.fill("#finding_0_7", "MAR charts not signed on two units")
+        .await
+        .unwrap();
+    click_and_wait(&b, "form[action='/quality/visits'] button[type=submit]").await;
+    let src = b.source().await.unwrap();
+    assert!(src.contains("Visit recorded as a draft"), "{src}");
+    assert!(src.contains("MAR charts not signed on two units"));
+    axe_clean(&b, "visit (draft)", &mut checked).await;
+    click_and_wait(&b, "form[action$='/submit'] button").await;
+    click_and_wait(&b, "form[action$='/confirm'] button").await;
+    assert_eq!(
+        b.find("#visit-status").await.unwrap().text().await.unwrap(),
+        "confirmed"
+    );
+    assert_eq!(
+        b.find("#overall-grade")
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "D"
+    );
+    axe_clean(&b, "visit (confirmed)", &mut checked).await;
+
+    let plan: i64 = app
+        .db()
+        .q()
+        .scalar("SELECT id FROM action_plans", vec![])
+        .await
+        .unwrap();
+    b.goto(&format!("{base}/quality/plans/{plan}"))
+        .await
+        .unwrap();
+    axe_clean(&b, "action plan", &mut checked).await;
+    b.fill("#description", "Weekly medicines audit")
+        .await
+        .unwrap();
+    b.fill("#owner", "Registered manager").await.unwrap();
+    b.fill("#due_date", "30/11/2026").await.unwrap();
+    click_and_wait(
+        &b,
+        &format!("form[action='/quality/plans/{plan}/items'] button"),
+    )
+    .await;
+    assert!(b.source().await.unwrap().contains("Weekly medicines audit"));
+    axe_clean(&b, "action plan with an item", &mut checked).await;
+
+    // The thematic analysis pages, with a suggestion shown.
+    for page in [
+        "/quality/issues",
+        "/quality/themes",
+        "/quality/themes/manage",
+        "/quality/themes/1",
+        "/quality/training",
+        "/quality/report",
+    ] {
+        b.goto(&format!("{base}{page}")).await.unwrap();
+        axe_clean(&b, page, &mut checked).await;
+    }
+    b.goto(&format!("{base}/quality/issues")).await.unwrap();
+    b.fill("#location_id", "1-70009").await.unwrap();
+    b.fill("#found_date", "02/11/2026").await.unwrap();
+    b.fill("#text", "MAR charts were not signed").await.unwrap();
+    click_and_wait(&b, "button[value=suggest]").await;
+    assert!(
+        b.source()
+            .await
+            .unwrap()
+            .contains("Suggested: the text mentions MAR chart")
+    );
+    axe_clean(&b, "issue with suggested themes", &mut checked).await;
+    click_and_wait(&b, "button[value=save]").await;
+    assert!(b.source().await.unwrap().contains("Issue recorded"));
+    b.goto(&format!("{base}/account")).await.unwrap();
+    click_and_wait(&b, "button.app-link-button").await;
+
+    // The provider sees its plan and records progress; nothing of any other provider.
+    sign_in(&b, &base, "manager@agency9.test", &provider_pw).await;
+    b.goto(&format!("{base}/quality/plans")).await.unwrap();
+    assert!(
+        b.source()
+            .await
+            .unwrap()
+            .contains(&format!("/quality/plans/{plan}"))
+    );
+    axe_clean(&b, "provider's action plans", &mut checked).await;
+    b.goto(&format!("{base}/quality/plans/{plan}"))
+        .await
+        .unwrap();
+    let item: i64 = app
+        .db()
+        .q()
+        .scalar("SELECT id FROM action_items", vec![])
+        .await
+        .unwrap();
+    b.select_by_value(&format!("#status-{item}"), "in_progress")
+        .await
+        .unwrap();
+    b.fill(
+        &format!("#evidence-{item}"),
+        "Audit sheet in use since Monday",
+    )
+    .await
+    .unwrap();
+    click_and_wait(
+        &b,
+        &format!("form[action='/quality/items/{item}/progress'] button"),
+    )
+    .await;
+    let src = b.source().await.unwrap();
+    assert!(src.contains("Audit sheet in use since Monday"), "{src}");
+    assert!(src.contains("in_progress"));
+    axe_clean(&b, "provider records progress", &mut checked).await;
     b.close().await.unwrap();
     eprintln!(
         "axe-core clean on {} pages: {}",

@@ -755,3 +755,183 @@ fn eval_risk_prints_its_definition_and_aucs() {
     assert!(auc_of("Baseline") > 0.9, "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An admin sets the council's own QAF (two domains with standards, a numeric four-grade
+/// scale, the median rule) and risk weights; visits, action plans, the summary tables and
+/// the risk tool all follow it.
+#[tokio::test]
+async fn a_council_sets_its_own_framework_and_risk_weights() {
+    let app = TestApp::new().await;
+    market(&app).await;
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    let page = admin.get("/admin/quality").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("Safe: Learning culture; Safe systems, pathways and transitions")
+    );
+    assert!(
+        page.body
+            .contains("A Excellent\nB Good\nC Compliant\nD Non-compliant")
+    );
+    let mut form: Vec<(&'static str, String)> = vec![
+        (
+            "domains",
+            "Safe: Medicines; Staffing\nWell-led: Governance".into(),
+        ),
+        (
+            "scale",
+            "1 Outstanding\n2 Good\n3 Requires improvement\n4 Poor".into(),
+        ),
+        ("rule", "median".into()),
+    ];
+    let defaults = caremarket_core::risk::Weights::default();
+    let w = serde_json::to_value(&defaults).unwrap();
+    for (k, v) in w.as_object().unwrap() {
+        let v = match k.as_str() {
+            "qaf_grade" => "0, 3, 9, 20".to_string(),
+            "concern_high" => "12".to_string(),
+            _ => v.to_string(),
+        };
+        // Field names live as long as the test: leak the few short strings.
+        form.push((Box::leak(k.clone().into_boxed_str()), v));
+    }
+    let post = |form: Vec<(&'static str, String)>| {
+        let admin = &admin;
+        async move {
+            let f: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            admin.post_form("/admin/quality", &f).await
+        }
+    };
+    // Mistakes first: a grade without a name and too few risk points for the scale.
+    let mut bad = form.clone();
+    bad[1].1 = "1\n2 Good".into();
+    let qi = bad.iter().position(|(k, _)| *k == "qaf_grade").unwrap();
+    bad[qi].1 = "0, 3".into();
+    let r = post(bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Line 1: give grade 1 a name"));
+    assert!(
+        r.body.contains("1\n2 Good</textarea>"),
+        "what was typed is kept"
+    );
+    let mut bad = form.clone();
+    bad[qi].1 = "0, 3".into();
+    let r = post(bad).await;
+    assert!(r.body.contains("Give 4 numbers for the last QAF grade"));
+    let r = post(form.clone()).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"settings.update".to_string())
+    );
+
+    // The visit form asks for the two domains and their standards.
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    assert_eq!(
+        upload_register(&c, &register()).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let page = c.get("/quality/visits/new").await;
+    assert!(page.body.contains("Well-led: grade") && !page.body.contains("Caring: grade"));
+    assert!(page.body.contains("name=\"finding_0_1\"") && page.body.contains(">Staffing</label>"));
+    assert!(page.body.contains("3 Requires improvement"));
+    assert!(
+        page.body
+            .contains("The overall grade is the middle domain grade")
+    );
+    let r = c
+        .post_form(
+            "/quality/visits",
+            &[
+                ("location_id", "1-70014"),
+                ("visit_type", "reactive"),
+                ("announced", "no"),
+                ("unannounced_reason", "Following a safeguarding alert"),
+                (
+                    "visit_date",
+                    &app.clock
+                        .now_utc()
+                        .date_naive()
+                        .format("%d/%m/%Y")
+                        .to_string(),
+                ),
+                ("officers", "QA team"),
+                ("grade_0", "4"),
+                ("grade_1", "2"),
+                ("finding_0_0", "Two MAR charts unsigned"),
+                ("finding_1_0", "Audits not done since March"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let id: i64 = r.location().rsplit('/').next().unwrap().parse().unwrap();
+    // Median of 4 and 2, the lower grade on a tie: 4 (ranks 3 and 1; upper median 3).
+    let v = c.get(&format!("/api/v1/quality/visits/{id}")).await.json();
+    assert_eq!(v["overall_grade"], "4");
+    assert_eq!(
+        v["findings"][0],
+        serde_json::json!(["Safe", "Medicines", "Two MAR charts unsigned"])
+    );
+    assert_eq!(
+        v["findings"][1],
+        serde_json::json!(["Well-led", "Governance", "Audits not done since March"])
+    );
+    assert_eq!(v["grades"].as_array().unwrap().len(), 2);
+    confirm(&c, id).await;
+    assert_eq!(
+        app.count("action_plans").await,
+        1,
+        "a 4 (Poor) opens a plan"
+    );
+    let page = c.get(&format!("/quality/visits/{id}")).await;
+    assert!(page.body.contains("Audits not done since March"));
+    // The summary uses the council's scale; the risk tool its weights (grade 4 = 20 points).
+    let t = c
+        .get("/api/v1/quality/summary?contract_type=home_care_framework")
+        .await
+        .json();
+    let labels: Vec<&str> = t["by_qaf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x[0].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "1 Outstanding",
+            "2 Good",
+            "3 Requires improvement",
+            "4 Poor",
+            "Not yet visited"
+        ]
+    );
+    assert_eq!(counts_of(&t, "by_qaf"), [0, 0, 0, 1, 21]);
+    let rows = c.get("/api/v1/quality/risk").await.json();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["location_id"] == "1-70014")
+        .unwrap();
+    assert_eq!(row["contributions"][5]["points"], 20);
+    assert!(
+        c.get("/quality/risk")
+            .await
+            .body
+            .contains("Last confirmed QAF grade: 1 0, 2 3, 3 9, 4 20")
+    );
+    // A grade visits carry cannot leave the scale.
+    let mut drop4 = form.clone();
+    drop4[1].1 = "1 Outstanding\n2 Good\n3 Poor".into();
+    drop4[qi].1 = "0, 3, 9".into();
+    let r = post(drop4).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Keep grade 4 on the scale"));
+    // The settings survive a restart (read back from the database).
+    let s = caremarket::admin::settings::load(app.db()).await.unwrap();
+    assert_eq!(s.qaf.domains.len(), 2);
+    assert_eq!(s.risk_weights.concern_high, 12);
+}

@@ -93,6 +93,140 @@ pub fn overall_grade(
     Ok(scale.code(r).expect("rank from the scale").to_string())
 }
 
+/// One domain of the council's QAF, with the standards a visit records findings against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QafDomain {
+    pub name: String,
+    pub standards: Vec<String>,
+}
+
+/// The council's Quality Assurance Framework: its domains and standards, grade scale and the
+/// rule that makes the overall grade. The default is seed 003's QAF, modelled on the CQC key
+/// questions, with CQC's quality statements as its standards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Framework {
+    pub domains: Vec<QafDomain>,
+    pub scale: GradeScale,
+    pub rule: OverallRule,
+}
+
+impl Default for Framework {
+    fn default() -> Self {
+        let mut domains: Vec<QafDomain> = Vec::new();
+        for (kq, statement) in crate::themes::QUALITY_STATEMENTS {
+            match domains.last_mut() {
+                Some(d) if d.name == kq => d.standards.push(statement.to_string()),
+                _ => domains.push(QafDomain {
+                    name: kq.to_string(),
+                    standards: vec![statement.to_string()],
+                }),
+            }
+        }
+        Framework {
+            domains,
+            scale: GradeScale::default(),
+            rule: OverallRule::Lowest,
+        }
+    }
+}
+
+impl Framework {
+    /// The domains as an admin edits them: one a line, "Name: standard; standard; ...".
+    pub fn domains_text(&self) -> String {
+        self.domains
+            .iter()
+            .map(|d| format!("{}: {}", d.name, d.standards.join("; ")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+    /// The scale as an admin edits it: one grade a line, best first, "A Excellent".
+    pub fn scale_text(&self) -> String {
+        self.scale
+            .grades
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Reads domains written one a line as "Name: standard; standard". Names must be unique; a
+/// domain may have no standards (findings are then recorded for the domain as a whole).
+pub fn parse_domains(text: &str) -> Result<Vec<QafDomain>, String> {
+    let mut out: Vec<QafDomain> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (name, rest) = line.split_once(':').unwrap_or((line, ""));
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(format!(
+                "Line {}: give the domain a name before the colon",
+                i + 1
+            ));
+        }
+        if out.iter().any(|d| d.name.eq_ignore_ascii_case(name)) {
+            return Err(format!("Line {}: the domain {name} is listed twice", i + 1));
+        }
+        let standards: Vec<String> = rest
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if standards.len() > 30 {
+            return Err(format!("Line {}: at most 30 standards a domain", i + 1));
+        }
+        out.push(QafDomain {
+            name: name.to_string(),
+            standards,
+        });
+    }
+    if out.is_empty() {
+        return Err("Give at least one domain".into());
+    }
+    if out.len() > 12 {
+        return Err("Give at most 12 domains".into());
+    }
+    Ok(out)
+}
+
+/// Reads a grade scale written one grade a line, best first, as "code name" ("A Excellent").
+/// Codes are short (1–3 letters or digits) and unique; at least two grades.
+pub fn parse_scale(text: &str) -> Result<GradeScale, String> {
+    let mut grades: Vec<(String, String)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (code, name) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let code = code.trim().to_uppercase();
+        if code.is_empty() || code.len() > 3 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(format!(
+                "Line {}: start with a grade code of 1 to 3 letters or digits, like A",
+                i + 1
+            ));
+        }
+        if name.trim().is_empty() {
+            return Err(format!(
+                "Line {}: give grade {code} a name, like {code} Good",
+                i + 1
+            ));
+        }
+        if grades.iter().any(|(c, _)| *c == code) {
+            return Err(format!("Line {}: grade {code} is listed twice", i + 1));
+        }
+        grades.push((code, name.trim().to_string()));
+    }
+    if grades.len() < 2 {
+        return Err("Give at least two grades, best first".into());
+    }
+    Ok(GradeScale { grades })
+}
+
 /// An action plan item's status as the council reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -150,6 +284,51 @@ mod tests {
         );
         assert!(s.needs_action_plan("C") && s.needs_action_plan("D") && !s.needs_action_plan("B"));
         assert_eq!(s.name("d"), Some("Non-compliant"));
+    }
+
+    #[test]
+    fn the_default_framework_is_seed_003s_on_the_cqc_key_questions() {
+        let f = Framework::default();
+        let names: Vec<&str> = f.domains.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["Safe", "Effective", "Caring", "Responsive", "Well-led"]
+        );
+        let n: Vec<usize> = f.domains.iter().map(|d| d.standards.len()).collect();
+        assert_eq!(n, [8, 6, 5, 7, 8]);
+        assert_eq!(f.scale, GradeScale::default());
+        // What the admin sees reads back to the same framework.
+        assert_eq!(parse_domains(&f.domains_text()).unwrap(), f.domains);
+        assert_eq!(parse_scale(&f.scale_text()).unwrap(), f.scale);
+    }
+
+    #[test]
+    fn framework_text_is_checked_line_by_line() {
+        let d = parse_domains("Safe: Medicines; Staffing\n\nWell-led\n").unwrap();
+        assert_eq!(d[0].standards, ["Medicines", "Staffing"]);
+        assert!(d[1].standards.is_empty());
+        assert_eq!(
+            parse_domains("Safe: a\nsafe: b").unwrap_err(),
+            "Line 2: the domain safe is listed twice"
+        );
+        assert_eq!(
+            parse_domains(": a").unwrap_err(),
+            "Line 1: give the domain a name before the colon"
+        );
+        assert!(parse_domains("  \n").is_err());
+        let s = parse_scale("1 Outstanding\n2 Good\n3 Poor").unwrap();
+        assert_eq!(s.code(2), Some("3"));
+        assert!(s.needs_action_plan("2") && !s.needs_action_plan("1"));
+        assert_eq!(
+            parse_scale("A Good\na Bad").unwrap_err(),
+            "Line 2: grade A is listed twice"
+        );
+        assert_eq!(
+            parse_scale("A\nB Bad").unwrap_err(),
+            "Line 1: give grade A a name, like A Good"
+        );
+        assert!(parse_scale("ABCD Long").is_err());
+        assert!(parse_scale("A Only").is_err());
     }
 
     #[test]
