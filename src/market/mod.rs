@@ -643,6 +643,18 @@ pub struct Dashboard {
     pub beds_known_for: u64,
     pub specialisms_known_for: u64,
     pub service_types_known_for: u64,
+    /// Locations in scope under a contract in force on the date (every service type), when
+    /// the council keeps a contracts register (seed 004 §4.6: "65.2% of the contracted
+    /// providers ... rated Good or Outstanding").
+    #[schema(value_type = Option<Object>)]
+    pub contracted: Option<Summary>,
+    /// Contracted care homes only.
+    #[schema(value_type = Option<Object>)]
+    pub contracted_care_homes: Option<Summary>,
+    #[serde(skip)]
+    pub contracted_members: Vec<usize>,
+    #[serde(skip)]
+    pub contracted_care_home_members: Vec<usize>,
     #[serde(skip)]
     pub facts: Vec<Arc<Fact>>,
     #[serde(skip)]
@@ -756,6 +768,8 @@ async fn build_dashboard(
         ));
     }
     let watch = watch_list(&facts, &all, scope, &mut notes);
+    let (contracted, contracted_members, contracted_care_homes, contracted_care_home_members) =
+        contracted_market(state, scope, &facts).await?;
     let mut comparisons = Vec::new();
     if compare {
         comparisons.push(
@@ -822,9 +836,52 @@ async fn build_dashboard(
         beds_known_for,
         specialisms_known_for,
         service_types_known_for,
+        contracted,
+        contracted_members,
+        contracted_care_homes,
+        contracted_care_home_members,
         facts,
         care_home_members,
     })
+}
+
+type Members = (Option<Summary>, Vec<usize>);
+
+/// The contracted market within the scope: every service under a contract in force on the
+/// date, and its care homes. None when the register is empty.
+async fn contracted_market(
+    state: &AppState,
+    scope: &Scope,
+    facts: &[Arc<Fact>],
+) -> Result<(Option<Summary>, Vec<usize>, Option<Summary>, Vec<usize>)> {
+    let on = scope
+        .as_at
+        .unwrap_or_else(|| state.clock.now().date_naive());
+    let ids: HashSet<String> = crate::quality::contracts(state)
+        .await?
+        .into_iter()
+        .filter(|c| c.in_force(on))
+        .map(|c| c.location_id)
+        .collect();
+    if ids.is_empty() {
+        return Ok((None, vec![], None, vec![]));
+    }
+    let of = |care_home_only: bool| -> Members {
+        let members: Vec<usize> = facts
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| ids.contains(&f.location_id) && (f.care_home || !care_home_only))
+            .map(|(i, _)| i)
+            .collect();
+        let s = summarise(members.iter().map(|&i| LocationFacts {
+            beds: facts[i].beds,
+            overall: facts[i].overall,
+        }));
+        (Some(s), members)
+    };
+    let (all, all_members) = of(false);
+    let (homes, home_members) = of(true);
+    Ok((all, all_members, homes, home_members))
 }
 
 /// The measures a figure can drill down to.
@@ -854,6 +911,11 @@ impl Dashboard {
         }
         let members: Vec<usize> = match by {
             "care_homes" => self.care_home_members.clone(),
+            "contracted" => match group {
+                "all" => self.contracted_members.clone(),
+                "care_homes" => self.contracted_care_home_members.clone(),
+                _ => return None,
+            },
             "key_question" => self
                 .by_key_question
                 .iter()

@@ -431,6 +431,12 @@ async fn drill_page(
             .unwrap_or_default()
     } else if by == "care_homes" {
         "Care homes".to_string()
+    } else if by == "contracted" {
+        if group == "care_homes" {
+            "Contracted care homes".to_string()
+        } else {
+            "Contracted services".to_string()
+        }
     } else {
         format!("{} ({})", group.replace('-', " "), by.replace('_', " "))
     };
@@ -930,6 +936,14 @@ impl ReportPage {
 /// the Care Quality Commission, in comparison with a national average of 65.5%").
 fn report_points(d: &Dashboard) -> Vec<String> {
     let mut p = vec![headline(d)];
+    if let Some(c) = &d.contracted
+        && let Some(pct) = c.good_or_outstanding_pct
+    {
+        p.push(format!(
+            "{pct:.1}% of the contracted services rated by CQC ({} of {}) are rated Good or Outstanding; {} of them Inadequate.",
+            c.good_or_outstanding, c.rated, c.inadequate
+        ));
+    }
     if let Some(eng) = d.comparisons.iter().find(|c| c.name == "England")
         && let (Some(a), Some(e)) = (
             d.care_homes.good_or_outstanding_pct,

@@ -935,3 +935,79 @@ async fn a_council_sets_its_own_framework_and_risk_weights() {
     assert_eq!(s.qaf.domains.len(), 2);
     assert_eq!(s.risk_weights.concern_high, 12);
 }
+
+/// Seed 004 §4.6 gives quality "for the contracted providers" beside the whole market: the
+/// dashboard does both, and a new register shows at once (the cached dashboard is rebuilt).
+#[tokio::test]
+async fn the_dashboard_gives_the_contracted_market_beside_the_whole() {
+    let app = TestApp::new().await;
+    market(&app).await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let before = c.get("/api/v1/market/summary?area=Leicester").await.json();
+    assert!(
+        before["contracted"].is_null(),
+        "no register, no contracted figures"
+    );
+    assert!(
+        !c.get("/market?area=Leicester")
+            .await
+            .body
+            .contains("id=\"contracted\"")
+    );
+    // Ten Good agencies, the three rated Requires improvement, one never rated, Oak House.
+    let mut csv = String::from("Location ID,Contract type,Start date\n");
+    for i in (0..10).chain(14..17).chain([20]) {
+        csv.push_str(&format!("1-7{i:04},Home care framework,01/04/2018\n"));
+    }
+    csv.push_str("1-60000,Residential,01/04/2018\n");
+    assert_eq!(
+        upload_register(&c, &csv).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // Worked by hand: contracted 15 locations, 13 rated, 10 Good: 76.9%. The whole market
+    // in Leicester: 25 locations, 17 rated, 14 Good: 82.4%. Contracted care homes: Oak
+    // House, not rated.
+    let d = c.get("/api/v1/market/summary?area=Leicester").await.json();
+    let k = &d["contracted"];
+    assert_eq!(
+        (
+            k["locations"].as_u64(),
+            k["rated"].as_u64(),
+            k["good_or_outstanding"].as_u64(),
+            k["requires_improvement"].as_u64()
+        ),
+        (Some(15), Some(13), Some(10), Some(3))
+    );
+    assert_eq!(k["good_or_outstanding_pct"], 76.9);
+    assert_eq!(d["all_locations"]["good_or_outstanding_pct"], 82.4);
+    assert_eq!(d["all_locations"]["locations"], 25);
+    assert_eq!(d["contracted_care_homes"]["locations"], 1);
+    assert_eq!(d["contracted_care_homes"]["rated"], 0);
+    let page = c.get("/market?area=Leicester").await;
+    assert!(
+        page.body.contains("76.9% of the contracted services rated by CQC (10 of 13) are rated Good or Outstanding, against 82.4% of all services in Leicester."),
+        "{}",
+        page.body
+    );
+    let report = c.get("/market/report?area=Leicester").await;
+    assert!(report.body.contains("76.9% of the contracted services rated by CQC (10 of 13) are rated Good or Outstanding; 0 of them Inadequate."));
+    // Each contracted figure drills down to a list of that length.
+    for (group, measure, n) in [
+        ("all", "locations", 15),
+        ("all", "rated", 13),
+        ("all", "good_or_outstanding", 10),
+        ("care_homes", "locations", 1),
+    ] {
+        let list = c
+            .get(&format!(
+                "/market/locations?area=Leicester&by=contracted&group={group}&measure={measure}"
+            ))
+            .await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert_eq!(
+            list.body.matches("href=\"/locations/").count(),
+            n,
+            "{group} {measure}"
+        );
+    }
+}
