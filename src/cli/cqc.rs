@@ -18,6 +18,10 @@ pub enum ImportCommand {
     Directory(ImportArgs),
     /// CQC API location records, one JSON object a line
     ApiRecords(ImportArgs),
+    /// The council's contracts register (CSV or XLSX): which locations it buys from
+    Contracts(super::quality::FileArgs),
+    /// Issues found in CQC reports and QA visits, with their themes (CSV or XLSX)
+    Issues(super::quality::IssuesArgs),
 }
 
 #[derive(Args)]

@@ -4,6 +4,7 @@
 mod bench;
 mod cqc;
 pub mod dbtools;
+mod quality;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -42,7 +43,7 @@ enum Command {
     /// Move a whole deployment between databases
     #[command(subcommand)]
     Db(DbCommand),
-    /// Import CQC data files
+    /// Import data files: CQC's, the contracts register, issues found
     #[command(subcommand)]
     Import(cqc::ImportCommand),
     /// Figures about the care market
@@ -102,6 +103,9 @@ enum ReportCommand {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// The quality assurance report (seed 004 shape): contracted market ratings, changes
+    /// since a date, themes of the issues found, training offers
+    Quality(quality::QualityReportArgs),
 }
 
 #[derive(Subcommand)]
@@ -255,20 +259,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let html = crate::market::pages::report_html(&state, &q, true)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let ext = out
-                .extension()
-                .and_then(|e| e.to_str())
-                .unwrap_or("")
-                .to_lowercase();
-            let bytes = match ext.as_str() {
-                "html" | "htm" => html.into_bytes(),
-                "pdf" => crate::export::pdf::html_to_pdf(&html).map_err(|e| anyhow::anyhow!(e))?,
-                _ => anyhow::bail!("--out must end in .html or .pdf"),
-            };
-            std::fs::write(&out, &bytes)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
-            println!("Wrote {} ({} KB)", out.display(), bytes.len() / 1024);
-            Ok(())
+            write_report(html, &out)
+        }
+        Command::Report(ReportCommand::Quality(a)) => {
+            let db = open(&a.db).await?;
+            let state = AppState::with_system_clock(db, Config::for_cli()).await?;
+            let html = quality::report_html(&state, &a).await?;
+            write_report(html, &a.out)
         }
         Command::Import(cmd) => {
             init_tracing("text");
@@ -276,6 +273,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 cqc::ImportCommand::Ratings(a) => (crate::cqc::Kind::Ratings, a),
                 cqc::ImportCommand::Directory(a) => (crate::cqc::Kind::Directory, a),
                 cqc::ImportCommand::ApiRecords(a) => (crate::cqc::Kind::ApiRecords, a),
+                cqc::ImportCommand::Contracts(a) => {
+                    let db = open(&a.db).await?;
+                    let state = AppState::with_system_clock(db, Config::for_cli()).await?;
+                    return quality::import_contracts(&state, a).await;
+                }
+                cqc::ImportCommand::Issues(a) => {
+                    let db = open(&a.file.db).await?;
+                    let state = AppState::with_system_clock(db, Config::for_cli()).await?;
+                    return quality::import_issues(&state, a).await;
+                }
             };
             let db = open(&a.db).await?;
             let state = AppState::with_system_clock(db, Config::for_cli()).await?;
@@ -295,6 +302,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Db(DbCommand::Copy { from, to }) => dbtools::copy(&from, &to).await,
         Command::Backup { db, out } => dbtools::backup(&db.database_url, &out).await,
     }
+}
+
+/// Writes a report's HTML as FILE.html, or as FILE.pdf through Chromium.
+fn write_report(html: String, out: &std::path::Path) -> anyhow::Result<()> {
+    let ext = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_lowercase();
+    let bytes = match ext.as_str() {
+        "html" | "htm" => html.into_bytes(),
+        "pdf" => crate::export::pdf::html_to_pdf(&html).map_err(|e| anyhow::anyhow!(e))?,
+        _ => anyhow::bail!("--out must end in .html or .pdf"),
+    };
+    std::fs::write(out, &bytes)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    println!("Wrote {} ({} KB)", out.display(), bytes.len() / 1024);
+    Ok(())
 }
 
 async fn serve(db: Db, args: &ServeArgs, banner: Option<String>) -> anyhow::Result<()> {

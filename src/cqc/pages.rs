@@ -369,33 +369,13 @@ async fn upload_form(State(state): State<AppState>, ctx: RequestCtx) -> Result<R
 async fn upload_submit(
     State(state): State<AppState>,
     ctx: RequestCtx,
-    mut mp: Multipart,
+    mp: Multipart,
 ) -> Result<Response> {
-    let mut kind = String::new();
-    let mut edition = String::new();
-    let mut skip_invalid = false;
-    let mut file: Option<(String, Vec<u8>)> = None;
-    while let Some(field) = mp
-        .next_field()
-        .await
-        .map_err(|e| AppError::BadRequest(format!("the upload could not be read: {e}")))?
-    {
-        match field.name().unwrap_or("") {
-            "kind" => kind = field.text().await.unwrap_or_default(),
-            "edition" => edition = field.text().await.unwrap_or_default().trim().to_string(),
-            "skip_invalid" => skip_invalid = true,
-            "file" => {
-                let name = field.file_name().unwrap_or("upload").to_string();
-                let bytes = field.bytes().await.map_err(|e| {
-                    AppError::BadRequest(format!("the file could not be received: {e}"))
-                })?;
-                if !bytes.is_empty() {
-                    file = Some((name, bytes.to_vec()));
-                }
-            }
-            _ => {}
-        }
-    }
+    let up = crate::web::forms::Upload::read(mp).await?;
+    let kind = up.field("kind").to_string();
+    let edition = up.field("edition").trim().to_string();
+    let skip_invalid = up.ticked("skip_invalid");
+    let file = up.file;
     let mut errors = FormErrors::default();
     let k = Kind::parse(&kind).filter(|k| *k != Kind::Sync);
     if k.is_none() {

@@ -229,10 +229,10 @@ pub async fn import_register(
             .after(serde_json::json!({"file_name": name, "contracts": rows.len()}))
             .write(&mut tx, actor, now)
             .await?;
-        // The market dashboards show the contracted market: moving the data version on makes
-    // them rebuild with the new register.
-    crate::cqc::bump_data_version(&mut tx).await?;
-    tx.commit().await?;
+        // The market dashboards show the contracted market: moving the data version on
+        // makes them rebuild with the new register.
+        crate::cqc::bump_data_version(&mut tx).await?;
+        tx.commit().await?;
         Ok(rows.len())
     }
     .await;

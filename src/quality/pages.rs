@@ -157,31 +157,9 @@ async fn contracts_page(State(state): State<AppState>, ctx: RequestCtx) -> Resul
 async fn contracts_upload(
     State(state): State<AppState>,
     ctx: RequestCtx,
-    mut mp: Multipart,
+    mp: Multipart,
 ) -> Result<Response> {
-    let mut file = None;
-    while let Some(field) = mp
-        .next_field()
-        .await
-        .map_err(|e| AppError::BadRequest(format!("the upload could not be read: {e}")))?
-    {
-        if field.name() == Some("file") {
-            let name = field
-                .file_name()
-                .unwrap_or("register.csv")
-                .rsplit(['/', '\\'])
-                .next()
-                .unwrap_or("register.csv")
-                .to_string();
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|e| AppError::BadRequest(e.to_string()))?;
-            if !bytes.is_empty() {
-                file = Some((name, bytes.to_vec()));
-            }
-        }
-    }
+    let file = crate::web::forms::Upload::read(mp).await?.file;
     let mut errors = FormErrors::default();
     let Some((name, bytes)) = file else {
         errors.add("file", "Select the contracts register file (CSV or XLSX)");

@@ -33,6 +33,10 @@ pub fn routes() -> Vec<RouteDef> {
         post("/quality/themes/{id}", QA_OFFICERS, theme_update),
         get("/quality/issues", QA_OFFICERS, issues_page),
         post("/quality/issues", QA_OFFICERS, issue_create),
+        crate::web::with_body_limit(
+            post("/quality/issues/upload", QA_OFFICERS, issues_upload),
+            crate::web::UPLOAD_LIMIT,
+        ),
         get("/quality/training", COUNCIL, training_page),
         post("/quality/training", QA_OFFICERS, offer_create),
         post(
@@ -391,6 +395,8 @@ struct IssuesPage {
     suggested: bool,
     warn_names: bool,
     issues: Vec<th::IssueRow>,
+    /// The problems of a refused issues file, row by row
+    problems: String,
 }
 
 async fn issues_view(
@@ -399,6 +405,17 @@ async fn issues_view(
     errors: FormErrors,
     i: IssueInput,
     suggestions: Option<Vec<(i64, Vec<String>)>>,
+) -> Result<Response> {
+    issues_view_with(state, ctx, errors, i, suggestions, String::new()).await
+}
+
+async fn issues_view_with(
+    state: &AppState,
+    ctx: &RequestCtx,
+    errors: FormErrors,
+    i: IssueInput,
+    suggestions: Option<Vec<(i64, Vec<String>)>>,
+    problems: String,
 ) -> Result<Response> {
     let themes = th::themes(state, true).await?;
     let sugg = suggestions.clone().unwrap_or_default();
@@ -436,6 +453,7 @@ async fn issues_view(
                 .collect(),
             suggested: suggestions.is_some(),
             issues: rows.into_iter().take(500).collect(),
+            problems,
             i,
         },
     )
@@ -485,6 +503,41 @@ async fn issue_create(
             "Issue recorded",
         )),
         Err(e) => issues_view(&state, &ctx, e, i, None).await,
+    }
+}
+
+/// A file of issues (CSV or XLSX): all or nothing, with the problems row by row.
+async fn issues_upload(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    mp: axum::extract::Multipart,
+) -> Result<Response> {
+    let up = crate::web::forms::Upload::read(mp).await?;
+    let mut errors = FormErrors::default();
+    let Some((name, bytes)) = &up.file else {
+        errors.add("file", "Select a file of issues (CSV or XLSX)");
+        return issues_view(&state, &ctx, errors, IssueInput::default(), None).await;
+    };
+    let opts = th::IssueImportOptions {
+        accept_suggestions: up.ticked("accept_suggestions"),
+        confirm_no_names: up.ticked("file_confirm_no_names"),
+    };
+    match th::import_issues(&state, &Actor::from_ctx(&ctx), name, bytes, opts).await {
+        Ok(r) => Ok(redirect_with_flash(
+            &state,
+            "/quality/issues",
+            &format!(
+                "{} issues loaded from {name} ({} tagged with the suggested themes; {} already recorded)",
+                r.added, r.tagged_by_suggestion, r.already
+            ),
+        )),
+        Err(report) => {
+            errors.add(
+                "file",
+                "The file was not loaded: nothing has changed. The problems are listed below.",
+            );
+            issues_view_with(&state, &ctx, errors, IssueInput::default(), None, report).await
+        }
     }
 }
 

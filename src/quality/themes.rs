@@ -702,3 +702,239 @@ pub async fn analysis(state: &AppState, scope: &Scope) -> Result<Analysis> {
         themes: out,
     })
 }
+
+const ISSUE_COLUMNS: &[crate::import::ColumnSpec] = &[
+    crate::import::ColumnSpec {
+        key: "location_id",
+        names: &["locationid", "cqclocationid"],
+        required: true,
+    },
+    crate::import::ColumnSpec {
+        key: "date",
+        names: &[
+            "date",
+            "reportdate",
+            "visitdate",
+            "founddate",
+            "publicationdate",
+        ],
+        required: true,
+    },
+    crate::import::ColumnSpec {
+        key: "source",
+        names: &["source", "foundin"],
+        required: false,
+    },
+    crate::import::ColumnSpec {
+        key: "text",
+        names: &["issue", "text", "finding", "description"],
+        required: true,
+    },
+    crate::import::ColumnSpec {
+        key: "themes",
+        names: &["themes", "theme"],
+        required: false,
+    },
+];
+
+fn source_key(s: &str) -> Option<&'static str> {
+    let n = caremarket_core::cqc::normalise_header(s);
+    match n.as_str() {
+        "" | "cqc" | "cqcreport" | "cqcinspectionreport" | "inspectionreport" => Some("cqc_report"),
+        "qafvisit" | "qavisit" | "visit" | "councilqavisit" => Some("qaf_visit"),
+        "other" => Some("other"),
+        _ => None,
+    }
+}
+
+/// One row of an issues file: (location, date, source, text, [(theme id, suggested)]).
+type IssueRowIn = (String, NaiveDate, &'static str, String, Vec<(i64, bool)>);
+
+/// How an issues file is loaded.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IssueImportOptions {
+    /// Where a row's Themes cell is empty, tag it with the suggested themes (kept marked as
+    /// suggested) instead of refusing the file.
+    pub accept_suggestions: bool,
+    /// The officer has checked the file holds no names of people who use services.
+    pub confirm_no_names: bool,
+}
+
+/// What a load did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssueImport {
+    pub added: usize,
+    /// The same location, date and text already recorded: left as they are.
+    pub already: usize,
+    pub tagged_by_suggestion: usize,
+}
+
+/// Loads issues found in CQC reports or visits from a CSV/XLSX file: all or nothing, each
+/// problem with its row, column, value and reason. Themes are named in a Themes column
+/// (separated by semicolons); a row with none is refused with the suggested themes in the
+/// message, unless the officer accepts suggestions. Loading the same file again adds nothing.
+pub async fn import_issues(
+    state: &AppState,
+    actor: &Actor,
+    name: &str,
+    bytes: &[u8],
+    opts: IssueImportOptions,
+) -> std::result::Result<IssueImport, String> {
+    use crate::import::RowProblem;
+    let grids = crate::import::open(name, bytes).map_err(|e| e.0)?;
+    let (g, cols) = crate::import::find_header(name, &grids, ISSUE_COLUMNS).map_err(|e| e.0)?;
+    let grid = &grids[g];
+    let all = themes(state, false).await.map_err(|e| e.to_string())?;
+    let active: Vec<Theme> = all.iter().filter(|t| t.active).cloned().collect();
+    let known: BTreeSet<String> = {
+        let ids: Vec<(String,)> = state
+            .db
+            .q()
+            .fetch_all("SELECT location_id FROM cqc_locations", args![])
+            .await
+            .map_err(|e| e.to_string())?;
+        ids.into_iter().map(|r| r.0).collect()
+    };
+    let mut problems = Vec::new();
+    let mut rows: Vec<IssueRowIn> = Vec::new();
+    let mut tagged_by_suggestion = 0;
+    for i in cols.header_row + 1..grid.len() {
+        let cell = |k: &str| {
+            cols.idx(k)
+                .map(|c| grid.cell(i, c).trim().to_string())
+                .unwrap_or_default()
+        };
+        if (0..cols.headers.len()).all(|c| grid.cell(i, c).trim().is_empty()) {
+            continue;
+        }
+        let row = i + 1;
+        let mut bad = |k: &str, v: &str, why: &str| {
+            problems.push(RowProblem::new(row, cols.header(k), v, why))
+        };
+        let loc = cell("location_id");
+        if !known.contains(&loc) {
+            bad("location_id", &loc, "is not a location in the CQC data");
+        }
+        let d = cell("date");
+        let date = match caremarket_core::cqc::parse_date(&d, false) {
+            Ok(x) => Some(x),
+            Err(e) => {
+                bad("date", &d, &e.0);
+                None
+            }
+        };
+        let src = cell("source");
+        let source = source_key(&src);
+        if source.is_none() {
+            bad(
+                "source",
+                &src,
+                "is not a source: use CQC report, QA visit or other",
+            );
+        }
+        let text = cell("text");
+        if text.is_empty() {
+            bad("text", "", "the issue is empty");
+        } else if !opts.confirm_no_names {
+            let found = caremarket_core::privacy::check(&text);
+            if !found.is_empty() {
+                let what: Vec<String> = found.iter().map(|f| f.message()).collect();
+                bad(
+                    "text",
+                    &text,
+                    &format!(
+                        "{}: remove it, or confirm the file holds no names",
+                        what.join("; ")
+                    ),
+                );
+            }
+        }
+        let suggested: BTreeSet<i64> = suggest(&active, &text)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let named = cell("themes");
+        let mut tags: Vec<(i64, bool)> = Vec::new();
+        for n in named.split(';').map(str::trim).filter(|n| !n.is_empty()) {
+            match all.iter().find(|t| t.name.eq_ignore_ascii_case(n)) {
+                Some(t) if !tags.iter().any(|(id, _)| *id == t.id) => {
+                    tags.push((t.id, suggested.contains(&t.id)))
+                }
+                Some(_) => {}
+                None => bad("themes", n, "is not one of the themes"),
+            }
+        }
+        if named.is_empty() && !text.is_empty() {
+            if opts.accept_suggestions && !suggested.is_empty() {
+                tags = suggested.iter().map(|id| (*id, true)).collect();
+                tagged_by_suggestion += 1;
+            } else {
+                let names: Vec<&str> = active
+                    .iter()
+                    .filter(|t| suggested.contains(&t.id))
+                    .map(|t| t.name.as_str())
+                    .collect();
+                let why = if names.is_empty() {
+                    "no themes given, and none suggested by the key phrases: name them".to_string()
+                } else {
+                    format!(
+                        "no themes given; the key phrases suggest: {}",
+                        names.join("; ")
+                    )
+                };
+                bad("themes", "", &why);
+            }
+        }
+        if let (Some(date), Some(source)) = (date, source) {
+            rows.push((loc, date, source, text, tags));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(crate::import::summarise_problems(name, &problems));
+    }
+    if rows.is_empty() {
+        return Err(format!("{name} has no issues in it"));
+    }
+    let now = state.clock.now();
+    let result: Result<IssueImport> = async {
+        let mut tx = state.db.begin().await?;
+        let mut out = IssueImport {
+            tagged_by_suggestion,
+            ..Default::default()
+        };
+        for (loc, date, source, text, tags) in &rows {
+            let seen: i64 = tx
+                .scalar(
+                    "SELECT COUNT(*) FROM qa_issues WHERE location_id = $1 AND found_date = $2 AND text = $3",
+                    args![loc, *date, text],
+                )
+                .await?;
+            if seen > 0 {
+                out.already += 1;
+                continue;
+            }
+            let id: i64 = tx
+                .scalar(
+                    "INSERT INTO qa_issues (location_id, source, found_date, text, visit_id, created_by, created_at) VALUES ($1, $2, $3, $4, NULL, $5, $6) RETURNING id",
+                    args![loc, *source, *date, text, &actor.name, now],
+                )
+                .await?;
+            for (t, suggested) in tags {
+                tx.execute(
+                    "INSERT INTO qa_issue_themes (issue_id, theme_id, suggested) VALUES ($1, $2, $3)",
+                    args![id, *t, *suggested],
+                )
+                .await?;
+            }
+            out.added += 1;
+        }
+        audit::entry("qa_issues.import", "qa_issues", name)
+            .after(serde_json::json!({"file_name": name, "added": out.added, "already": out.already, "tagged_by_suggestion": out.tagged_by_suggestion}))
+            .write(&mut tx, actor, now)
+            .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+    .await;
+    result.map_err(|e| e.to_string())
+}

@@ -66,3 +66,48 @@ pub fn valid_email(s: &str) -> bool {
         && s.len() <= 254
         && !domain.contains('@')
 }
+
+/// A multipart form with one file: the file (name without any path, bytes) when one was
+/// chosen, and the other fields as text (a ticked checkbox is present, an unticked one not).
+#[derive(Debug, Default)]
+pub struct Upload {
+    pub file: Option<(String, Vec<u8>)>,
+    pub fields: std::collections::HashMap<String, String>,
+}
+
+impl Upload {
+    pub async fn read(mut mp: axum::extract::Multipart) -> crate::Result<Upload> {
+        let mut out = Upload::default();
+        while let Some(field) = mp.next_field().await.map_err(|e| {
+            crate::AppError::BadRequest(format!("the upload could not be read: {e}"))
+        })? {
+            let key = field.name().unwrap_or("").to_string();
+            if key == "file" {
+                // Browsers on Windows have sent the whole path: keep the file's own name.
+                let name = field
+                    .file_name()
+                    .unwrap_or("upload")
+                    .rsplit(['/', '\\'])
+                    .next()
+                    .unwrap_or("upload")
+                    .to_string();
+                let bytes = field.bytes().await.map_err(|e| {
+                    crate::AppError::BadRequest(format!("the file could not be received: {e}"))
+                })?;
+                if !bytes.is_empty() {
+                    out.file = Some((name, bytes.to_vec()));
+                }
+            } else {
+                out.fields
+                    .insert(key, field.text().await.unwrap_or_default());
+            }
+        }
+        Ok(out)
+    }
+    pub fn field(&self, k: &str) -> &str {
+        self.fields.get(k).map(String::as_str).unwrap_or("")
+    }
+    pub fn ticked(&self, k: &str) -> bool {
+        self.fields.contains_key(k)
+    }
+}

@@ -140,6 +140,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/quality/themes/{id}", "admin+commissioner"),
     ("GET", "/quality/issues", "admin+commissioner"),
     ("POST", "/quality/issues", "admin+commissioner"),
+    ("POST", "/quality/issues/upload", "admin+commissioner"),
     (
         "GET",
         "/quality/training",

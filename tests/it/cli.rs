@@ -166,3 +166,82 @@ async fn serve_answers_and_stops_cleanly_on_sigterm() {
     };
     assert!(status.success(), "exit after SIGTERM: {status:?}");
 }
+
+/// The quality commands as a process: the contracts register and a file of issues loaded
+/// from the command line, and the QA report written as HTML.
+#[tokio::test]
+async fn contracts_issues_and_the_quality_report_from_the_command_line() {
+    let db = TestDb::new().await;
+    let o = caremarket(&db, &["import", "api-records", &crate::cqc::api_path()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let dir = tempfile_dir();
+    let contracts = dir.join("register.csv");
+    // Two real Devon care homes from the bundled API records: one Good, one Requires
+    // improvement.
+    std::fs::write(
+        &contracts,
+        "Location ID,Contract type,Start date\n1-1000587219,Residential,01/04/2019\n1-106875865,Residential,01/04/2019\n",
+    )
+    .unwrap();
+    let o = caremarket(&db, &["import", "contracts", contracts.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("2 contracts loaded from register.csv"));
+    let issues = dir.join("issues.csv");
+    std::fs::write(
+        &issues,
+        "Location ID,Date,Issue,Themes\n1-106875865,01/12/2020,Medicines were not stored safely,\n",
+    )
+    .unwrap();
+    let o = caremarket(&db, &["import", "issues", issues.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("the key phrases suggest: Medication")
+            && text(&o).contains("--accept-suggestions")
+    );
+    let o = caremarket(
+        &db,
+        &[
+            "import",
+            "issues",
+            issues.to_str().unwrap(),
+            "--accept-suggestions",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("1 issues loaded from issues.csv"),
+        "{}",
+        text(&o)
+    );
+    let out = dir.join("qa.html");
+    let o = caremarket(
+        &db,
+        &[
+            "report",
+            "quality",
+            "--since",
+            "2020-01-01",
+            "--as-at",
+            "2021-02-01",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let html = std::fs::read_to_string(&out).unwrap();
+    // The register's two homes as CQC rated them on 1 February 2021 (from the API records).
+    assert!(
+        html.contains("2 contracted providers in force on 1 February 2021"),
+        "{html}"
+    );
+    assert!(html.contains("50.0% of those rated by CQC are rated Good or Outstanding"), "{html}");
+    assert!(html.contains("Medication (1 specific issue)"));
+    assert!(html.contains("<style>"), "CSS inline for a file");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("caremarket-cli-{}", crate::support::random_name()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}

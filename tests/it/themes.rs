@@ -459,3 +459,101 @@ async fn a_council_changes_its_themes_and_key_phrases() {
         .unwrap();
     assert_eq!(app.count("themes").await, 20);
 }
+
+async fn upload_issues(c: &Client, csv: &str, flags: &[&str]) -> crate::support::Resp {
+    let csrf = c.csrf().await;
+    let b = "BoUnDaRy";
+    let mut body =
+        format!("--{b}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n");
+    for f in flags {
+        body.push_str(&format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"{f}\"\r\n\r\nyes\r\n"
+        ));
+    }
+    body.push_str(&format!("--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"C:\\\\reports\\\\issues.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n"));
+    c.request(
+        axum::http::Method::POST,
+        "/quality/issues/upload",
+        Some(&format!("multipart/form-data; boundary={b}")),
+        body,
+        &[],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_file_of_issues_loads_all_or_nothing_and_once() {
+    let app = TestApp::new().await;
+    market(&app).await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let bad = "Location ID,Date,Source,Issue,Themes\n\
+        1-70000,14/06/2023,CQC report,Fire doors wedged open,Fire safety; health & safety\n\
+        1-70001,14/06/2023,CQC report,MAR charts were not signed,\n\
+        1-70002,14/06/2023,QA visit,Oral care not planned,Oral care\n\
+        1-70003,31/02/2023,CQC report,Audits not done,Leadership\n\
+        1-nope,14/06/2023,Inspection,x,Leadership\n";
+    let r = upload_issues(&c, bad, &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for want in [
+        "issues.csv: 5 problems found; nothing was imported",
+        "row 3",
+        "no themes given; the key phrases suggest: Medication",
+        "Oral care",
+        "is not one of the themes",
+        "31/02/2023",
+        "is not a location in the CQC data",
+        "is not a source",
+    ] {
+        assert!(r.body.contains(want), "{want}: {}", r.body);
+    }
+    assert_eq!(app.count("qa_issues").await, 0);
+    let good = "Location ID,Date,Source,Issue,Themes\n\
+        1-70000,14/06/2023,CQC report,Fire doors wedged open,Fire safety; health & safety\n\
+        1-70001,14/06/2023,,MAR charts were not signed,\n";
+    let r = upload_issues(&c, good, &[]).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a row without themes"
+    );
+    let r = upload_issues(&c, good, &["accept_suggestions"]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = c.get(r.location()).await;
+    assert!(page.body.contains("2 issues loaded from issues.csv (1 tagged with the suggested themes; 0 already recorded)"), "{}", page.body);
+    let r = upload_issues(&c, good, &["accept_suggestions"]).await;
+    let page = c.get(r.location()).await;
+    assert!(page.body.contains(
+        "0 issues loaded from issues.csv (1 tagged with the suggested themes; 2 already recorded)"
+    ));
+    assert_eq!(app.count("qa_issues").await, 2);
+    // Named themes are kept as named (Fire Safety was also suggested by "fire doors");
+    // the row without themes took the suggestion.
+    let a = c.get("/api/v1/quality/themes?locations=all").await.json();
+    let want: Vec<(String, u64)> = ["Medication", "Health & Safety", "Fire Safety"]
+        .iter()
+        .map(|n| (n.to_string(), 1))
+        .collect();
+    assert_eq!(counts(&a), want, "ties in the configured order");
+    let suggested: Vec<(String, bool)> = app
+        .db()
+        .q()
+        .fetch_all(
+            "SELECT t.name, it.suggested FROM qa_issue_themes it JOIN themes t ON t.id = it.theme_id ORDER BY t.name",
+            caremarket::args![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        suggested,
+        [
+            ("Fire Safety".to_string(), true),
+            ("Health & Safety".to_string(), false),
+            ("Medication".to_string(), true)
+        ]
+    );
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"qa_issues.import".to_string())
+    );
+}
