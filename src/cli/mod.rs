@@ -84,6 +84,10 @@ enum EvalCommand {
         /// A rating history file (default: the bundled CQC history of community services)
         #[arg(long)]
         file: Option<std::path::PathBuf>,
+        /// CQC API location records with historic and key question ratings (default: the
+        /// bundled Devon and Plymouth care homes)
+        #[arg(long)]
+        api_records: Option<std::path::PathBuf>,
     },
 }
 
@@ -232,14 +236,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(cmd) => user(cmd).await,
         Command::Bench(BenchCommand::Http(a)) => bench::http(&a).await,
-        Command::Eval(EvalCommand::Risk { file }) => {
+        Command::Eval(EvalCommand::Risk { file, api_records }) => {
+            let read = |f: &std::path::Path| {
+                std::fs::read(f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))
+            };
             let bytes = match file {
-                Some(f) => std::fs::read(&f)
-                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?,
+                Some(f) => read(&f)?,
                 None => crate::quality::eval::BUNDLED_HISTORY.to_vec(),
             };
+            let api = match api_records {
+                Some(f) => read(&f)?,
+                None => BUNDLED_API_RECORDS.to_vec(),
+            };
             let report =
-                tokio::task::spawn_blocking(move || crate::quality::eval::run(&bytes)).await??;
+                tokio::task::spawn_blocking(move || crate::quality::eval::run(&bytes, Some(&api)))
+                    .await??;
             println!("{report}");
             Ok(())
         }

@@ -234,7 +234,10 @@ async fn contracts_issues_and_the_quality_report_from_the_command_line() {
         html.contains("2 contracted providers in force on 1 February 2021"),
         "{html}"
     );
-    assert!(html.contains("50.0% of those rated by CQC are rated Good or Outstanding"), "{html}");
+    assert!(
+        html.contains("50.0% of those rated by CQC are rated Good or Outstanding"),
+        "{html}"
+    );
     assert!(html.contains("Medication (1 specific issue)"));
     assert!(html.contains("<style>"), "CSS inline for a file");
     let _ = std::fs::remove_dir_all(&dir);
