@@ -459,15 +459,26 @@ async fn issues_view_with(
     )
 }
 
-async fn issues_page(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
-    issues_view(
-        &state,
-        &ctx,
-        FormErrors::default(),
-        IssueInput::default(),
-        None,
-    )
-    .await
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct IssuesQuery {
+    /// Record an issue found on this QA visit: the form starts with its location and date.
+    pub visit: Option<i64>,
+}
+
+async fn issues_page(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Query(q): Query<IssuesQuery>,
+) -> Result<Response> {
+    let mut i = IssueInput::default();
+    if let Some(id) = q.visit {
+        let (v, _) = super::visit(&state, id).await?.ok_or(AppError::NotFound)?;
+        i.location_id = v.location_id;
+        i.found_date = v.visit_date.format("%d/%m/%Y").to_string();
+        i.source = "qaf_visit".into();
+        i.visit_id = Some(id);
+    }
+    issues_view(&state, &ctx, FormErrors::default(), i, None).await
 }
 
 /// "Suggest themes" re-shows the form with the suggested themes ticked (nothing is saved);
@@ -482,7 +493,7 @@ async fn issue_create(
         source: field(&f, "source"),
         found_date: field(&f, "found_date"),
         text: field(&f, "text"),
-        visit_id: None,
+        visit_id: field(&f, "visit_id").trim().parse().ok(),
         theme_ids: ids_of(&f, "theme"),
         confirm_no_names: !field(&f, "confirm_no_names").is_empty(),
     };

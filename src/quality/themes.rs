@@ -273,6 +273,19 @@ pub async fn record_issue(
     if i.text.trim().is_empty() {
         e.add("text", "Describe the issue found");
     }
+    if let Some(v) = i.visit_id {
+        let at: Option<String> = state
+            .db
+            .q()
+            .scalar_optional("SELECT location_id FROM qaf_visits WHERE id = $1", args![v])
+            .await?;
+        if at.as_deref() != Some(loc) {
+            e.add(
+                "location_id",
+                format!("Visit {v} was not to this location: record the issue against the visit's location"),
+            );
+        }
+    }
     let all = themes(state, false).await?;
     if i.theme_ids.is_empty() {
         e.add("themes", "Select at least one theme");

@@ -356,6 +356,64 @@ async fn themes_are_suggested_from_key_phrases_and_the_officer_decides() {
             .count(),
         2
     );
+
+    // From a QA visit's page: the form starts with the visit's location and date, and the
+    // issue is kept linked to the visit.
+    let v = crate::quality::visit(&c, "1-70007", "03/05/2023", ["B", "C", "B", "B", "B"]).await;
+    let page = c.get(&format!("/quality/visits/{v}")).await;
+    assert!(page.body.contains(&format!("/quality/issues?visit={v}")));
+    let form = c.get(&format!("/quality/issues?visit={v}")).await;
+    assert!(form.body.contains("value=\"1-70007\"") && form.body.contains("value=\"03/05/2023\""));
+    assert!(
+        form.body
+            .contains(&format!("name=\"visit_id\" value=\"{v}\""))
+    );
+    let vs = v.to_string();
+    let fields = |loc: &'static str| {
+        vec![
+            ("location_id", loc),
+            ("source", "qaf_visit"),
+            ("found_date", "03/05/2023"),
+            ("text", "Care plans not reviewed for six months"),
+            ("theme", ""),
+            ("action", "save"),
+        ]
+    };
+    let assess = ids["Assessment / care planning / monitoring & review"].to_string();
+    let mut f = fields("1-70008");
+    f[4].1 = &assess;
+    f.push(("visit_id", &vs));
+    let r = c.post_form("/quality/issues", &f).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains(&format!("Visit {v} was not to this location"))
+    );
+    let mut f = fields("1-70007");
+    f[4].1 = &assess;
+    f.push(("visit_id", &vs));
+    assert_eq!(
+        c.post_form("/quality/issues", &f).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let linked: Option<i64> = app
+        .db()
+        .q()
+        .scalar(
+            "SELECT visit_id FROM qa_issues WHERE location_id = '1-70007'",
+            caremarket::args![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(linked, Some(v));
+    // The analysis for one council: all three issues are in Leicester, none in Devon.
+    let n = |council: &str| {
+        let c = &c;
+        let url = format!("/api/v1/quality/themes?locations=all&council={council}");
+        async move { c.get(&url).await.json()["issues"].as_u64().unwrap() }
+    };
+    assert_eq!(n("Leicester").await, 3);
+    assert_eq!(n("Devon").await, 0);
 }
 
 #[tokio::test]
