@@ -24,6 +24,7 @@ impl AppState {
     /// Builds the state and loads the admin's settings from the database.
     pub async fn new(db: Db, config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
         crate::quality::themes::seed_defaults(&db).await?;
+        crate::capacity::seed_defaults(&db).await?;
         let settings = crate::admin::settings::load(&db).await?;
         Ok(AppState {
             db,
@@ -60,6 +61,7 @@ pub fn all_routes() -> Vec<RouteDef> {
     v.extend(crate::market::pages::routes());
     v.extend(crate::quality::pages::routes());
     v.extend(crate::quality::theme_pages::routes());
+    v.extend(crate::capacity::pages::routes());
     v
 }
 

@@ -34,6 +34,10 @@ pub struct ServiceSettings {
     /// Points per factor in the risk tool.
     #[schema(value_type = Object)]
     pub risk_weights: caremarket_core::risk::Weights,
+    /// Vacancy figures older than this many days show amber, and older than the red
+    /// threshold red.
+    pub vacancy_amber_days: i64,
+    pub vacancy_red_days: i64,
 }
 
 impl Default for ServiceSettings {
@@ -47,6 +51,8 @@ impl Default for ServiceSettings {
             comparator_councils: vec![],
             qaf: Default::default(),
             risk_weights: Default::default(),
+            vacancy_amber_days: 7,
+            vacancy_red_days: 14,
         }
     }
 }
@@ -69,6 +75,8 @@ impl ServiceSettings {
                 "qaf_framework",
                 serde_json::to_string(&self.qaf).unwrap_or_default(),
             ),
+            ("vacancy_amber_days", self.vacancy_amber_days.to_string()),
+            ("vacancy_red_days", self.vacancy_red_days.to_string()),
             (
                 "risk_weights",
                 serde_json::to_string(&self.risk_weights).unwrap_or_default(),
@@ -116,6 +124,10 @@ pub async fn load(db: &Db) -> anyhow::Result<ServiceSettings> {
             // (and the admin page shows what is in force).
             "qaf_framework" => s.qaf = serde_json::from_str(&v).unwrap_or_default(),
             "risk_weights" => s.risk_weights = serde_json::from_str(&v).unwrap_or_default(),
+            "vacancy_amber_days" => {
+                s.vacancy_amber_days = v.parse().unwrap_or(s.vacancy_amber_days)
+            }
+            "vacancy_red_days" => s.vacancy_red_days = v.parse().unwrap_or(s.vacancy_red_days),
             "mfa_required_roles" => {
                 s.mfa_required_roles = v
                     .split(',')

@@ -281,10 +281,10 @@ impl Modify for BearerAuth {
 #[openapi(
     info(title = "caremarket API", description = "The adult social care market: accounts and administration. Errors are application/problem+json (RFC 9457)."),
     paths(me, list_tokens, create_token, revoke_token, list_areas, add_area, list_users, invite_user, list_audit, get_settings,
-        crate::cqc::pages::api_locations, crate::cqc::pages::api_location, crate::cqc::pages::api_provider, crate::cqc::pages::api_imports, crate::market::pages::api_summary, crate::market::pages::api_breakdown, crate::quality::pages::api_summary, crate::quality::pages::api_visits, crate::quality::pages::api_visit, crate::quality::pages::api_plan, crate::quality::pages::api_risk, crate::quality::theme_pages::api_analysis, crate::quality::theme_pages::api_issues, crate::quality::theme_pages::api_issue_create),
+        crate::cqc::pages::api_locations, crate::cqc::pages::api_location, crate::cqc::pages::api_provider, crate::cqc::pages::api_imports, crate::market::pages::api_summary, crate::market::pages::api_breakdown, crate::quality::pages::api_summary, crate::quality::pages::api_visits, crate::quality::pages::api_visit, crate::quality::pages::api_plan, crate::quality::pages::api_risk, crate::quality::theme_pages::api_analysis, crate::quality::theme_pages::api_issues, crate::quality::theme_pages::api_issue_create, crate::capacity::pages::api_search, crate::capacity::pages::api_home, crate::capacity::pages::api_home_save),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "accounts", description = "The signed-in user and their API tokens"), (name = "admin", description = "Users, areas in scope, settings and the audit log"), (name = "cqc", description = "CQC locations, providers, ratings and imports"), (name = "market", description = "Market dashboards: figures, breakdowns and comparisons"), (name = "quality", description = "Contracts register, QAF visits and the quality of the contracted market"))
+    tags((name = "accounts", description = "The signed-in user and their API tokens"), (name = "admin", description = "Users, areas in scope, settings and the audit log"), (name = "cqc", description = "CQC locations, providers, ratings and imports"), (name = "market", description = "Market dashboards: figures, breakdowns and comparisons"), (name = "quality", description = "Contracts register, QAF visits and the quality of the contracted market"), (name = "capacity", description = "Care home vacancies: kept by providers, found by brokers"))
 )]
 pub struct ApiDoc;
 

@@ -27,6 +27,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     7 "0007_action_plans",
     8 "0008_concerns",
     9 "0009_themes",
+    10 "0010_capacity",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -38,6 +39,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     7 "0007_action_plans",
     8 "0008_concerns",
     9 "0009_themes",
+    10 "0010_capacity",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

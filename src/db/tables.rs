@@ -34,4 +34,8 @@ pub const TABLES: &[&str] = &[
     "training_offers",
     "training_offer_themes",
     "qaf_findings",
+    "bed_types",
+    "capacity_homes",
+    "capacity_figures",
+    "capacity_updates",
 ];

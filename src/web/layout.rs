@@ -44,10 +44,12 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         Role::Admin | Role::Commissioner | Role::Broker | Role::Viewer
     ) {
         v.push(("Quality", "/quality"));
+        v.push(("Find a bed", "/capacity"));
     }
     if role == Role::Provider {
         v.push(("Your QA visits", "/quality/visits"));
         v.push(("Your action plans", "/quality/plans"));
+        v.push(("Your vacancies", "/capacity/homes"));
     }
     if matches!(role, Role::Admin | Role::Commissioner) {
         v.push(("Imports", "/imports"));

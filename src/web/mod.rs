@@ -73,6 +73,14 @@ pub fn post<H: Handler<T, AppState>, T: 'static>(
     route(Method::POST, path, access, h)
 }
 
+pub fn put<H: Handler<T, AppState>, T: 'static>(
+    path: &'static str,
+    access: Access,
+    h: H,
+) -> RouteDef {
+    route(Method::PUT, path, access, h)
+}
+
 pub fn delete<H: Handler<T, AppState>, T: 'static>(
     path: &'static str,
     access: Access,

@@ -165,6 +165,30 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ),
     ("GET", "/api/v1/quality/issues", "admin+commissioner"),
     ("POST", "/api/v1/quality/issues", "admin+commissioner"),
+    ("GET", "/capacity", "admin+commissioner+broker+viewer"),
+    ("GET", "/capacity/homes", "admin+commissioner+provider"),
+    ("POST", "/capacity/homes", "admin+commissioner+provider"),
+    ("GET", "/capacity/homes/{id}", "admin+commissioner+provider"),
+    (
+        "POST",
+        "/capacity/homes/{id}",
+        "admin+commissioner+provider",
+    ),
+    (
+        "GET",
+        "/api/v1/capacity/search",
+        "admin+commissioner+broker+viewer",
+    ),
+    (
+        "GET",
+        "/api/v1/capacity/homes/{id}",
+        "admin+commissioner+provider",
+    ),
+    (
+        "PUT",
+        "/api/v1/capacity/homes/{id}",
+        "admin+commissioner+provider",
+    ),
 ];
 
 fn declared(access: Access) -> String {

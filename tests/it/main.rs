@@ -9,6 +9,7 @@ mod api;
 mod audit;
 mod authz;
 mod browser;
+mod capacity;
 mod cli;
 mod cqc;
 mod cqc_sync;

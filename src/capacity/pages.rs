@@ -1,0 +1,574 @@
+//! Pages and API for care home vacancies: providers keep their homes' figures, brokers search.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use caremarket_core::Role;
+use caremarket_core::capacity::BedFigures;
+
+use super::{FigureInput, Hit, Home, Refused, SearchQuery};
+use crate::accounts::pages::redirect_with_flash;
+use crate::audit::Actor;
+use crate::export::{Table, Value};
+use crate::web::forms::FormErrors;
+use crate::web::layout::render_status;
+use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post, put, render};
+use crate::{AppError, AppState, Result};
+
+const SEARCHERS: Access =
+    Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker, Role::Viewer]);
+/// Providers keep their own homes' figures; the council's officers can correct any.
+const KEEPERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Provider]);
+
+pub fn routes() -> Vec<RouteDef> {
+    vec![
+        get("/capacity", SEARCHERS, search_page),
+        get("/capacity/homes", KEEPERS, homes_page),
+        post("/capacity/homes", KEEPERS, homes_save),
+        get("/capacity/homes/{id}", KEEPERS, home_page),
+        post("/capacity/homes/{id}", KEEPERS, home_save),
+        get("/api/v1/capacity/search", SEARCHERS, api_search),
+        get("/api/v1/capacity/homes/{id}", KEEPERS, api_home),
+        put("/api/v1/capacity/homes/{id}", KEEPERS, api_home_save),
+    ]
+}
+
+/// The home, if this user may keep its figures: a provider user only their own provider's.
+async fn keepable(state: &AppState, ctx: &RequestCtx, id: &str) -> Result<Home> {
+    let u = ctx.user()?;
+    let h = super::home(state, id).await?.ok_or(AppError::NotFound)?;
+    if u.role == Role::Provider && (h.provider_id.is_none() || h.provider_id != u.provider_id) {
+        return Err(AppError::NotFound);
+    }
+    Ok(h)
+}
+
+const FIELDS: [(&str, &str); 5] = [
+    ("capacity", "Capacity"),
+    ("occupied", "Occupied"),
+    ("vacant", "Vacant, accepting"),
+    ("reserved", "Vacant, reserved"),
+    ("closed", "Closed"),
+];
+
+/// A home on a form: its figures as typed (or as saved), errors, and, after a refused save,
+/// the figures someone else saved meanwhile.
+struct HomeForm {
+    home: Home,
+    /// (bed type key, label, [(field, label, value)], closed reason, last updated text,
+    /// freshness tag class)
+    rows: Vec<FormRow>,
+    over_registered_reason: String,
+    errors: FormErrors,
+    conflict: Option<Home>,
+}
+
+struct FormRow {
+    key: String,
+    label: String,
+    values: Vec<(&'static str, &'static str, String)>,
+    closed_reason: String,
+    updated: String,
+    tag: &'static str,
+}
+
+fn tag(f: Option<caremarket_core::capacity::Freshness>) -> &'static str {
+    use caremarket_core::capacity::Freshness::*;
+    match f {
+        Some(Fresh) => "",
+        Some(Amber) => "govuk-tag govuk-tag--yellow",
+        Some(Red) => "govuk-tag govuk-tag--red",
+        None => "",
+    }
+}
+
+impl HomeForm {
+    fn saved(home: Home) -> HomeForm {
+        let rows = home
+            .rows
+            .iter()
+            .map(|r| {
+                let known = r.updated_at.is_some();
+                let v = |n: i64| if known { n.to_string() } else { String::new() };
+                FormRow {
+                    key: r.bed_type.clone(),
+                    label: r.label.clone(),
+                    values: vec![
+                        (FIELDS[0].0, FIELDS[0].1, v(r.figures.capacity)),
+                        (FIELDS[1].0, FIELDS[1].1, v(r.figures.occupied)),
+                        (FIELDS[2].0, FIELDS[2].1, v(r.figures.vacant)),
+                        (FIELDS[3].0, FIELDS[3].1, v(r.figures.reserved)),
+                        (FIELDS[4].0, FIELDS[4].1, v(r.figures.closed)),
+                    ],
+                    closed_reason: r.closed_reason.clone(),
+                    updated: match (&r.updated_by, r.updated_at) {
+                        (Some(by), Some(at)) => {
+                            format!("{} by {by}", at.format("%-d %b %Y %H:%M"))
+                        }
+                        _ => "Not given yet".into(),
+                    },
+                    tag: tag(r.freshness),
+                }
+            })
+            .collect();
+        HomeForm {
+            over_registered_reason: home.over_registered_reason.clone(),
+            home,
+            rows,
+            errors: FormErrors::default(),
+            conflict: None,
+        }
+    }
+}
+
+/// Form fields as pairs: f__{home}__{bed type}__{field}, v__{home} (version), r__{home}.
+type Pairs = Vec<(String, String)>;
+
+fn field<'a>(f: &'a Pairs, name: &str) -> Option<&'a str> {
+    f.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Reads one home's part of a form: the figures given (a bed type with every box empty is not
+/// given), the version it was edited from, and what to fix.
+fn read_home(f: &Pairs, home: &Home) -> (Vec<FigureInput>, i64, String, FormErrors, Vec<FormRow>) {
+    let id = &home.location_id;
+    let mut errors = FormErrors::default();
+    let mut input = Vec::new();
+    let mut typed = Vec::new();
+    for r in &home.rows {
+        let mut values = Vec::new();
+        let mut nums = [0i64; 5];
+        let mut any = false;
+        for (i, (k, label)) in FIELDS.iter().enumerate() {
+            let raw = field(f, &format!("f__{id}__{}__{k}", r.bed_type))
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            if !raw.is_empty() {
+                any = true;
+                match raw.parse::<i64>() {
+                    Ok(n) => nums[i] = n,
+                    Err(_) => errors.add(
+                        &format!("f__{id}__{}__{k}", r.bed_type),
+                        format!(
+                            "{}: {} must be a whole number, like 3",
+                            r.label,
+                            label.to_lowercase()
+                        ),
+                    ),
+                }
+            }
+            values.push((*k, *label, raw));
+        }
+        let reason = field(f, &format!("f__{id}__{}__closed_reason", r.bed_type))
+            .unwrap_or("")
+            .to_string();
+        if any {
+            input.push(FigureInput {
+                bed_type: r.bed_type.clone(),
+                figures: BedFigures {
+                    capacity: nums[0],
+                    occupied: nums[1],
+                    vacant: nums[2],
+                    reserved: nums[3],
+                    closed: nums[4],
+                },
+                closed_reason: reason.clone(),
+                closed_since: None,
+            });
+        }
+        typed.push(FormRow {
+            key: r.bed_type.clone(),
+            label: r.label.clone(),
+            values,
+            closed_reason: reason,
+            updated: match (&r.updated_by, r.updated_at) {
+                (Some(by), Some(at)) => format!("{} by {by}", at.format("%-d %b %Y %H:%M")),
+                _ => "Not given yet".into(),
+            },
+            tag: tag(r.freshness),
+        });
+    }
+    let version = field(f, &format!("v__{id}"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(-1);
+    let reason = field(f, &format!("r__{id}")).unwrap_or("").to_string();
+    (input, version, reason, errors, typed)
+}
+
+/// Problems from the store carry "{bed type}-{field}": on the form they are the home's fields.
+fn errors_for(home: &str, e: FormErrors) -> FormErrors {
+    let mut out = FormErrors::default();
+    for item in e.items {
+        let f = if item.field == "over_registered" {
+            format!("r__{home}")
+        } else if let Some((bed, fld)) = item.field.split_once('-') {
+            format!("f__{home}__{bed}__{fld}")
+        } else {
+            format!("v__{home}")
+        };
+        out.add(&f, item.message);
+    }
+    out
+}
+
+#[derive(Template)]
+#[template(path = "capacity/homes.html")]
+struct HomesPage {
+    page: PageCtx,
+    errors: FormErrors,
+    homes: Vec<HomeForm>,
+    action: String,
+    single: bool,
+}
+
+fn show(
+    state: &AppState,
+    ctx: &RequestCtx,
+    homes: Vec<HomeForm>,
+    action: &str,
+    single: bool,
+) -> Result<Response> {
+    let mut errors = FormErrors::default();
+    for h in &homes {
+        errors.items.extend(h.errors.items.iter().cloned());
+        if h.conflict.is_some() {
+            errors.add(
+                &format!("v__{}", h.home.location_id),
+                format!(
+                    "{}: someone else saved new figures while you were editing. Yours were not saved: check theirs below and save again.",
+                    h.home.name
+                ),
+            );
+        }
+    }
+    render_status(
+        errors.status(),
+        &HomesPage {
+            page: PageCtx::new(state, ctx, "Care home vacancies"),
+            errors,
+            homes,
+            action: action.into(),
+            single,
+        },
+    )
+}
+
+async fn my_homes(state: &AppState, ctx: &RequestCtx) -> Result<Vec<Home>> {
+    let u = ctx.user()?;
+    match (&u.role, &u.provider_id) {
+        (Role::Provider, Some(p)) => super::provider_homes(state, p).await,
+        (Role::Provider, None) => Ok(vec![]),
+        // Council officers reach a home from the search or its profile.
+        _ => Ok(vec![]),
+    }
+}
+
+async fn homes_page(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
+    let homes = my_homes(&state, &ctx).await?;
+    show(
+        &state,
+        &ctx,
+        homes.into_iter().map(HomeForm::saved).collect(),
+        "/capacity/homes",
+        false,
+    )
+}
+
+/// Saves every home on the form. Nothing is saved while any figure is wrong; then each home
+/// is saved on its own, and a home someone else changed meanwhile is shown again with theirs.
+async fn save_homes(
+    state: &AppState,
+    ctx: &RequestCtx,
+    homes: Vec<Home>,
+    f: &Pairs,
+    action: &str,
+    single: bool,
+) -> Result<Response> {
+    let actor = Actor::from_ctx(ctx);
+    // First every home is read and checked: nothing is saved while any figure is wrong.
+    let mut reads = Vec::new();
+    let mut bad = false;
+    for h in homes {
+        let (input, version, reason, mut errors, typed) = read_home(f, &h);
+        if errors.is_empty() {
+            errors = errors_for(&h.location_id, super::check(&h, &input, &reason));
+        }
+        bad |= !errors.is_empty();
+        reads.push((h, input, version, reason, errors, typed));
+    }
+    let mut forms = Vec::new();
+    let mut saved = 0;
+    for (h, input, version, reason, errors, typed) in reads {
+        if !bad && !input.is_empty() {
+            match super::save(state, &actor, &h.location_id, version, &input, &reason).await? {
+                Ok(_) => {
+                    saved += 1;
+                    let now = super::home(state, &h.location_id)
+                        .await?
+                        .ok_or(AppError::NotFound)?;
+                    forms.push(HomeForm::saved(now));
+                    continue;
+                }
+                // Checked above; figures cannot turn wrong between the two, but say so if so.
+                Err(Refused::Invalid(e)) => {
+                    forms.push(HomeForm {
+                        home: h.clone(),
+                        rows: typed,
+                        over_registered_reason: reason,
+                        errors: errors_for(&h.location_id, e),
+                        conflict: None,
+                    });
+                    continue;
+                }
+                Err(Refused::Conflict(theirs)) => {
+                    forms.push(HomeForm {
+                        home: (*theirs).clone(),
+                        rows: typed,
+                        over_registered_reason: reason,
+                        errors,
+                        conflict: Some(*theirs),
+                    });
+                    continue;
+                }
+            }
+        }
+        forms.push(HomeForm {
+            home: h,
+            rows: typed,
+            over_registered_reason: reason,
+            errors,
+            conflict: None,
+        });
+    }
+    if forms
+        .iter()
+        .all(|h| h.errors.is_empty() && h.conflict.is_none())
+    {
+        return Ok(redirect_with_flash(
+            state,
+            action,
+            &format!(
+                "Vacancies saved for {saved} home{}",
+                if saved == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    show(state, ctx, forms, action, single)
+}
+
+async fn homes_save(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Form(f): Form<Pairs>,
+) -> Result<Response> {
+    let homes = my_homes(&state, &ctx).await?;
+    save_homes(&state, &ctx, homes, &f, "/capacity/homes", false).await
+}
+
+async fn home_page(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let h = keepable(&state, &ctx, &id).await?;
+    show(
+        &state,
+        &ctx,
+        vec![HomeForm::saved(h)],
+        &format!("/capacity/homes/{id}"),
+        true,
+    )
+}
+
+async fn home_save(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path(id): Path<String>,
+    Form(f): Form<Pairs>,
+) -> Result<Response> {
+    let h = keepable(&state, &ctx, &id).await?;
+    save_homes(
+        &state,
+        &ctx,
+        vec![h],
+        &f,
+        &format!("/capacity/homes/{id}"),
+        true,
+    )
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/capacity/homes/{id}", tag = "capacity", params(("id" = String, Path)),
+    responses((status = 200, body = Home), (status = 404, description = "Not a care home, or not yours")))]
+pub async fn api_home(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path(id): Path<String>,
+) -> Result<Json<Home>> {
+    Ok(Json(keepable(&state, &ctx, &id).await?))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct HomeUpdate {
+    /// The version the figures were read at (0 before the first save)
+    pub version: i64,
+    #[serde(default)]
+    pub over_registered_reason: String,
+    pub figures: Vec<FigureInput>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Saved {
+    pub version: i64,
+}
+
+#[utoipa::path(put, path = "/api/v1/capacity/homes/{id}", tag = "capacity", params(("id" = String, Path)), request_body = HomeUpdate,
+    responses((status = 200, body = Saved), (status = 409, description = "Someone else saved first: the body holds their figures"), (status = 422, description = "What to fix")))]
+pub async fn api_home_save(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path(id): Path<String>,
+    crate::api::ApiJson(b): crate::api::ApiJson<HomeUpdate>,
+) -> Result<Response> {
+    keepable(&state, &ctx, &id).await?;
+    match super::save(
+        &state,
+        &Actor::from_ctx(&ctx),
+        &id,
+        b.version,
+        &b.figures,
+        &b.over_registered_reason,
+    )
+    .await?
+    {
+        Ok(version) => Ok(Json(Saved { version }).into_response()),
+        Err(Refused::Invalid(e)) => Err(crate::api::validation_problem(e)),
+        Err(Refused::Conflict(theirs)) => Ok((
+            StatusCode::CONFLICT,
+            Json(serde_json::json!({
+                "title": "Someone else saved new figures first; yours were not saved",
+                "status": 409,
+                "current": *theirs,
+            })),
+        )
+            .into_response()),
+    }
+}
+
+fn hits_table(hits: &[Hit]) -> Table {
+    Table {
+        title: "Vacancies".into(),
+        headers: [
+            "Location ID",
+            "Home",
+            "Postcode",
+            "Council",
+            "CQC rating",
+            "Distance (km)",
+            "Bed type",
+            "Vacant",
+            "Reserved",
+            "Capacity",
+            "Updated",
+            "Updated by",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        rows: hits
+            .iter()
+            .map(|h| {
+                vec![
+                    Value::Text(h.location_id.clone()),
+                    Value::Text(h.name.clone()),
+                    Value::Text(h.postcode.clone().unwrap_or_default()),
+                    Value::Text(h.local_authority.clone().unwrap_or_default()),
+                    Value::Text(h.rating.clone().unwrap_or_default()),
+                    Value::Decimal(h.distance_km),
+                    Value::Text(h.bed_type.clone()),
+                    Value::Int(h.vacant),
+                    Value::Int(h.reserved),
+                    Value::Int(h.capacity),
+                    Value::Text(h.updated_at.format("%Y-%m-%d %H:%M").to_string()),
+                    Value::Text(h.updated_by.clone()),
+                ]
+            })
+            .collect(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "capacity/search.html")]
+struct SearchPage {
+    page: PageCtx,
+    q: SearchQuery,
+    bed_types: Vec<super::BedType>,
+    hits: Vec<Hit>,
+    note: Option<String>,
+    qs: String,
+}
+
+impl SearchPage {
+    fn km(&self, d: &Option<f64>) -> String {
+        d.map(|v| format!("{v:.1} km"))
+            .unwrap_or_else(|| "–".into())
+    }
+    fn label(&self, key: &str) -> String {
+        self.bed_types
+            .iter()
+            .find(|b| b.key == key)
+            .map(|b| b.label.clone())
+            .unwrap_or_else(|| key.to_string())
+    }
+}
+
+async fn search_page(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response> {
+    let (hits, note) = super::search(&state, &q).await?;
+    if let Some(fmt) = q.format.as_deref() {
+        return crate::export::download(&hits_table(&hits), fmt, "vacancies");
+    }
+    let qs = serde_urlencoded::to_string(
+        [
+            ("bed_type", &q.bed_type),
+            ("accepting", &q.accepting),
+            ("district", &q.district),
+            ("min_rating", &q.min_rating),
+            ("specialism", &q.specialism),
+            ("area", &q.area),
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.as_deref().filter(|v| !v.is_empty()).map(|v| (*k, v)))
+        .collect::<Vec<_>>(),
+    )
+    .unwrap_or_default();
+    render(&SearchPage {
+        page: PageCtx::new(&state, &ctx, "Find a care home bed"),
+        bed_types: super::bed_types(&state).await?,
+        hits,
+        note,
+        qs,
+        q,
+    })
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SearchResult {
+    pub hits: Vec<Hit>,
+    pub note: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/capacity/search", tag = "capacity", params(SearchQuery), responses((status = 200, body = SearchResult)))]
+pub async fn api_search(
+    State(state): State<AppState>,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<SearchResult>> {
+    let (hits, note) = super::search(&state, &q).await?;
+    Ok(Json(SearchResult { hits, note }))
+}

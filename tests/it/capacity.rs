@@ -1,0 +1,474 @@
+//! Care home vacancies: providers keep their homes' figures (validation, one form for all
+//! their homes, optimistic concurrency), brokers search by bed type and distance, and a
+//! concurrent run loses no update. On the real Devon and Plymouth records.
+
+use axum::http::{Method, StatusCode};
+use caremarket_core::Role;
+use std::collections::HashMap;
+use std::io::Read;
+
+use crate::support::{Client, TestApp};
+
+/// Provider 1-101667957 runs six homes in Devon and Plymouth (from the bundled records).
+const PROVIDER: &str = "1-101667957";
+const HOMES: [(&str, &str, i64); 6] = [
+    ("1-131732227", "Ashfield", 25),
+    ("1-131732289", "The Firs", 27),
+    ("1-131732304", "Kenwyn", 25),
+    ("1-131732317", "Lake View", 29),
+    ("1-131732334", "Manor House", 30),
+    ("1-131732349", "Michaelstowe", 24),
+];
+
+async fn app() -> TestApp {
+    let app = TestApp::new().await;
+    let api = std::fs::read(crate::cqc::api_path()).unwrap();
+    caremarket::cqc::import_file(
+        &app.state,
+        &caremarket::audit::Actor::cli("test"),
+        caremarket::cqc::Kind::ApiRecords,
+        "api.jsonl.gz",
+        &api,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    app
+}
+
+async fn provider_user(app: &TestApp, provider: &str) -> Client {
+    let email = format!("manager-{}@{provider}.test", crate::support::random_name());
+    let (_, pw) = app.user(&email, Role::Provider, Some(provider)).await;
+    let c = app.client();
+    c.sign_in(&email, &pw, app).await;
+    c
+}
+
+async fn put(c: &Client, csrf: &str, id: &str, body: serde_json::Value) -> crate::support::Resp {
+    c.request(
+        Method::PUT,
+        &format!("/api/v1/capacity/homes/{id}"),
+        Some("application/json"),
+        body.to_string(),
+        &[("x-csrf-token", csrf)],
+    )
+    .await
+}
+
+fn residential(capacity: i64, occupied: i64, vacant: i64) -> serde_json::Value {
+    serde_json::json!({"bed_type": "residential", "capacity": capacity, "occupied": occupied, "vacant": vacant, "reserved": 0, "closed": 0})
+}
+
+#[tokio::test]
+async fn providers_keep_their_homes_figures_in_one_form_with_clear_rules() {
+    let app = app().await;
+    let c = provider_user(&app, PROVIDER).await;
+    let page = c.get("/capacity/homes").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for (_, name, beds) in HOMES {
+        assert!(page.body.contains(name), "{name}");
+        assert!(
+            page.body
+                .contains(&format!("{beds} beds registered with CQC"))
+        );
+    }
+    // Every home's residential beds at once; Manor House also has nursing beds.
+    let mut f: Vec<(String, String)> = Vec::new();
+    for (id, _, beds) in HOMES {
+        f.push((format!("v__{id}"), "0".into()));
+        for (k, v) in [("capacity", beds), ("occupied", beds - 2), ("vacant", 2)] {
+            f.push((format!("f__{id}__residential__{k}"), v.to_string()));
+        }
+    }
+    let bad = {
+        let mut b = f.clone();
+        // Ashfield: 23 occupied + 2 vacant + 3 reserved = 28 > 25; Kenwyn: closed, no reason;
+        // The Firs: a letter.
+        b.push(("f__1-131732227__residential__reserved".into(), "3".into()));
+        b.push(("f__1-131732304__residential__closed".into(), "0".into()));
+        b.push(("f__1-131732289__nursing__capacity".into(), "x".into()));
+        b
+    };
+    let as_refs = |v: &Vec<(String, String)>| -> Vec<(String, String)> { v.clone() };
+    let post = |fields: Vec<(String, String)>| {
+        let c = &c;
+        async move {
+            let f: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            c.post_form("/capacity/homes", &f).await
+        }
+    };
+    let r = post(as_refs(&bad)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("Nursing: capacity must be a whole number"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        app.count("capacity_figures").await,
+        0,
+        "nothing saved while anything is wrong"
+    );
+    let mut over = f.clone();
+    over.retain(|(k, _)| k != "f__1-131732227__residential__vacant");
+    over.push(("f__1-131732227__residential__vacant".into(), "2".into()));
+    over.push(("f__1-131732227__residential__reserved".into(), "3".into()));
+    let r = post(over).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Residential: occupied, vacant, reserved and closed beds add up to 28, more than the capacity of 25"));
+    let mut closed = f.clone();
+    closed.push(("f__1-131732304__residential__closed".into(), "1".into()));
+    closed.retain(|(k, _)| k != "f__1-131732304__residential__occupied");
+    closed.push(("f__1-131732304__residential__occupied".into(), "22".into()));
+    let r = post(closed).await;
+    assert!(
+        r.body
+            .contains("Residential: say why beds are closed to admissions")
+    );
+    // Manor House (30 registered beds) with 4 nursing beds more: over its registration.
+    let mut more = f.clone();
+    for (k, v) in [("capacity", "4"), ("occupied", "1"), ("vacant", "3")] {
+        more.push((format!("f__1-131732334__nursing__{k}"), v.into()));
+    }
+    let r = post(more.clone()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("Capacity adds up to 34 beds, more than the 30 CQC registers the home for")
+    );
+    assert!(r.body.contains("value=\"4\""), "what was typed is kept");
+    assert_eq!(app.count("capacity_figures").await, 0);
+    more.push((
+        "r__1-131732334".into(),
+        "Nursing wing registered in January".into(),
+    ));
+    let r = post(more).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(app.count("capacity_figures").await, 7);
+    let page = c.get("/capacity/homes").await;
+    assert!(page.body.contains("Vacancies saved for 6 homes"));
+    assert!(page.body.contains("by manager-"), "who updated each figure");
+    // Their own home through the API; another provider's home is not theirs to see.
+    let h = c.get("/api/v1/capacity/homes/1-131732334").await.json();
+    assert_eq!(h["version"], 1);
+    let nursing = h["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["bed_type"] == "nursing")
+        .unwrap();
+    assert_eq!(nursing["figures"]["vacant"], 3);
+    assert_eq!(nursing["freshness"], "fresh");
+    assert_eq!(
+        c.get("/api/v1/capacity/homes/1-133756943").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        c.get("/capacity/homes/1-133756943").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let csrf = c.csrf().await;
+    let r = put(
+        &c,
+        &csrf,
+        "1-133756943",
+        serde_json::json!({"version": 0, "figures": [residential(10, 5, 5)]}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // Figures age: amber after 7 days, red after 14.
+    // (A new sign-in each time: the old session has long timed out.)
+    app.clock.advance(chrono::Duration::days(8));
+    let c = provider_user(&app, PROVIDER).await;
+    let h = c.get("/api/v1/capacity/homes/1-131732334").await.json();
+    assert_eq!(h["rows"][0]["freshness"], "amber");
+    app.clock.advance(chrono::Duration::days(7));
+    let c = provider_user(&app, PROVIDER).await;
+    assert!(
+        c.get("/capacity/homes")
+            .await
+            .body
+            .contains("Over 14 days old")
+    );
+    assert_eq!(
+        app.audit_actions()
+            .await
+            .iter()
+            .filter(|a| *a == "vacancies.update")
+            .count(),
+        6
+    );
+}
+
+#[tokio::test]
+async fn two_people_saving_the_same_home_never_overwrite_each_other() {
+    let app = app().await;
+    let a = provider_user(&app, PROVIDER).await;
+    let b = provider_user(&app, PROVIDER).await;
+    let (ca, cb) = (a.csrf().await, b.csrf().await);
+    let id = "1-131732349";
+    assert_eq!(
+        put(
+            &a,
+            &ca,
+            id,
+            serde_json::json!({"version": 0, "figures": [residential(24, 20, 4)]})
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    // Both read version 1; A saves first; B's save is refused with A's figures.
+    let v = b.get(&format!("/api/v1/capacity/homes/{id}")).await.json()["version"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(v, 1);
+    let form = b.get(&format!("/capacity/homes/{id}")).await;
+    assert!(form.body.contains(&format!("name=\"v__{id}\" value=\"1\"")));
+    let r = put(
+        &a,
+        &ca,
+        id,
+        serde_json::json!({"version": 1, "figures": [residential(24, 21, 3)]}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["version"], 2);
+    let r = put(
+        &b,
+        &cb,
+        id,
+        serde_json::json!({"version": 1, "figures": [residential(24, 24, 0)]}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let j = r.json();
+    assert_eq!(j["current"]["version"], 2);
+    assert_eq!(j["current"]["rows"][0]["figures"]["occupied"], 21);
+    // The same through the form: B's typed figures stay on the page beside A's saved ones.
+    let r = b
+        .post_form(
+            &format!("/capacity/homes/{id}"),
+            &[
+                (&format!("v__{id}"), "1"),
+                (&format!("f__{id}__residential__capacity"), "24"),
+                (&format!("f__{id}__residential__occupied"), "23"),
+                (&format!("f__{id}__residential__vacant"), "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("someone else saved new figures while you were editing")
+    );
+    assert!(r.body.contains(&format!("id=\"theirs-{id}\"")));
+    assert!(r.body.contains("value=\"23\""), "B's figures are not lost");
+    assert!(
+        r.body.contains(&format!("name=\"v__{id}\" value=\"2\"")),
+        "a second save starts from A's version"
+    );
+    let now = a.get(&format!("/api/v1/capacity/homes/{id}")).await.json();
+    assert_eq!(now["rows"][0]["figures"]["occupied"], 21);
+    assert_eq!(app.count("capacity_updates").await, 2);
+}
+
+/// 20 clients each try 50 read-and-save rounds on the same six homes at once. Afterwards
+/// every home holds its last accepted update, and every accepted update is in the history
+/// and the audit log: none is lost, none applied twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_concurrent_run_loses_no_update() {
+    let app = app().await;
+    let mut tasks = Vec::new();
+    for client in 0..20i64 {
+        let c = provider_user(&app, PROVIDER).await;
+        let csrf = c.csrf().await;
+        tasks.push(tokio::spawn(async move {
+            let mut accepted = Vec::new();
+            for round in 0..50i64 {
+                let (id, _, beds) = HOMES[((client + round) % 6) as usize];
+                let h = c.get(&format!("/api/v1/capacity/homes/{id}")).await.json();
+                let v = h["version"].as_i64().unwrap();
+                // A figure that says who saved it: occupied = (client * 50 + round) mod beds.
+                let occupied = (client * 50 + round) % beds;
+                let r = put(&c, &csrf, id, serde_json::json!({"version": v, "figures": [residential(beds, occupied, beds - occupied)]})).await;
+                match r.status {
+                    StatusCode::OK => accepted.push((id, r.json()["version"].as_i64().unwrap(), occupied)),
+                    StatusCode::CONFLICT => {}
+                    s => panic!("unexpected {s}: {}", r.body),
+                }
+            }
+            accepted
+        }));
+    }
+    let mut all: Vec<(&str, i64, i64)> = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    assert!(all.len() >= 6, "some saves were accepted");
+    let mut last: HashMap<&str, (i64, i64)> = HashMap::new();
+    for (id, v, occ) in &all {
+        let e = last.entry(id).or_insert((*v, *occ));
+        if *v > e.0 {
+            *e = (*v, *occ);
+        }
+    }
+    for (id, (v, occ)) in &last {
+        let row: (i64, i64) = app
+            .db()
+            .q()
+            .fetch_one(
+                "SELECT h.version, f.occupied FROM capacity_homes h JOIN capacity_figures f ON f.location_id = h.location_id WHERE h.location_id = $1",
+                caremarket::args![*id],
+            )
+            .await
+            .unwrap();
+        assert_eq!(row, (*v, *occ), "{id} holds its last accepted update");
+        // Versions of a home were handed out once each: 1..=v with no gap.
+        let versions: Vec<i64> = all.iter().filter(|a| a.0 == *id).map(|a| a.1).collect();
+        let mut sorted = versions.clone();
+        sorted.sort();
+        assert_eq!(sorted, (1..=*v).collect::<Vec<_>>(), "{id}");
+    }
+    assert_eq!(app.count("capacity_updates").await, all.len() as i64);
+    assert_eq!(
+        app.audit_actions()
+            .await
+            .iter()
+            .filter(|a| *a == "vacancies.update")
+            .count(),
+        all.len()
+    );
+    eprintln!(
+        "{} of 1000 saves accepted, the rest told someone saved first",
+        all.len()
+    );
+}
+
+/// The haversine distance, written here independently of the app's.
+fn km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let r = 6371.0_f64;
+    let (la1, la2) = (a.0.to_radians(), b.0.to_radians());
+    let h = ((la2 - la1) / 2.0).sin().powi(2)
+        + la1.cos() * la2.cos() * ((b.1 - a.1).to_radians() / 2.0).sin().powi(2);
+    2.0 * r * h.sqrt().atan2((1.0 - h).sqrt())
+}
+
+#[tokio::test]
+async fn brokers_find_beds_nearest_first() {
+    let app = app().await;
+    let c = provider_user(&app, PROVIDER).await;
+    let csrf = c.csrf().await;
+    // Vacant residential beds in five homes; Kenwyn full.
+    for (id, _, beds) in HOMES {
+        let vacant = if id == "1-131732304" { 0 } else { 1 };
+        let r = put(&c, &csrf, id, serde_json::json!({"version": 0, "figures": [residential(beds, beds - vacant, vacant)]})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    // The centre of PL6 from the raw records: the mean of their coordinates.
+    let bytes = std::fs::read(crate::cqc::api_path()).unwrap();
+    let mut raw = String::new();
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut raw)
+            .unwrap();
+    } else {
+        raw = String::from_utf8(bytes).unwrap();
+    }
+    let mut pl6 = Vec::new();
+    let mut at: HashMap<String, (f64, f64)> = HashMap::new();
+    for line in raw.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let (Some(la), Some(lo)) = (v["onspdLatitude"].as_f64(), v["onspdLongitude"].as_f64())
+        else {
+            continue;
+        };
+        at.insert(v["locationId"].as_str().unwrap().into(), (la, lo));
+        if v["postalCode"]
+            .as_str()
+            .unwrap_or("")
+            .split_whitespace()
+            .next()
+            == Some("PL6")
+        {
+            pl6.push((la, lo));
+        }
+    }
+    let n = pl6.len() as f64;
+    let centre = (
+        pl6.iter().map(|p| p.0).sum::<f64>() / n,
+        pl6.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let (broker, _) = app.signed_in(Role::Broker).await;
+    let r = broker
+        .get("/api/v1/capacity/search?bed_type=residential&district=PL6")
+        .await
+        .json();
+    let hits = r["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 5, "Kenwyn has no vacant bed");
+    let mut want: Vec<(String, f64)> = HOMES
+        .iter()
+        .filter(|h| h.0 != "1-131732304")
+        .map(|h| (h.0.to_string(), km(centre, at[h.0])))
+        .collect();
+    want.sort_by(|a, b| a.1.total_cmp(&b.1));
+    for (hit, (id, d)) in hits.iter().zip(&want) {
+        assert_eq!(hit["location_id"], id.as_str());
+        assert!(
+            (hit["distance_km"].as_f64().unwrap() - d).abs() < 0.01,
+            "{id}: {hit} vs {d}"
+        );
+    }
+    assert_eq!(hits[0]["name"], "Manor House", "in PL6 itself");
+    // Filters: at least Good leaves out Ashfield (Inadequate) and The Firs (RI).
+    let r = broker
+        .get("/api/v1/capacity/search?bed_type=residential&district=PL6&min_rating=good")
+        .await
+        .json();
+    let names: Vec<&str> = r["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Manor House", "Michaelstowe", "Lake View"]);
+    let r = broker
+        .get("/api/v1/capacity/search?bed_type=residential&district=PL6&within_km=10")
+        .await
+        .json();
+    assert_eq!(r["hits"].as_array().unwrap().len(), 2);
+    let r = broker
+        .get("/api/v1/capacity/search?bed_type=nursing")
+        .await
+        .json();
+    assert_eq!(r["hits"].as_array().unwrap().len(), 0);
+    let r = broker
+        .get("/api/v1/capacity/search?district=ZZ9")
+        .await
+        .json();
+    assert!(r["note"].as_str().unwrap().contains("ZZ9"));
+    // The page and the CSV agree with the API.
+    let page = broker
+        .get("/capacity?bed_type=residential&district=PL6")
+        .await;
+    assert!(page.body.contains("5 results, nearest first"));
+    let csv = broker
+        .get("/capacity?bed_type=residential&district=PL6&format=csv")
+        .await;
+    assert!(csv.content_type().starts_with("text/csv"));
+    assert_eq!(csv.body.lines().count(), 6);
+    assert!(
+        csv.body
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("\"1-131732334\",\"Manor House\"")
+    );
+    assert_eq!(
+        broker.get("/capacity?bed_type=penthouse").await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
