@@ -174,6 +174,8 @@ struct SettingsPage {
     mfa: Vec<(String, String, bool)>,
     target: String,
     comparators: String,
+    amber: String,
+    red: String,
 }
 
 /// What the form shows, as typed (or as saved).
@@ -184,6 +186,8 @@ struct Fields {
     mfa: Vec<Role>,
     target: String,
     comparators: String,
+    amber: String,
+    red: String,
 }
 
 fn page(state: &AppState, ctx: &RequestCtx, errors: FormErrors, f: Fields) -> SettingsPage {
@@ -195,6 +199,8 @@ fn page(state: &AppState, ctx: &RequestCtx, errors: FormErrors, f: Fields) -> Se
         absolute: f.absolute,
         target: f.target,
         comparators: f.comparators,
+        amber: f.amber,
+        red: f.red,
         mfa: Role::ALL
             .iter()
             .map(|r| {
@@ -221,6 +227,8 @@ pub async fn settings_form(State(state): State<AppState>, ctx: RequestCtx) -> Re
             mfa: s.mfa_required_roles.clone(),
             target: s.target_pct.to_string(),
             comparators: s.comparator_councils.join("\n"),
+            amber: s.vacancy_amber_days.to_string(),
+            red: s.vacancy_red_days.to_string(),
         },
     ))
 }
@@ -237,6 +245,10 @@ pub struct SettingsForm {
     target_pct: String,
     #[serde(default)]
     comparator_councils: String,
+    #[serde(default)]
+    vacancy_amber_days: String,
+    #[serde(default)]
+    vacancy_red_days: String,
     mfa_admin: Option<String>,
     mfa_commissioner: Option<String>,
     mfa_broker: Option<String>,
@@ -306,6 +318,39 @@ pub async fn settings_submit(
     if comparators.len() > 20 {
         errors.add("comparator_councils", "Give at most 20 comparator councils");
     }
+    // Left empty (a form from before these settings existed), a threshold keeps its value.
+    let current = state.settings();
+    let days = |v: &str, now: i64| {
+        if v.trim().is_empty() {
+            Some(now)
+        } else {
+            v.trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|d| (1..=90).contains(d))
+        }
+    };
+    let (amber, red) = (
+        days(&f.vacancy_amber_days, current.vacancy_amber_days),
+        days(&f.vacancy_red_days, current.vacancy_red_days),
+    );
+    if amber.is_none() {
+        errors.add(
+            "vacancy_amber_days",
+            "Days before vacancy figures show amber must be a whole number from 1 to 90",
+        );
+    }
+    match (amber, red) {
+        (_, None) => errors.add(
+            "vacancy_red_days",
+            "Days before vacancy figures show red must be a whole number from 1 to 90",
+        ),
+        (Some(a), Some(r)) if r <= a => errors.add(
+            "vacancy_red_days",
+            "Days before red must be more than days before amber",
+        ),
+        _ => {}
+    }
     let mut mfa = Vec::new();
     for (flag, role) in [
         (&f.mfa_admin, Role::Admin),
@@ -330,6 +375,8 @@ pub async fn settings_submit(
                     mfa_required_roles: mfa,
                     target_pct,
                     comparator_councils: comparators,
+                    vacancy_amber_days: amber.unwrap_or(7),
+                    vacancy_red_days: red.unwrap_or(14),
                     ..(*state.settings()).clone()
                 },
             )
@@ -353,6 +400,8 @@ pub async fn settings_submit(
                     mfa,
                     target: f.target_pct,
                     comparators: f.comparator_councils,
+                    amber: f.vacancy_amber_days,
+                    red: f.vacancy_red_days,
                 },
             ),
         ),

@@ -157,6 +157,8 @@ async fn settings_change_the_service_name_and_time_outs() {
                 ("service_name", ""),
                 ("session_idle_minutes", "2"),
                 ("session_absolute_hours", "x"),
+                ("vacancy_amber_days", "10"),
+                ("vacancy_red_days", "10"),
             ],
         )
         .await;
@@ -166,6 +168,8 @@ async fn settings_change_the_service_name_and_time_outs() {
             && r.body.contains("5 to 480")
             && r.body.contains("1 to 72")
             && r.body.contains("percentage from 0 to 100")
+            && r.body
+                .contains("Days before red must be more than days before amber")
     );
     let r = admin
         .post_form(
@@ -176,6 +180,8 @@ async fn settings_change_the_service_name_and_time_outs() {
                 ("session_absolute_hours", "8"),
                 ("target_pct", "85"),
                 ("comparator_councils", "Trafford\nStockport"),
+                ("vacancy_amber_days", "3"),
+                ("vacancy_red_days", "10"),
                 ("mfa_admin", "on"),
                 ("mfa_broker", "on"),
             ],
@@ -185,6 +191,13 @@ async fn settings_change_the_service_name_and_time_outs() {
     assert!(admin.get("/").await.body.contains("Leeds Care Market"));
     let saved = admin.get("/api/v1/settings").await.json();
     assert_eq!(saved["target_pct"], 85.0);
+    assert_eq!(
+        (
+            saved["vacancy_amber_days"].as_i64(),
+            saved["vacancy_red_days"].as_i64()
+        ),
+        (Some(3), Some(10))
+    );
     assert_eq!(
         saved["comparator_councils"],
         serde_json::json!(["Trafford", "Stockport"])

@@ -370,3 +370,78 @@ async fn a_qa_visit_leads_to_an_action_plan_the_provider_updates() {
         checked.join(", ")
     );
 }
+
+/// Issue 7's journey: a provider updates a home's vacancies (after a mistake the form
+/// explains), a broker finds the bed near a postcode district. axe-core on every state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_updates_vacancies_and_a_broker_finds_the_bed() {
+    if !browser_or_skip() {
+        return;
+    }
+    let app = TestApp::new().await;
+    let api = std::fs::read(crate::cqc::api_path()).unwrap();
+    caremarket::cqc::import_file(
+        &app.state,
+        &caremarket::audit::Actor::cli("test"),
+        caremarket::cqc::Kind::ApiRecords,
+        "api.jsonl",
+        &api,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let (_, provider_pw) = app
+        .user("manager@homes.test", Role::Provider, Some("1-101667957"))
+        .await;
+    let (_, broker_pw) = app.user("broker@plymouth.test", Role::Broker, None).await;
+    let base = serve(&app).await;
+    let b = Browser::start().await.unwrap();
+    let mut checked = Vec::new();
+    sign_in(&b, &base, "manager@homes.test", &provider_pw).await;
+    b.goto(&format!("{base}/capacity/homes")).await.unwrap();
+    assert!(b.source().await.unwrap().contains("Manor House"));
+    axe_clean(&b, "provider's vacancies form", &mut checked).await;
+    let cell = |k: &str| format!("#f__1-131732334__residential__{k}");
+    b.fill(&cell("capacity"), "30").await.unwrap();
+    b.fill(&cell("occupied"), "29").await.unwrap();
+    b.fill(&cell("vacant"), "2").await.unwrap();
+    click_and_wait(&b, "form[action='/capacity/homes'] button[type=submit]").await;
+    assert!(
+        b.source()
+            .await
+            .unwrap()
+            .contains("add up to 31, more than the capacity of 30")
+    );
+    axe_clean(&b, "vacancies form with errors", &mut checked).await;
+    b.fill(&cell("occupied"), "28").await.unwrap();
+    click_and_wait(&b, "form[action='/capacity/homes'] button[type=submit]").await;
+    assert!(
+        b.source()
+            .await
+            .unwrap()
+            .contains("Vacancies saved for 1 home")
+    );
+    axe_clean(&b, "vacancies saved", &mut checked).await;
+    b.goto(&format!("{base}/account")).await.unwrap();
+    click_and_wait(&b, "button.app-link-button").await;
+
+    sign_in(&b, &base, "broker@plymouth.test", &broker_pw).await;
+    b.goto(&format!("{base}/capacity")).await.unwrap();
+    axe_clean(&b, "find a bed", &mut checked).await;
+    b.select_by_value("#bed_type", "residential").await.unwrap();
+    b.fill("#district", "PL6").await.unwrap();
+    click_and_wait(&b, "form[action='/capacity'] button[type=submit]").await;
+    let src = b.source().await.unwrap();
+    assert!(
+        src.contains("1 result, nearest first") && src.contains("Manor House"),
+        "{src}"
+    );
+    assert!(src.contains("km"));
+    axe_clean(&b, "beds found", &mut checked).await;
+    b.close().await.unwrap();
+    eprintln!(
+        "axe-core clean on {} pages: {}",
+        checked.len(),
+        checked.join(", ")
+    );
+}
