@@ -4,6 +4,7 @@
 //! from; if someone else saved in between, the save is refused and the other's figures are
 //! shown (optimistic concurrency), so two people never silently overwrite each other.
 
+pub mod exchange;
 pub mod pages;
 
 use caremarket_core::capacity::{
@@ -319,9 +320,44 @@ pub async fn save(
     if !e.is_empty() {
         return Ok(Err(Refused::Invalid(e)));
     }
-    let now = state.clock.now();
-    let today = now.date_naive();
     let mut tx = state.db.begin().await?;
+    let now = state.clock.now();
+    match apply(
+        &mut tx,
+        actor,
+        now,
+        &current,
+        expected_version,
+        input,
+        over_registered_reason,
+    )
+    .await?
+    {
+        Some(v) => {
+            tx.commit().await?;
+            Ok(Ok(v))
+        }
+        None => {
+            drop(tx);
+            let now_is = home(state, location_id).await?.ok_or(AppError::NotFound)?;
+            Ok(Err(Refused::Conflict(Box::new(now_is))))
+        }
+    }
+}
+
+/// Writes checked figures inside the caller's transaction: the new version, or None when
+/// the home's version is no longer `expected_version` (someone else saved first).
+pub(crate) async fn apply(
+    tx: &mut crate::db::Tx,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    current: &Home,
+    expected_version: i64,
+    input: &[FigureInput],
+    over_registered_reason: &str,
+) -> Result<Option<i64>> {
+    let location_id = current.location_id.as_str();
+    let today = now.date_naive();
     let new_version = expected_version + 1;
     let moved = if expected_version == 0 {
         tx.execute(
@@ -337,9 +373,7 @@ pub async fn save(
         .await?
     };
     if moved != 1 {
-        drop(tx);
-        let now_is = home(state, location_id).await?.ok_or(AppError::NotFound)?;
-        return Ok(Err(Refused::Conflict(Box::new(now_is))));
+        return Ok(None);
     }
     for f in input {
         let before = current.rows.iter().find(|r| r.bed_type == f.bed_type);
@@ -393,10 +427,9 @@ pub async fn save(
     audit::entry("vacancies.update", "care_home", location_id)
         .before(serde_json::json!({"version": expected_version}))
         .after(serde_json::json!({"version": new_version, "figures": figures}))
-        .write(&mut tx, actor, now)
+        .write(tx, actor, now)
         .await?;
-    tx.commit().await?;
-    Ok(Ok(new_version))
+    Ok(Some(new_version))
 }
 
 /// What a broker asks for.

@@ -27,6 +27,11 @@ pub fn routes() -> Vec<RouteDef> {
         get("/capacity", SEARCHERS, search_page),
         get("/capacity/homes", KEEPERS, homes_page),
         post("/capacity/homes", KEEPERS, homes_save),
+        get("/capacity/homes.csv", KEEPERS, homes_csv),
+        crate::web::with_body_limit(
+            post("/capacity/homes/upload", KEEPERS, homes_upload),
+            crate::web::UPLOAD_LIMIT,
+        ),
         get("/capacity/homes/{id}", KEEPERS, home_page),
         post("/capacity/homes/{id}", KEEPERS, home_save),
         get("/api/v1/capacity/search", SEARCHERS, api_search),
@@ -222,6 +227,8 @@ struct HomesPage {
     homes: Vec<HomeForm>,
     action: String,
     single: bool,
+    /// The problems of a refused file, row by row
+    problems: String,
 }
 
 fn show(
@@ -231,7 +238,26 @@ fn show(
     action: &str,
     single: bool,
 ) -> Result<Response> {
-    let mut errors = FormErrors::default();
+    show_with(
+        state,
+        ctx,
+        homes,
+        action,
+        single,
+        FormErrors::default(),
+        String::new(),
+    )
+}
+
+fn show_with(
+    state: &AppState,
+    ctx: &RequestCtx,
+    homes: Vec<HomeForm>,
+    action: &str,
+    single: bool,
+    mut errors: FormErrors,
+    problems: String,
+) -> Result<Response> {
     for h in &homes {
         errors.items.extend(h.errors.items.iter().cloned());
         if h.conflict.is_some() {
@@ -252,6 +278,7 @@ fn show(
             homes,
             action: action.into(),
             single,
+            problems,
         },
     )
 }
@@ -366,6 +393,87 @@ async fn homes_save(
 ) -> Result<Response> {
     let homes = my_homes(&state, &ctx).await?;
     save_homes(&state, &ctx, homes, &f, "/capacity/homes", false).await
+}
+
+/// The provider user's own provider; None for council officers (every home).
+fn provider_scope(ctx: &RequestCtx) -> Result<Option<String>> {
+    let u = ctx.user()?;
+    Ok(match u.role {
+        // A provider user without a provider keeps no homes: match nothing.
+        Role::Provider => Some(u.provider_id.clone().unwrap_or_else(|| "-".into())),
+        _ => None,
+    })
+}
+
+async fn homes_csv(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
+    let t = super::exchange::export(&state, provider_scope(&ctx)?.as_deref()).await?;
+    crate::export::download(&t, "csv", "vacancies")
+}
+
+async fn homes_upload(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    mp: axum::extract::Multipart,
+) -> Result<Response> {
+    let up = crate::web::forms::Upload::read(mp).await?;
+    let provider = provider_scope(&ctx)?;
+    let forms = || async {
+        Ok::<_, AppError>(
+            my_homes(&state, &ctx)
+                .await?
+                .into_iter()
+                .map(HomeForm::saved)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let mut errors = FormErrors::default();
+    let Some((name, bytes)) = &up.file else {
+        errors.add("file", "Select a vacancies file (CSV or XLSX)");
+        return show_with(
+            &state,
+            &ctx,
+            forms().await?,
+            "/capacity/homes",
+            false,
+            errors,
+            String::new(),
+        );
+    };
+    match super::exchange::import(
+        &state,
+        &Actor::from_ctx(&ctx),
+        provider.as_deref(),
+        name,
+        bytes,
+    )
+    .await
+    {
+        Ok(l) => Ok(redirect_with_flash(
+            &state,
+            "/capacity/homes",
+            &format!(
+                "{name}: vacancies saved for {} home{}; {} unchanged",
+                l.homes_saved,
+                if l.homes_saved == 1 { "" } else { "s" },
+                l.homes_unchanged
+            ),
+        )),
+        Err(report) => {
+            errors.add(
+                "file",
+                "The file was not loaded: nothing has changed. The problems are listed below.",
+            );
+            show_with(
+                &state,
+                &ctx,
+                forms().await?,
+                "/capacity/homes",
+                false,
+                errors,
+                report,
+            )
+        }
+    }
 }
 
 async fn home_page(

@@ -168,6 +168,12 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/capacity", "admin+commissioner+broker+viewer"),
     ("GET", "/capacity/homes", "admin+commissioner+provider"),
     ("POST", "/capacity/homes", "admin+commissioner+provider"),
+    ("GET", "/capacity/homes.csv", "admin+commissioner+provider"),
+    (
+        "POST",
+        "/capacity/homes/upload",
+        "admin+commissioner+provider",
+    ),
     ("GET", "/capacity/homes/{id}", "admin+commissioner+provider"),
     (
         "POST",

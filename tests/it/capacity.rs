@@ -472,3 +472,105 @@ async fn brokers_find_beds_nearest_first() {
         StatusCode::BAD_REQUEST
     );
 }
+
+async fn upload(c: &Client, csv: &str) -> crate::support::Resp {
+    let csrf = c.csrf().await;
+    let b = "BoUnDaRy";
+    let body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"vacancies.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n"
+    );
+    c.request(
+        Method::POST,
+        "/capacity/homes/upload",
+        Some(&format!("multipart/form-data; boundary={b}")),
+        body,
+        &[],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn vacancies_go_out_and_come_back_as_a_file_all_or_nothing() {
+    let app = app().await;
+    let c = provider_user(&app, PROVIDER).await;
+    let csrf = c.csrf().await;
+    for (id, _, beds) in &HOMES[..2] {
+        let r = put(
+            &c,
+            &csrf,
+            id,
+            serde_json::json!({"version": 0, "figures": [residential(*beds, beds - 1, 1)]}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let csv = c.get("/capacity/homes.csv").await;
+    assert!(csv.content_type().starts_with("text/csv"));
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", csv.body);
+    assert!(lines[0].starts_with("\"Location ID\",\"Bed type\",\"Capacity\""));
+    assert!(
+        lines[1].starts_with("\"1-131732227\",\"residential\",25,24,1,0,0,\"\",1,\"Ashfield\"")
+    );
+    // Ashfield fills its last bed; The Firs is unchanged.
+    let edited = csv.body.replacen("25,24,1,0,0", "25,25,0,0,0", 1);
+    let r = upload(&c, &edited).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(
+        c.get(r.location())
+            .await
+            .body
+            .contains("vacancies.csv: vacancies saved for 1 home; 1 unchanged")
+    );
+    // The same file again changes nothing.
+    let r = upload(&c, &edited).await;
+    assert!(
+        c.get(r.location())
+            .await
+            .body
+            .contains("vacancies saved for 0 homes; 2 unchanged")
+    );
+    assert_eq!(app.count("capacity_updates").await, 3);
+    // A file with mistakes loads nothing and says where each one is.
+    let bad = "Location ID,Bed type,Capacity,Occupied,Vacant,Reserved,Closed\n\
+        1-131732304,Residential,25,20,5,0,0\n\
+        1-133756943,residential,10,5,5,0,0\n\
+        1-131732317,penthouse,10,5,5,0,0\n\
+        1-131732334,nursing,ten,5,5,0,0\n\
+        1-131732349,residential,24,20,5,0,0\n";
+    let r = upload(&c, bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for want in [
+        "vacancies.csv: 4 problems found; nothing was imported",
+        "is not one of your care homes",
+        "is not a bed type",
+        "is not a whole number",
+        "add up to 25, more than the capacity of 24",
+    ] {
+        assert!(r.body.contains(want), "{want}: {}", r.body);
+    }
+    assert_eq!(
+        app.count("capacity_updates").await,
+        3,
+        "Kenwyn's good row was not saved"
+    );
+    // A stale file: The Firs was saved again after the download.
+    let r = put(
+        &c,
+        &csrf,
+        "1-131732289",
+        serde_json::json!({"version": 1, "figures": [residential(27, 27, 0)]}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let stale = csv.body.replacen("27,26,1,0,0", "27,25,2,0,0", 1);
+    let r = upload(&c, &stale).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("were saved again since (now version 2)"),
+        "{}",
+        r.body
+    );
+    let firs = c.get("/api/v1/capacity/homes/1-131732289").await.json();
+    assert_eq!(firs["rows"][0]["figures"]["occupied"], 27);
+}
