@@ -4,6 +4,7 @@
 //! from; if someone else saved in between, the save is refused and the other's figures are
 //! shown (optimistic concurrency), so two people never silently overwrite each other.
 
+pub mod dashboard;
 pub mod exchange;
 pub mod pages;
 

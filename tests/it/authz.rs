@@ -187,6 +187,16 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ),
     (
         "GET",
+        "/capacity/dashboard",
+        "admin+commissioner+broker+viewer",
+    ),
+    (
+        "GET",
+        "/api/v1/capacity/dashboard",
+        "admin+commissioner+broker+viewer",
+    ),
+    (
+        "GET",
         "/api/v1/capacity/homes/{id}",
         "admin+commissioner+provider",
     ),

@@ -438,6 +438,14 @@ async fn a_provider_updates_vacancies_and_a_broker_finds_the_bed() {
     );
     assert!(src.contains("km"));
     axe_clean(&b, "beds found", &mut checked).await;
+    b.goto(&format!("{base}/capacity/dashboard")).await.unwrap();
+    assert!(
+        b.source()
+            .await
+            .unwrap()
+            .contains("1 care home reports 30 beds: 28 occupied")
+    );
+    axe_clean(&b, "capacity dashboard", &mut checked).await;
     b.close().await.unwrap();
     eprintln!(
         "axe-core clean on {} pages: {}",

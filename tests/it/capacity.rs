@@ -574,3 +574,123 @@ async fn vacancies_go_out_and_come_back_as_a_file_all_or_nothing() {
     let firs = c.get("/api/v1/capacity/homes/1-131732289").await.json();
     assert_eq!(firs["rows"][0]["figures"]["occupied"], 27);
 }
+
+/// The capacity dashboard from a fortnight of updates, worked by hand.
+#[tokio::test]
+async fn the_capacity_dashboard_by_bed_type_council_and_week() {
+    let app = app().await;
+    let save = |id: &'static str, fig: serde_json::Value| {
+        let app = &app;
+        async move {
+            let c = provider_user(app, PROVIDER).await;
+            let csrf = c.csrf().await;
+            let v = c.get(&format!("/api/v1/capacity/homes/{id}")).await.json()["version"]
+                .as_i64()
+                .unwrap();
+            let r = put(
+                &c,
+                &csrf,
+                id,
+                serde_json::json!({"version": v, "figures": [fig]}),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+    };
+    // Day 0: Ashfield (Devon) 25/24/1 and Manor House (Plymouth) 30/28/2.
+    save("1-131732227", residential(25, 24, 1)).await;
+    save("1-131732334", residential(30, 28, 2)).await;
+    // Day 7: Ashfield full; Michaelstowe (Plymouth) 24/20/4.
+    app.clock.advance(chrono::Duration::days(7));
+    save("1-131732227", residential(25, 25, 0)).await;
+    save("1-131732349", residential(24, 20, 4)).await;
+    // Day 15: Manor House's figures are 15 days old (red), Ashfield's 8 (amber).
+    app.clock.advance(chrono::Duration::days(8));
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let d = c.get("/api/v1/capacity/dashboard?weeks=3").await.json();
+    let t = &d["total"];
+    assert_eq!(
+        (
+            t["homes"].as_i64(),
+            t["capacity"].as_i64(),
+            t["occupied"].as_i64(),
+            t["vacant"].as_i64(),
+            t["stale_homes"].as_i64()
+        ),
+        (Some(3), Some(79), Some(73), Some(6), Some(1))
+    );
+    assert_eq!(t["occupancy_pct"], 92.4, "73 of 79");
+    assert_eq!(d["by_bed_type"][0][0], "Residential");
+    let area = |name: &str| {
+        d["by_area"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a[0] == name)
+            .unwrap()[1]
+            .clone()
+    };
+    assert_eq!(
+        (
+            area("Devon")["capacity"].as_i64(),
+            area("Devon")["vacant"].as_i64()
+        ),
+        (Some(25), Some(0))
+    );
+    assert_eq!(
+        (
+            area("Plymouth")["capacity"].as_i64(),
+            area("Plymouth")["vacant"].as_i64()
+        ),
+        (Some(54), Some(6))
+    );
+    // Week by week (days 1, 8 and 15): 55/52/3, then 79/73/6 twice.
+    let weeks: Vec<(i64, i64, i64)> = d["over_time"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w[1]["capacity"].as_i64().unwrap(),
+                w[1]["occupied"].as_i64().unwrap(),
+                w[1]["vacant"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(weeks, [(55, 52, 3), (79, 73, 6), (79, 73, 6)]);
+    let p = c
+        .get("/api/v1/capacity/dashboard?weeks=3&area=Plymouth")
+        .await
+        .json();
+    assert_eq!(p["total"]["capacity"], 54);
+    assert_eq!(
+        p["over_time"][0][1]["capacity"], 30,
+        "only Manor House on day 1"
+    );
+    // The page, and its tables as files.
+    let page = c.get("/capacity/dashboard?weeks=3").await;
+    assert!(
+        page.body.contains(
+            "3 care homes report 79 beds: 73 occupied (92.4%), 6 vacant and accepting admissions"
+        ),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("The figures of 1 home are out of date."));
+    let csv = c.get("/capacity/dashboard?table=area&format=csv").await;
+    assert!(
+        csv.body.contains("\"Plymouth\",2,54,48,6,0,0,88.9"),
+        "{}",
+        csv.body
+    );
+    let xlsx = c
+        .get_bytes("/capacity/dashboard?table=time&format=xlsx")
+        .await;
+    assert!(xlsx.starts_with(b"PK"));
+    assert_eq!(
+        c.get("/capacity/dashboard?table=nope&format=csv")
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+}
