@@ -123,6 +123,207 @@ pub async fn http(a: &HttpArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[derive(clap::Args)]
+pub struct VacancyArgs {
+    /// Base URL of a caremarket server on this machine, e.g. http://127.0.0.1:8080
+    #[arg(long)]
+    pub url: String,
+    /// One provider user a line: an API token, a space, and the user's care homes' location
+    /// IDs separated by commas
+    #[arg(long)]
+    pub users_file: std::path::PathBuf,
+    /// An admin's API token, to count the audit entries before and after
+    #[arg(long)]
+    pub admin_token: String,
+    /// Seconds to run
+    #[arg(long, default_value_t = 60)]
+    pub duration: u64,
+}
+
+/// The last accepted update of each home: (version, occupied).
+type Accepted = std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>;
+
+async fn audit_total(client: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<i64> {
+    let v: serde_json::Value = client
+        .get(format!("{base}/api/v1/audit?action=vacancies.update"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await
+        .map(|b| serde_json::from_slice(&b).unwrap_or_default())?;
+    v["total"]
+        .as_i64()
+        .ok_or_else(|| anyhow::anyhow!("no total in the audit answer"))
+}
+
+/// Each provider user reads one of its homes, then saves new residential figures naming the
+/// version it read; a save refused because another user saved first is counted, not retried.
+/// Afterwards every home must hold its last accepted figures and every accepted save must be
+/// in the audit log.
+pub async fn vacancies(a: &VacancyArgs) -> anyhow::Result<()> {
+    let base = a.url.trim_end_matches('/').to_string();
+    let u = reqwest::Url::parse(&base)?;
+    if !is_loopback_http(&u) {
+        anyhow::bail!("bench vacancies only targets a server on this machine, not {u}");
+    }
+    let users: Vec<(String, Vec<String>)> = std::fs::read_to_string(&a.users_file)?
+        .lines()
+        .filter_map(|l| {
+            let (t, homes) = l.trim().split_once(' ')?;
+            Some((
+                t.to_string(),
+                homes.split(',').map(|h| h.trim().to_string()).collect(),
+            ))
+        })
+        .collect();
+    if users.is_empty() {
+        anyhow::bail!("{} lists no users", a.users_file.display());
+    }
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(users.len())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let audit_before = audit_total(&client, &base, &a.admin_token).await?;
+    let accepted: Arc<Accepted> = Arc::default();
+    let deadline = Instant::now() + Duration::from_secs(a.duration);
+    let counts = Arc::new([
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+    ]); // accepted, conflicts, 5xx, other
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (n, (token, homes)) in users.iter().cloned().enumerate() {
+        let (client, base, accepted, counts) =
+            (client.clone(), base.clone(), accepted.clone(), counts.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut round = 0i64;
+            while Instant::now() < deadline {
+                let id = &homes[(round as usize + n) % homes.len()];
+                round += 1;
+                let url = format!("{base}/api/v1/capacity/homes/{id}");
+                let t0 = Instant::now();
+                let Ok(r) = client.get(&url).bearer_auth(&token).send().await else {
+                    counts[3].fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
+                let home: serde_json::Value = match r.bytes().await.map(|b| serde_json::from_slice(&b)) {
+                    Ok(Ok(v)) => v,
+                    _ => {
+                        counts[3].fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                };
+                lat.push(t0.elapsed());
+                let version = home["version"].as_i64().unwrap_or(0);
+                let cap = home["registered_beds"].as_i64().unwrap_or(20).max(1);
+                let occupied = (n as i64 * 7919 + round) % (cap + 1);
+                let body = serde_json::json!({"version": version, "figures": [{"bed_type": "residential", "capacity": cap, "occupied": occupied, "vacant": cap - occupied, "reserved": 0, "closed": 0}]});
+                let t1 = Instant::now();
+                let req = client
+                    .put(&url)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body.to_string());
+                match req.send().await {
+                    Ok(r) => {
+                        let status = r.status();
+                        let reply: serde_json::Value = r
+                            .bytes()
+                            .await
+                            .ok()
+                            .and_then(|b| serde_json::from_slice(&b).ok())
+                            .unwrap_or_default();
+                        lat.push(t1.elapsed());
+                        if status.is_success() {
+                            counts[0].fetch_add(1, Ordering::Relaxed);
+                            let v = reply["version"].as_i64().unwrap_or(0);
+                            let mut m = accepted.lock().expect("accepted");
+                            let e = m.entry(id.clone()).or_insert((v, occupied));
+                            if v >= e.0 {
+                                *e = (v, occupied);
+                            }
+                        } else if status == reqwest::StatusCode::CONFLICT {
+                            counts[1].fetch_add(1, Ordering::Relaxed);
+                        } else if status.is_server_error() {
+                            counts[2].fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            counts[3].fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Err(_) => {
+                        counts[3].fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await?);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    all.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let c = |i: usize| counts[i].load(Ordering::Relaxed);
+    println!(
+        "{} requests (reads and saves) in {secs:.1} s: {:.0} req/s; p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms; saves accepted {}, refused as someone saved first {}, 5xx {}, other errors {} ({} users)",
+        all.len(),
+        all.len() as f64 / secs,
+        ms(percentile(&all, 50.0)),
+        ms(percentile(&all, 95.0)),
+        ms(percentile(&all, 99.0)),
+        ms(all.last().copied().unwrap_or_default()),
+        c(0),
+        c(1),
+        c(2),
+        c(3),
+        users.len()
+    );
+    // Lost updates: each home must hold its last accepted figures.
+    let owner: std::collections::HashMap<&str, &str> = users
+        .iter()
+        .flat_map(|(t, hs)| hs.iter().map(move |h| (h.as_str(), t.as_str())))
+        .collect();
+    let last = accepted.lock().expect("accepted").clone();
+    let mut lost = 0;
+    for (id, (v, occ)) in &last {
+        let h: serde_json::Value = client
+            .get(format!("{base}/api/v1/capacity/homes/{id}"))
+            .bearer_auth(owner[id.as_str()])
+            .send()
+            .await?
+            .bytes()
+            .await
+            .map(|b| serde_json::from_slice(&b).unwrap_or_default())?;
+        let row = h["rows"]
+            .as_array()
+            .and_then(|r| r.iter().find(|r| r["bed_type"] == "residential"))
+            .cloned()
+            .unwrap_or_default();
+        if h["version"].as_i64() != Some(*v) || row["figures"]["occupied"].as_i64() != Some(*occ) {
+            lost += 1;
+        }
+    }
+    let audited = audit_total(&client, &base, &a.admin_token).await? - audit_before;
+    println!(
+        "lost updates: {lost} of {} homes checked; accepted saves in the audit log: {audited} of {} ({})",
+        last.len(),
+        c(0),
+        if audited == c(0) as i64 && lost == 0 {
+            "none lost"
+        } else {
+            "MISMATCH"
+        }
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

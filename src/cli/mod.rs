@@ -75,6 +75,8 @@ enum Command {
 enum BenchCommand {
     /// Concurrent GETs for a while; prints throughput and p50/p95/p99
     Http(bench::HttpArgs),
+    /// Provider users updating their homes' vacancies at once; checks no update is lost
+    Vacancies(bench::VacancyArgs),
 }
 
 #[derive(Subcommand)]
@@ -236,6 +238,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(cmd) => user(cmd).await,
         Command::Bench(BenchCommand::Http(a)) => bench::http(&a).await,
+        Command::Bench(BenchCommand::Vacancies(a)) => bench::vacancies(&a).await,
         Command::Eval(EvalCommand::Risk { file, api_records }) => {
             let read = |f: &std::path::Path| {
                 std::fs::read(f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))
