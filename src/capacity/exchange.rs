@@ -161,20 +161,11 @@ pub async fn import(
     let mut by_home: BTreeMap<String, (usize, Option<i64>, Vec<FigureInput>)> = BTreeMap::new();
     let mut homes: BTreeMap<String, Home> = BTreeMap::new();
     let mut unreadable = std::collections::BTreeSet::new();
-    for i in cols.header_row + 1..grid.len() {
-        let cell = |k: &str| {
-            cols.idx(k)
-                .map(|c| grid.cell(i, c).trim().to_string())
-                .unwrap_or_default()
-        };
-        if (0..cols.headers.len()).all(|c| grid.cell(i, c).trim().is_empty()) {
-            continue;
-        }
-        let row = i + 1;
+    for r in crate::import::data_rows(grid, &cols) {
+        let cell = |k: &str| r.cell(k);
+        let row = r.number;
         let mut unreadable_row = false;
-        let mut bad = |k: &str, v: &str, why: &str| {
-            problems.push(RowProblem::new(row, cols.header(k), v, why))
-        };
+        let mut bad = |k: &str, v: &str, why: &str| problems.push(r.problem(k, v, why));
         let id = cell("location_id");
         if !homes.contains_key(&id) {
             match super::home(state, &id).await.map_err(|e| e.to_string())? {

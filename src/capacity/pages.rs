@@ -130,12 +130,8 @@ impl HomeForm {
     }
 }
 
-/// Form fields as pairs: f__{home}__{bed type}__{field}, v__{home} (version), r__{home}.
-type Pairs = Vec<(String, String)>;
-
-fn field<'a>(f: &'a Pairs, name: &str) -> Option<&'a str> {
-    f.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-}
+// Form fields as pairs: f__{home}__{bed type}__{field}, v__{home} (version), r__{home}.
+use crate::web::forms::{Pairs, field};
 
 /// Reads one home's part of a form: the figures given (a bed type with every box empty is not
 /// given), the version it was edited from, and what to fix.
@@ -150,7 +146,6 @@ fn read_home(f: &Pairs, home: &Home) -> (Vec<FigureInput>, i64, String, FormErro
         let mut any = false;
         for (i, (k, label)) in FIELDS.iter().enumerate() {
             let raw = field(f, &format!("f__{id}__{}__{k}", r.bed_type))
-                .unwrap_or("")
                 .trim()
                 .to_string();
             if !raw.is_empty() {
@@ -169,9 +164,7 @@ fn read_home(f: &Pairs, home: &Home) -> (Vec<FigureInput>, i64, String, FormErro
             }
             values.push((*k, *label, raw));
         }
-        let reason = field(f, &format!("f__{id}__{}__closed_reason", r.bed_type))
-            .unwrap_or("")
-            .to_string();
+        let reason = field(f, &format!("f__{id}__{}__closed_reason", r.bed_type));
         if any {
             input.push(FigureInput {
                 bed_type: r.bed_type.clone(),
@@ -198,10 +191,8 @@ fn read_home(f: &Pairs, home: &Home) -> (Vec<FigureInput>, i64, String, FormErro
             tag: tag(r.freshness),
         });
     }
-    let version = field(f, &format!("v__{id}"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(-1);
-    let reason = field(f, &format!("r__{id}")).unwrap_or("").to_string();
+    let version = field(f, &format!("v__{id}")).trim().parse().unwrap_or(-1);
+    let reason = field(f, &format!("r__{id}"));
     (input, version, reason, errors, typed)
 }
 

@@ -197,8 +197,12 @@ pub async fn vacancies(a: &VacancyArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (n, (token, homes)) in users.iter().cloned().enumerate() {
-        let (client, base, accepted, counts) =
-            (client.clone(), base.clone(), accepted.clone(), counts.clone());
+        let (client, base, accepted, counts) = (
+            client.clone(),
+            base.clone(),
+            accepted.clone(),
+            counts.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut round = 0i64;

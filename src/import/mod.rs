@@ -254,6 +254,41 @@ impl Columns {
     }
 }
 
+/// One data row of a sheet, read by column key.
+pub struct DataRow<'a> {
+    grid: &'a Grid,
+    cols: &'a Columns,
+    i: usize,
+    /// The row number as a spreadsheet shows it (1 = the first line of the file).
+    pub number: usize,
+}
+
+impl DataRow<'_> {
+    /// The trimmed value under a column, or "" when the file has no such column.
+    pub fn cell(&self, key: &str) -> String {
+        self.cols
+            .idx(key)
+            .map(|c| self.grid.cell(self.i, c).trim().to_string())
+            .unwrap_or_default()
+    }
+    /// A problem with this row's value under a column, named as the file names it.
+    pub fn problem(&self, key: &str, value: &str, why: &str) -> RowProblem {
+        RowProblem::new(self.number, self.cols.header(key), value, why)
+    }
+}
+
+/// The rows below the header, leaving out blank ones (spreadsheets keep them).
+pub fn data_rows<'a>(grid: &'a Grid, cols: &'a Columns) -> impl Iterator<Item = DataRow<'a>> {
+    (cols.header_row + 1..grid.len())
+        .filter(move |&i| (0..cols.headers.len()).any(|c| !grid.cell(i, c).trim().is_empty()))
+        .map(move |i| DataRow {
+            grid,
+            cols,
+            i,
+            number: i + 1,
+        })
+}
+
 /// Finds the header row within the first rows of the first sheet that has one: the row where
 /// every required column is named. Unknown columns are listed, not refused.
 pub fn find_header(

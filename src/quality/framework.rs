@@ -170,14 +170,7 @@ fn rule_key(r: OverallRule) -> &'static str {
     }
 }
 
-type Pairs = Vec<(String, String)>;
-
-fn field(f: &Pairs, name: &str) -> String {
-    f.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
-}
+use crate::web::forms::{Pairs, field};
 
 /// Grades that confirmed visits carry: the scale may not drop them, or those visits would
 /// fall out of the summary tables.

@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 
 use crate::audit::{self, Actor};
-use crate::import::{FileError, RowProblem};
+use crate::import::FileError;
 use crate::web::forms::FormErrors;
 use crate::{AppError, AppState, Result, args};
 
@@ -133,19 +133,9 @@ pub async fn import_register(
     let grid = &grids[g];
     let mut problems = Vec::new();
     let mut rows = Vec::new();
-    for i in cols.header_row + 1..grid.len() {
-        let cell = |k: &str| {
-            cols.idx(k)
-                .map(|c| grid.cell(i, c).trim().to_string())
-                .unwrap_or_default()
-        };
-        if (0..cols.headers.len()).all(|c| grid.cell(i, c).trim().is_empty()) {
-            continue;
-        }
-        let row = i + 1;
-        let mut bad = |k: &str, v: &str, why: &str| {
-            problems.push(RowProblem::new(row, cols.header(k), v, why))
-        };
+    for r in crate::import::data_rows(grid, &cols) {
+        let cell = |k: &str| r.cell(k);
+        let mut bad = |k: &str, v: &str, why: &str| problems.push(r.problem(k, v, why));
         let location_id = cell("location_id");
         if !crate::cqc::records::valid_cqc_id(&location_id) {
             bad("location_id", &location_id, "is not a CQC location ID");

@@ -311,15 +311,9 @@ async fn visit_new_form(State(state): State<AppState>, ctx: RequestCtx) -> Resul
     ))
 }
 
-/// Form fields as pairs: the number of domains and standards is the council's to set.
-type Pairs = Vec<(String, String)>;
-
-fn field(f: &Pairs, name: &str) -> String {
-    f.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
-}
+// The visit form's fields are read as pairs: the domains and standards are the council's
+// to set.
+use crate::web::forms::{Pairs, field};
 
 /// The visit as typed, for the framework in force.
 fn visit_input(state: &AppState, f: &Pairs) -> VisitInput {

@@ -313,22 +313,8 @@ async fn theme_edit(
     )
 }
 
-/// Form fields as pairs, so that repeated checkboxes (statement, theme) all arrive.
-type Pairs = Vec<(String, String)>;
-
-fn field(f: &Pairs, name: &str) -> String {
-    f.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
-}
-
-fn all_of(f: &Pairs, name: &str) -> Vec<String> {
-    f.iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .collect()
-}
+// Repeated checkboxes (statement, theme) all arrive when the form is read as pairs.
+use crate::web::forms::{Pairs, all_of, field};
 
 fn ids_of(f: &Pairs, name: &str) -> Vec<i64> {
     // A value that is not a number is not one of the listed themes: it is kept as -1 so that

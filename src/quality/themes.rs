@@ -793,7 +793,6 @@ pub async fn import_issues(
     bytes: &[u8],
     opts: IssueImportOptions,
 ) -> std::result::Result<IssueImport, String> {
-    use crate::import::RowProblem;
     let grids = crate::import::open(name, bytes).map_err(|e| e.0)?;
     let (g, cols) = crate::import::find_header(name, &grids, ISSUE_COLUMNS).map_err(|e| e.0)?;
     let grid = &grids[g];
@@ -811,19 +810,9 @@ pub async fn import_issues(
     let mut problems = Vec::new();
     let mut rows: Vec<IssueRowIn> = Vec::new();
     let mut tagged_by_suggestion = 0;
-    for i in cols.header_row + 1..grid.len() {
-        let cell = |k: &str| {
-            cols.idx(k)
-                .map(|c| grid.cell(i, c).trim().to_string())
-                .unwrap_or_default()
-        };
-        if (0..cols.headers.len()).all(|c| grid.cell(i, c).trim().is_empty()) {
-            continue;
-        }
-        let row = i + 1;
-        let mut bad = |k: &str, v: &str, why: &str| {
-            problems.push(RowProblem::new(row, cols.header(k), v, why))
-        };
+    for r in crate::import::data_rows(grid, &cols) {
+        let cell = |k: &str| r.cell(k);
+        let mut bad = |k: &str, v: &str, why: &str| problems.push(r.problem(k, v, why));
         let loc = cell("location_id");
         if !known.contains(&loc) {
             bad("location_id", &loc, "is not a location in the CQC data");

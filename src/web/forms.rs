@@ -111,3 +111,23 @@ impl Upload {
         self.fields.contains_key(k)
     }
 }
+
+/// A form's fields as (name, value) pairs, for forms whose field names depend on the data
+/// (a domain's standards, a provider's homes) and for repeated checkboxes, which all arrive.
+pub type Pairs = Vec<(String, String)>;
+
+/// The first value of a field, or "" when the form did not send it.
+pub fn field(f: &Pairs, name: &str) -> String {
+    f.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+/// Every value of a repeated field, in the order sent.
+pub fn all_of(f: &Pairs, name: &str) -> Vec<String> {
+    f.iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .collect()
+}

@@ -67,19 +67,8 @@ async fn admin_signs_in_creates_a_user_and_signs_out() {
     if !browser_or_skip() {
         return;
     }
-    let app = TestApp::new().await;
+    let app = TestApp::with_api_records().await;
     let (_, pw) = app.user("admin@leeds.test", Role::Admin, None).await;
-    let api = std::fs::read(crate::cqc::api_path()).unwrap();
-    caremarket::cqc::import_file(
-        &app.state,
-        &caremarket::audit::Actor::cli("test"),
-        caremarket::cqc::Kind::ApiRecords,
-        "api.jsonl",
-        &api,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
     let base = serve(&app).await;
     let b = Browser::start().await.unwrap();
     let mut checked = Vec::new();
@@ -378,18 +367,7 @@ async fn a_provider_updates_vacancies_and_a_broker_finds_the_bed() {
     if !browser_or_skip() {
         return;
     }
-    let app = TestApp::new().await;
-    let api = std::fs::read(crate::cqc::api_path()).unwrap();
-    caremarket::cqc::import_file(
-        &app.state,
-        &caremarket::audit::Actor::cli("test"),
-        caremarket::cqc::Kind::ApiRecords,
-        "api.jsonl",
-        &api,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    let app = TestApp::with_api_records().await;
     let (_, provider_pw) = app
         .user("manager@homes.test", Role::Provider, Some("1-101667957"))
         .await;

@@ -21,19 +21,7 @@ const HOMES: [(&str, &str, i64); 6] = [
 ];
 
 async fn app() -> TestApp {
-    let app = TestApp::new().await;
-    let api = std::fs::read(crate::cqc::api_path()).unwrap();
-    caremarket::cqc::import_file(
-        &app.state,
-        &caremarket::audit::Actor::cli("test"),
-        caremarket::cqc::Kind::ApiRecords,
-        "api.jsonl.gz",
-        &api,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
-    app
+    TestApp::with_api_records().await
 }
 
 async fn provider_user(app: &TestApp, provider: &str) -> Client {

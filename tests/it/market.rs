@@ -10,19 +10,7 @@ use serde_json::Value;
 use crate::support::{Client, TestApp, attr_decoded};
 
 async fn app_with_api_records() -> TestApp {
-    let app = TestApp::new().await;
-    let bytes = std::fs::read(crate::cqc::api_path()).unwrap();
-    import_file(
-        &app.state,
-        &Actor::cli("test"),
-        Kind::ApiRecords,
-        "api.jsonl",
-        &bytes,
-        &Default::default(),
-    )
-    .await
-    .unwrap();
-    app
+    TestApp::with_api_records().await
 }
 
 fn expected() -> Value {

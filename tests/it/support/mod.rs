@@ -216,6 +216,23 @@ impl TestApp {
         (c, id)
     }
 
+    /// A new app with the bundled Devon and Plymouth CQC API records loaded (421 care homes).
+    pub async fn with_api_records() -> TestApp {
+        let app = TestApp::new().await;
+        let bytes = std::fs::read(crate::cqc::api_path()).unwrap();
+        caremarket::cqc::import_file(
+            &app.state,
+            &Actor::cli("test"),
+            caremarket::cqc::Kind::ApiRecords,
+            "api.jsonl",
+            &bytes,
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+        app
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         self.db()
             .q()
