@@ -7,6 +7,8 @@
 pub mod dashboard;
 pub mod exchange;
 pub mod pages;
+pub mod placement_pages;
+pub mod placements;
 
 use caremarket_core::capacity::{
     BedFigures, Freshness, centre, check_figures, check_registered, freshness, haversine_km,

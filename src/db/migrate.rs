@@ -28,6 +28,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     8 "0008_concerns",
     9 "0009_themes",
     10 "0010_capacity",
+    11 "0011_placements",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -40,6 +41,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     8 "0008_concerns",
     9 "0009_themes",
     10 "0010_capacity",
+    11 "0011_placements",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

@@ -38,4 +38,5 @@ pub const TABLES: &[&str] = &[
     "capacity_homes",
     "capacity_figures",
     "capacity_updates",
+    "placements",
 ];

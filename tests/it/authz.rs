@@ -190,6 +190,28 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "/capacity/dashboard",
         "admin+commissioner+broker+viewer",
     ),
+    ("GET", "/capacity/placements", "admin+commissioner+broker"),
+    ("POST", "/capacity/placements", "admin+commissioner+broker"),
+    (
+        "GET",
+        "/capacity/placements.csv",
+        "admin+commissioner+broker",
+    ),
+    (
+        "POST",
+        "/capacity/placements/upload",
+        "admin+commissioner+broker",
+    ),
+    (
+        "POST",
+        "/capacity/placements/{id}/end",
+        "admin+commissioner+broker",
+    ),
+    (
+        "GET",
+        "/api/v1/capacity/placements",
+        "admin+commissioner+broker",
+    ),
     (
         "GET",
         "/api/v1/capacity/dashboard",

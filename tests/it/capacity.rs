@@ -682,3 +682,189 @@ async fn the_capacity_dashboard_by_bed_type_council_and_week() {
         StatusCode::BAD_REQUEST
     );
 }
+
+/// The placements register: case references (never names), money typed in pounds and kept in
+/// pence, one open placement a person, ends with reasons, occupancy by funder, and the
+/// register as a file.
+#[tokio::test]
+async fn the_placements_register_by_case_reference() {
+    let app = app().await;
+    let p = provider_user(&app, PROVIDER).await;
+    let csrf = p.csrf().await;
+    assert_eq!(
+        put(
+            &p,
+            &csrf,
+            "1-131732334",
+            serde_json::json!({"version": 0, "figures": [residential(30, 28, 2)]})
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let (c, _) = app.signed_in(Role::Broker).await;
+    let add = |case: &'static str, funder: &'static str, fee: &'static str| {
+        let c = &c;
+        async move {
+            c.post_form(
+                "/capacity/placements",
+                &[
+                    ("case_reference", case),
+                    ("location_id", "1-131732334"),
+                    ("bed_type", "residential"),
+                    ("funder", funder),
+                    ("weekly_fee", fee),
+                    ("top_up", ""),
+                    ("start_date", "01/10/2026"),
+                ],
+            )
+            .await
+        }
+    };
+    for (case, want) in [
+        ("John Smith", "not a name"),
+        ("943 476 5919", "looks like an NHS number"),
+        ("9434765919", "looks like an NHS number"),
+    ] {
+        let r = add(case, "council", "850").await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{case}");
+        assert!(r.body.contains(want), "{case}: {}", r.body);
+    }
+    let r = add("ASC-1001", "council", "£1,0x5").await;
+    assert!(r.body.contains("Weekly fee: "), "{}", r.body);
+    assert_eq!(
+        add("ASC-1001", "council", "£1,025.50").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        add("ASC-1002", "council", "850").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        add("chc-77", "nhs_chc", "1200").await.status,
+        StatusCode::SEE_OTHER
+    );
+    let r = add("ASC-1001", "council", "900").await;
+    assert!(
+        r.body
+            .contains("ASC-1001 is already placed at 1-131732334 since 1 October 2026"),
+        "{} {}",
+        r.status,
+        r.body
+            .split("govuk-error-summary__list")
+            .nth(1)
+            .unwrap_or(&r.body[..300])
+    );
+    let fee: i64 = app
+        .db()
+        .q()
+        .scalar(
+            "SELECT weekly_fee_pence FROM placements WHERE case_reference = 'ASC-1001'",
+            caremarket::args![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fee, 102_550, "kept in pence");
+    // Worked by hand: Manor House 28 occupied; council 2, NHS 1: 25 self-funded or other;
+    // fees £1,025.50 + £850 + £1,200 = £3,075.50 a week.
+    let page = c.get("/capacity/placements").await;
+    assert!(page.body.contains("£3,075.50"), "{}", page.body);
+    let row = page.body.split("id=\"funding\"").nth(1).unwrap();
+    assert!(
+        row.contains(">2</td>")
+            && row.contains(">1</td>")
+            && row.contains(">28</td>")
+            && row.contains(">25</td>")
+    );
+    // Ending a placement needs a date on or after the start and a reason.
+    let id: i64 = app
+        .db()
+        .q()
+        .scalar(
+            "SELECT id FROM placements WHERE case_reference = 'CHC-77'",
+            caremarket::args![],
+        )
+        .await
+        .unwrap();
+    let r = c
+        .post_form(
+            &format!("/capacity/placements/{id}/end"),
+            &[("end_date", "01/09/2026"), ("end_reason", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("cannot be before the start")
+            && r.body.contains("Select why the placement ended")
+    );
+    let r = c
+        .post_form(
+            &format!("/capacity/placements/{id}/end"),
+            &[("end_date", "20/11/2026"), ("end_reason", "hospital")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        c.get("/capacity/placements?show=all")
+            .await
+            .body
+            .contains("20 Nov 2026: Long stay in hospital")
+    );
+    // The register as a file, and back: loading it again changes nothing.
+    let csv = c.get("/capacity/placements.csv").await;
+    assert_eq!(csv.body.lines().count(), 4);
+    assert!(
+        csv.body
+            .contains("\"ASC-1001\",\"1-131732334\",\"residential\",\"council\",\"1025.50\"")
+    );
+    let up = |body: String| {
+        let c = &c;
+        async move {
+            let csrf = c.csrf().await;
+            let b = "BoUnDaRy";
+            c.request(
+                Method::POST,
+                "/capacity/placements/upload",
+                Some(&format!("multipart/form-data; boundary={b}")),
+                format!("--{b}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"placements.csv\"\r\nContent-Type: text/csv\r\n\r\n{body}\r\n--{b}--\r\n"),
+                &[],
+            )
+            .await
+        }
+    };
+    let r = up(csv.body.clone()).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(app.count("placements").await, 3);
+    let bad = "Case reference,Location ID,Bed type,Funder,Weekly fee,Start date,End date,End reason\n\
+        ASC-2001,1-131732349,residential,council,700,01/11/2026,,\n\
+        Mary Jones,1-131732349,residential,council,700,01/11/2026,,\n\
+        ASC-2002,1-131732349,residential,lottery,700,01/11/2026,,\n\
+        ASC-2003,1-131732349,residential,council,700,01/11/2026,01/12/2026,\n";
+    let r = up(bad.to_string()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for want in [
+        "placements.csv: 3 problems found; nothing was imported",
+        "row 3",
+        "not a name",
+        "row 4",
+        "Funder",
+        "give both the end date and the end reason",
+    ] {
+        assert!(r.body.contains(want), "{want}: {}", r.body);
+    }
+    assert_eq!(
+        app.count("placements").await,
+        3,
+        "ASC-2001 was not loaded either"
+    );
+    // Providers and viewers do not see case references.
+    let (v, _) = app.signed_in(Role::Viewer).await;
+    assert_eq!(
+        v.get("/capacity/placements").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        p.get("/api/v1/capacity/placements").await.status,
+        StatusCode::FORBIDDEN
+    );
+}

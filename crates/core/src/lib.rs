@@ -5,6 +5,7 @@ pub mod capacity;
 pub mod cqc;
 pub mod eval;
 pub mod market;
+pub mod money;
 pub mod password;
 pub mod privacy;
 pub mod quality;
