@@ -63,6 +63,7 @@ pub fn all_routes() -> Vec<RouteDef> {
     v.extend(crate::quality::theme_pages::routes());
     v.extend(crate::capacity::pages::routes());
     v.extend(crate::capacity::placement_pages::routes());
+    v.extend(crate::capacity::at_risk_pages::routes());
     v
 }
 

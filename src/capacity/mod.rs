@@ -4,6 +4,8 @@
 //! from; if someone else saved in between, the save is refused and the other's figures are
 //! shown (optimistic concurrency), so two people never silently overwrite each other.
 
+pub mod at_risk;
+pub mod at_risk_pages;
 pub mod dashboard;
 pub mod exchange;
 pub mod pages;

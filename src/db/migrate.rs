@@ -29,6 +29,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     9 "0009_themes",
     10 "0010_capacity",
     11 "0011_placements",
+    12 "0012_at_risk",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -42,6 +43,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     9 "0009_themes",
     10 "0010_capacity",
     11 "0011_placements",
+    12 "0012_at_risk",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

@@ -39,4 +39,8 @@ pub const TABLES: &[&str] = &[
     "capacity_figures",
     "capacity_updates",
     "placements",
+    "at_risk",
+    "at_risk_history",
+    "at_risk_actions",
+    "closure_checklist",
 ];

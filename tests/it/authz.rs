@@ -212,6 +212,44 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "/api/v1/capacity/placements",
         "admin+commissioner+broker",
     ),
+    ("GET", "/capacity/at-risk", "admin+commissioner+broker"),
+    ("POST", "/capacity/at-risk", "admin+commissioner"),
+    ("GET", "/capacity/at-risk/{id}", "admin+commissioner+broker"),
+    (
+        "POST",
+        "/capacity/at-risk/{id}/status",
+        "admin+commissioner",
+    ),
+    (
+        "POST",
+        "/capacity/at-risk/{id}/remove",
+        "admin+commissioner",
+    ),
+    (
+        "POST",
+        "/capacity/at-risk/{id}/actions",
+        "admin+commissioner",
+    ),
+    (
+        "POST",
+        "/capacity/at-risk/actions/{id}/done",
+        "admin+commissioner",
+    ),
+    (
+        "POST",
+        "/capacity/at-risk/checklist/{id}/moved",
+        "admin+commissioner+broker",
+    ),
+    (
+        "GET",
+        "/api/v1/capacity/at-risk",
+        "admin+commissioner+broker",
+    ),
+    (
+        "GET",
+        "/api/v1/capacity/at-risk/{id}",
+        "admin+commissioner+broker",
+    ),
     (
         "GET",
         "/api/v1/capacity/dashboard",

@@ -294,6 +294,8 @@ async fn a_qa_visit_leads_to_an_action_plan_the_provider_updates() {
         "/quality/themes/1",
         "/quality/training",
         "/quality/report",
+        "/capacity/placements",
+        "/capacity/at-risk",
     ] {
         b.goto(&format!("{base}{page}")).await.unwrap();
         axe_clean(&b, page, &mut checked).await;

@@ -868,3 +868,218 @@ async fn the_placements_register_by_case_reference() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// The at-risk register: people affected from the placements register, a full status
+/// history, days on the register, actions, and a closing home's people on the brokers'
+/// checklist until each has moved.
+#[tokio::test]
+async fn the_at_risk_register_and_a_closing_homes_checklist() {
+    let app = app().await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    for (case, funder) in [
+        ("ASC-1", "council"),
+        ("ASC-2", "council"),
+        ("CHC-3", "nhs_chc"),
+    ] {
+        let r = c
+            .post_form(
+                "/capacity/placements",
+                &[
+                    ("case_reference", case),
+                    ("location_id", "1-131732227"),
+                    ("bed_type", "residential"),
+                    ("funder", funder),
+                    ("weekly_fee", "800"),
+                    ("start_date", "01/06/2026"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let r = c
+        .post_form(
+            "/capacity/at-risk",
+            &[
+                ("subject", "1-131732227"),
+                ("status", "monitoring"),
+                ("reason", ""),
+                ("self_funded", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("Say why it is on the register")
+            && r.body.contains("Self-funders must be a whole number")
+    );
+    let r = c
+        .post_form(
+            "/capacity/at-risk",
+            &[
+                ("subject", "1-131732227"),
+                ("status", "monitoring"),
+                ("reason", "Rated Inadequate; manager left"),
+                ("self_funded", "9"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let id: i64 = r.location().rsplit('/').next().unwrap().parse().unwrap();
+    let d = c
+        .get(&format!("/api/v1/capacity/at-risk/{id}"))
+        .await
+        .json();
+    assert_eq!(
+        (
+            d["entry"]["council_funded"].as_i64(),
+            d["entry"]["nhs_funded"].as_i64(),
+            d["entry"]["self_funded"].as_i64()
+        ),
+        (Some(2), Some(1), Some(9)),
+        "council and NHS counts from the placements register"
+    );
+    assert_eq!(d["entry"]["name"], "Ashfield");
+    let again = c
+        .post_form(
+            "/capacity/at-risk",
+            &[
+                ("subject", "1-131732227"),
+                ("status", "monitoring"),
+                ("reason", "x"),
+            ],
+        )
+        .await;
+    assert!(
+        again
+            .body
+            .contains("1-131732227 is already on the register")
+    );
+    // Ten days later: enhanced monitoring; five more: placements suspended, then closing.
+    let steps = [
+        (10, "enhanced_monitoring", "CQC warning notice"),
+        (5, "placements_suspended", "Suspension agreed with the ICB"),
+        (3, "closing", "The provider gave notice"),
+    ];
+    for (days, to, note) in steps {
+        app.clock.advance(chrono::Duration::days(days));
+        let (c, _) = app.signed_in(Role::Commissioner).await;
+        let r = c
+            .post_form(
+                &format!("/capacity/at-risk/{id}/status"),
+                &[("status", to), ("note", note)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let r = c
+        .post_form(
+            &format!("/capacity/at-risk/{id}/status"),
+            &[("status", "closing"), ("note", "")],
+        )
+        .await;
+    assert!(r.body.contains("It is already closing") && r.body.contains("Say what has changed"));
+    let d = c
+        .get(&format!("/api/v1/capacity/at-risk/{id}"))
+        .await
+        .json();
+    let h: Vec<(Option<&str>, &str)> = d["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["from_status"].as_str(), x["to_status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        h,
+        [
+            (None, "monitoring"),
+            (Some("monitoring"), "enhanced_monitoring"),
+            (Some("enhanced_monitoring"), "placements_suspended"),
+            (Some("placements_suspended"), "closing")
+        ],
+        "every change, in order"
+    );
+    assert_eq!(
+        (
+            d["entry"]["days_on_register"].as_i64(),
+            d["entry"]["days_in_status"].as_i64()
+        ),
+        (Some(18), Some(0))
+    );
+    // Closing: the three placed people are on the brokers' checklist.
+    let cases: Vec<&str> = d["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["case_reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(cases, ["ASC-1", "ASC-2", "CHC-3"]);
+    let (b, _) = app.signed_in(Role::Broker).await;
+    let item = d["checklist"][0]["id"].as_i64().unwrap();
+    let r = b
+        .post_form(
+            &format!("/capacity/at-risk/checklist/{item}/moved"),
+            &[("moved_to", "nowhere"), ("moved_on", "x")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = b
+        .post_form(
+            &format!("/capacity/at-risk/checklist/{item}/moved"),
+            &[("moved_to", "1-131732317"), ("moved_on", "20/11/2026")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let ended: (Option<chrono::NaiveDate>, Option<String>) = app
+        .db()
+        .q()
+        .fetch_one(
+            "SELECT end_date, end_reason FROM placements WHERE case_reference = 'ASC-1'",
+            caremarket::args![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(ended.1.as_deref(), Some("home_closed"));
+    // Brokers read the register but do not change it.
+    assert_eq!(b.get("/capacity/at-risk").await.status, StatusCode::OK);
+    assert_eq!(
+        b.post_form(
+            &format!("/capacity/at-risk/{id}/status"),
+            &[("status", "closed"), ("note", "x")]
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    // Actions with owners; closed takes it off the register (kept, with its history).
+    let r = c
+        .post_form(
+            &format!("/capacity/at-risk/{id}/actions"),
+            &[
+                ("description", "Assess every resident"),
+                ("owner", "Brokerage team"),
+                ("due_date", "30/11/2026"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = c
+        .post_form(
+            &format!("/capacity/at-risk/{id}/status"),
+            &[("status", "closed"), ("note", "Last resident moved")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = c.get("/capacity/at-risk").await;
+    assert!(page.body.contains("0 on the register"));
+    let all = c.get("/capacity/at-risk?show=all").await;
+    assert!(all.body.contains("Ashfield") && all.body.contains("(off the register)"));
+    let d = c
+        .get(&format!("/api/v1/capacity/at-risk/{id}"))
+        .await
+        .json();
+    assert_eq!(d["history"].as_array().unwrap().len(), 5);
+    assert_eq!(d["actions"][0]["owner"], "Brokerage team");
+    let actions = app.audit_actions().await;
+    assert_eq!(actions.iter().filter(|a| *a == "at_risk.status").count(), 4);
+}
