@@ -25,6 +25,7 @@ impl AppState {
     pub async fn new(db: Db, config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
         crate::quality::themes::seed_defaults(&db).await?;
         crate::capacity::seed_defaults(&db).await?;
+        crate::capacity::returns::seed_defaults(&db).await?;
         let settings = crate::admin::settings::load(&db).await?;
         Ok(AppState {
             db,
@@ -64,6 +65,7 @@ pub fn all_routes() -> Vec<RouteDef> {
     v.extend(crate::capacity::pages::routes());
     v.extend(crate::capacity::placement_pages::routes());
     v.extend(crate::capacity::at_risk_pages::routes());
+    v.extend(crate::capacity::return_pages::routes());
     v
 }
 

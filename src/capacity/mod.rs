@@ -11,6 +11,8 @@ pub mod exchange;
 pub mod pages;
 pub mod placement_pages;
 pub mod placements;
+pub mod return_pages;
+pub mod returns;
 
 use caremarket_core::capacity::{
     BedFigures, Freshness, centre, check_figures, check_registered, freshness, haversine_km,

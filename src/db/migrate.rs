@@ -30,6 +30,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     10 "0010_capacity",
     11 "0011_placements",
     12 "0012_at_risk",
+    13 "0013_returns",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -44,6 +45,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     10 "0010_capacity",
     11 "0011_placements",
     12 "0012_at_risk",
+    13 "0013_returns",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

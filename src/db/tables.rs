@@ -43,4 +43,6 @@ pub const TABLES: &[&str] = &[
     "at_risk_history",
     "at_risk_actions",
     "closure_checklist",
+    "return_definitions",
+    "return_submissions",
 ];

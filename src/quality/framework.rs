@@ -104,6 +104,26 @@ fn weight_fields(w: &Weights) -> Vec<(&'static str, &'static str, String)> {
             "Each overdue action plan item",
             w.per_overdue_item.to_string(),
         ),
+        (
+            "per_10pct_turnover",
+            "Each full 10% of yearly staff turnover (workforce return)",
+            w.per_10pct_turnover.to_string(),
+        ),
+        (
+            "max_turnover",
+            "At most, for staff turnover",
+            w.max_turnover.to_string(),
+        ),
+        (
+            "per_agency_hour_per_head",
+            "Each full agency hour a week per member of staff (workforce return)",
+            w.per_agency_hour_per_head.to_string(),
+        ),
+        (
+            "max_agency",
+            "At most, for agency use",
+            w.max_agency.to_string(),
+        ),
     ]
 }
 
@@ -270,6 +290,10 @@ pub async fn framework_submit(
                     "per_year_since_qaf" => w.per_year_since_qaf = n,
                     "max_qaf_age" => w.max_qaf_age = n,
                     "per_overdue_item" => w.per_overdue_item = n,
+                    "per_10pct_turnover" => w.per_10pct_turnover = n,
+                    "max_turnover" => w.max_turnover = n,
+                    "per_agency_hour_per_head" => w.per_agency_hour_per_head = n,
+                    "max_agency" => w.max_agency = n,
                     _ => {}
                 }
                 true

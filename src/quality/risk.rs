@@ -116,6 +116,7 @@ pub async fn ranked(state: &AppState, today: NaiveDate) -> Result<(Vec<Ranked>, 
             .await?;
         r.into_iter().collect()
     };
+    let workforce = crate::capacity::returns::workforce_signals(state).await?;
     let settings = state.settings();
     let scale: &GradeScale = &settings.qaf.scale;
     let weights: &Weights = &settings.risk_weights;
@@ -146,6 +147,14 @@ pub async fn ranked(state: &AppState, today: NaiveDate) -> Result<(Vec<Ranked>, 
                 qaf_rank: qaf.get(id).and_then(|(_, g)| scale.rank(g)),
                 qaf_age_days: qaf.get(id).map(|(d, _)| (today - *d).num_days()),
                 overdue_items: overdue.get(id).copied().unwrap_or(0) as u32,
+                turnover_pct: f
+                    .and_then(|f| f.provider_id.as_ref())
+                    .and_then(|p| workforce.get(p))
+                    .and_then(|w| w.0),
+                agency_hours_per_head: f
+                    .and_then(|f| f.provider_id.as_ref())
+                    .and_then(|p| workforce.get(p))
+                    .and_then(|w| w.1),
             };
             let (s, contributions) = score(&input, weights);
             Ranked {

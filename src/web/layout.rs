@@ -50,6 +50,7 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         v.push(("Your QA visits", "/quality/visits"));
         v.push(("Your action plans", "/quality/plans"));
         v.push(("Your vacancies", "/capacity/homes"));
+        v.push(("Your returns", "/capacity/returns"));
     }
     if matches!(role, Role::Admin | Role::Commissioner) {
         v.push(("Imports", "/imports"));

@@ -250,6 +250,16 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "/api/v1/capacity/at-risk/{id}",
         "admin+commissioner+broker",
     ),
+    ("GET", "/capacity/returns", "provider"),
+    ("GET", "/capacity/returns/{def}/{period}", "provider"),
+    ("POST", "/capacity/returns/{def}/{period}", "provider"),
+    ("GET", "/capacity/returns/overview", "admin+commissioner"),
+    ("POST", "/capacity/returns/definitions", "admin"),
+    (
+        "GET",
+        "/api/v1/capacity/returns/trend",
+        "admin+commissioner",
+    ),
     (
         "GET",
         "/api/v1/capacity/dashboard",

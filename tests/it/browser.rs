@@ -296,6 +296,7 @@ async fn a_qa_visit_leads_to_an_action_plan_the_provider_updates() {
         "/quality/report",
         "/capacity/placements",
         "/capacity/at-risk",
+        "/capacity/returns/overview",
     ] {
         b.goto(&format!("{base}{page}")).await.unwrap();
         axe_clean(&b, page, &mut checked).await;
@@ -402,6 +403,12 @@ async fn a_provider_updates_vacancies_and_a_broker_finds_the_bed() {
             .contains("Vacancies saved for 1 home")
     );
     axe_clean(&b, "vacancies saved", &mut checked).await;
+    b.goto(&format!("{base}/capacity/returns")).await.unwrap();
+    axe_clean(&b, "provider's returns", &mut checked).await;
+    click_and_wait(&b, "#periods a").await;
+    click_and_wait(&b, "form button[type=submit].govuk-button").await;
+    assert!(b.source().await.unwrap().contains("select yes or no"));
+    axe_clean(&b, "a return with errors", &mut checked).await;
     b.goto(&format!("{base}/account")).await.unwrap();
     click_and_wait(&b, "button.app-link-button").await;
 

@@ -7,7 +7,7 @@ use caremarket_core::Role;
 use std::collections::HashMap;
 use std::io::Read;
 
-use crate::support::{Client, TestApp};
+use crate::support::{Client, ClockExt, TestApp};
 
 /// Provider 1-101667957 runs six homes in Devon and Plymouth (from the bundled records).
 const PROVIDER: &str = "1-101667957";
@@ -1082,4 +1082,184 @@ async fn the_at_risk_register_and_a_closing_homes_checklist() {
     assert_eq!(d["actions"][0]["owner"], "Brokerage team");
     let actions = app.audit_actions().await;
     assert_eq!(actions.iter().filter(|a| *a == "at_risk.status").count(), 4);
+}
+
+/// Provider returns: the default monthly workforce return, due and overdue worked out from
+/// the dates, the rules on answers, the market's trend, and the risk tool reading turnover
+/// and agency use from the latest return.
+#[tokio::test]
+async fn workforce_returns_are_tracked_and_feed_the_risk_tool() {
+    use chrono::Datelike;
+    let app = app().await;
+    let p = provider_user(&app, PROVIDER).await;
+    let today = app.clock.now_utc().date_naive();
+    let month =
+        |d: chrono::NaiveDate| chrono::NaiveDate::from_ymd_opt(d.year(), d.month(), 1).unwrap();
+    let this = month(today);
+    let last = month(this - chrono::Duration::days(1));
+    // Worked by hand: six months from this one back; a month is overdue once 10 days past
+    // its end, due before that, open while it runs.
+    let mut want_overdue = 0;
+    let mut d = this;
+    for _ in 0..6 {
+        let end = d.checked_add_months(chrono::Months::new(1)).unwrap() - chrono::Duration::days(1);
+        if end + chrono::Duration::days(10) < today {
+            want_overdue += 1;
+        }
+        d = month(d - chrono::Duration::days(1));
+    }
+    let page = p.get("/capacity/returns").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.body.matches(">Overdue<").count(),
+        want_overdue,
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Period not over"));
+    // The rules on answers; nothing typed is lost.
+    let url = format!("/capacity/returns/1/{last}");
+    let r = p
+        .post_form(
+            &url,
+            &[
+                ("staff_headcount", "40"),
+                ("leavers", "41"),
+                ("vacancies", "2"),
+                ("agency_hours", "400"),
+                ("training_pct", "120"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for want in [
+        "Mandatory training completed (%): enter a percentage from 0 to 100",
+        "Registered manager in post: select yes or no",
+    ] {
+        assert!(r.body.contains(want), "{want}");
+    }
+    assert!(r.body.contains("value=\"41\""));
+    let r = p
+        .post_form(
+            &url,
+            &[
+                ("staff_headcount", "40"),
+                ("leavers", "41"),
+                ("vacancies", "2"),
+                ("agency_hours", "400"),
+                ("training_pct", "85"),
+                ("manager_in_post", "yes"),
+            ],
+        )
+        .await;
+    assert!(
+        r.body
+            .contains("Leavers cannot be more than the staff headcount")
+    );
+    let r = p
+        .post_form(
+            &url,
+            &[
+                ("staff_headcount", "40"),
+                ("leavers", "3"),
+                ("vacancies", "2"),
+                ("agency_hours", "400"),
+                ("training_pct", "85"),
+                ("manager_in_post", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = p.get("/capacity/returns").await;
+    assert!(page.body.contains(">Sent<"));
+    let reopened = p.get(&url).await;
+    assert!(reopened.body.contains("value=\"40\"") && reopened.body.contains("id=\"manager_in_post-yes\" name=\"manager_in_post\" type=\"radio\" value=\"yes\" checked"));
+    // The market's trend through the API.
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let t = c
+        .get("/api/v1/capacity/returns/trend?definition=1")
+        .await
+        .json();
+    assert_eq!(t[0]["period_start"], last.to_string());
+    assert_eq!(t[0]["returns"], 1);
+    assert_eq!(
+        t[0]["values"][0],
+        serde_json::json!(["Staff headcount", 40.0])
+    );
+    assert_eq!(
+        t[0]["values"][5],
+        serde_json::json!(["Registered manager in post", 100.0])
+    );
+    let overview = c.get("/capacity/returns/overview").await;
+    let last_end = this - chrono::Duration::days(1);
+    let still_overdue = want_overdue - usize::from(last_end + chrono::Duration::days(10) < today);
+    let table = overview
+        .body
+        .split("id=\"overdue\"")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    if still_overdue > 0 {
+        assert!(
+            table.contains(PROVIDER) && table.contains(&format!(">{still_overdue}</td>")),
+            "{table}"
+        );
+    } else {
+        assert!(table.contains("No provider with an account has a return overdue"));
+    }
+    // The risk tool: 3 leavers of 40 in a month is 90% a year (9 points); 400 agency hours in
+    // a month is 400 / 40 / (52 / 12) = 2.3 hours a week each (2 full hours: 4 points).
+    let reg = "Location ID,Contract type,Start date\n1-131732334,Residential,01/04/2019\n";
+    assert_eq!(
+        crate::quality::upload_register(&c, reg).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let rows = c.get("/api/v1/quality/risk").await.json();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["location_id"] == "1-131732334")
+        .unwrap();
+    assert_eq!(row["contributions"][8]["factor"], "Staff turnover");
+    assert_eq!(row["contributions"][8]["points"], 9);
+    assert_eq!(row["contributions"][9]["points"], 4);
+    // The admin asks for a new weekly return; a provider sees it at once.
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    let r = admin
+        .post_form(
+            "/capacity/returns/definitions",
+            &[
+                ("name", "Covid return"),
+                ("frequency", "weekly"),
+                ("fields", "beds closed: x"),
+                ("providers", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("a key is letters, digits and underscores"));
+    let r = admin
+        .post_form(
+            "/capacity/returns/definitions",
+            &[
+                ("name", "Covid return"),
+                ("frequency", "weekly"),
+                (
+                    "fields",
+                    "beds_closed: Beds closed (number)\noutbreak: Outbreak now (yes/no)",
+                ),
+                ("providers", PROVIDER),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(
+        p.get("/capacity/returns")
+            .await
+            .body
+            .contains("Covid return")
+    );
 }

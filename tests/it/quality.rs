@@ -670,7 +670,7 @@ async fn the_risk_tool_ranks_by_points_that_add_up() {
         .iter()
         .map(|c| c["points"].as_i64().unwrap())
         .collect();
-    assert_eq!(points, [20, 0, 10, 0, 8, 15, 0, 5]);
+    assert_eq!(points, [20, 0, 10, 0, 8, 15, 0, 5, 0, 0]);
     for r in rows {
         let sum: i64 = r["contributions"]
             .as_array()

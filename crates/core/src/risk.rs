@@ -21,10 +21,16 @@ pub struct RiskInput {
     pub qaf_rank: Option<usize>,
     pub qaf_age_days: Option<i64>,
     pub overdue_items: u32,
+    /// Staff leaving in a year as a % of headcount, from the latest workforce return.
+    pub turnover_pct: Option<f64>,
+    /// Agency hours a week for each member of staff, from the latest workforce return.
+    pub agency_hours_per_head: Option<f64>,
 }
 
-/// Points per factor; configurable, these are the defaults.
+/// Points per factor; configurable, these are the defaults. (Weights saved before a factor
+/// existed read with that factor's default.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Weights {
     pub inadequate: i64,
     pub requires_improvement: i64,
@@ -44,6 +50,12 @@ pub struct Weights {
     pub per_year_since_qaf: i64,
     pub max_qaf_age: i64,
     pub per_overdue_item: i64,
+    /// Points for each full 10% of yearly staff turnover
+    pub per_10pct_turnover: i64,
+    pub max_turnover: i64,
+    /// Points for each full agency hour a week per member of staff
+    pub per_agency_hour_per_head: i64,
+    pub max_agency: i64,
 }
 
 impl Default for Weights {
@@ -66,6 +78,10 @@ impl Default for Weights {
             per_year_since_qaf: 2,
             max_qaf_age: 10,
             per_overdue_item: 5,
+            per_10pct_turnover: 1,
+            max_turnover: 10,
+            per_agency_hour_per_head: 2,
+            max_agency: 10,
         }
     }
 }
@@ -77,7 +93,7 @@ pub struct Contribution {
     pub points: i64,
 }
 
-pub const FACTORS: [&str; 8] = [
+pub const FACTORS: [&str; 10] = [
     "CQC overall rating",
     "Key questions below Good",
     "Age of the CQC rating",
@@ -86,6 +102,8 @@ pub const FACTORS: [&str; 8] = [
     "Last QAF grade",
     "Age of the QAF grade",
     "Overdue action plan items",
+    "Staff turnover",
+    "Agency use",
 ];
 
 fn years(days: Option<i64>) -> i64 {
@@ -134,6 +152,14 @@ pub fn score(i: &RiskInput, w: &Weights) -> (i64, Vec<Contribution>) {
         qaf,
         qaf_age,
         i.overdue_items as i64 * w.per_overdue_item,
+        i.turnover_pct
+            .map(|t| {
+                ((t.max(0.0) / 10.0).floor() as i64 * w.per_10pct_turnover).min(w.max_turnover)
+            })
+            .unwrap_or(0),
+        i.agency_hours_per_head
+            .map(|a| (a.max(0.0).floor() as i64 * w.per_agency_hour_per_head).min(w.max_agency))
+            .unwrap_or(0),
     ];
     let parts: Vec<Contribution> = FACTORS
         .iter()
@@ -172,8 +198,21 @@ mod tests {
         assert_eq!(s, 90);
         assert_eq!(
             parts.iter().map(|p| p.points).collect::<Vec<_>>(),
-            [30, 9, 4, 10, 10, 15, 2, 10]
+            [30, 9, 4, 10, 10, 15, 2, 10, 0, 0]
         );
+        // The workforce return: 36% yearly turnover (3 points), 2.5 agency hours a week per
+        // head (2 full hours: 4 points); 250% turnover is capped at 10.
+        let returns = RiskInput {
+            turnover_pct: Some(36.0),
+            agency_hours_per_head: Some(2.5),
+            ..bad.clone()
+        };
+        assert_eq!(score(&returns, &w).0, 90 + 3 + 4);
+        let churn = RiskInput {
+            turnover_pct: Some(250.0),
+            ..Default::default()
+        };
+        assert_eq!(score(&churn, &w).1[8].points, 10);
         // Good (5), rated 6 years ago (12, capped at 10), never visited by the QAF (5): 20.
         let old_good = RiskInput {
             overall: Some(Rating::Good),
@@ -197,7 +236,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn contributions_add_up_to_the_score(kq in 0u32..6, age in 0i64..5000, high in 0u32..5, med in 0u32..5, low in 0u32..5, overdue in 0u32..8, q in proptest::option::of(0usize..4), absent: bool) {
-            let i = RiskInput { overall: Some(Rating::RequiresImprovement), key_questions_below_good: kq, rating_age_days: Some(age), manager_absent: absent, concerns_high: high, concerns_medium: med, concerns_low: low, qaf_rank: q, qaf_age_days: Some(age), overdue_items: overdue };
+            let i = RiskInput { overall: Some(Rating::RequiresImprovement), key_questions_below_good: kq, rating_age_days: Some(age), manager_absent: absent, concerns_high: high, concerns_medium: med, concerns_low: low, qaf_rank: q, qaf_age_days: Some(age), overdue_items: overdue, turnover_pct: Some(age as f64 / 20.0), agency_hours_per_head: Some(kq as f64 / 2.0) };
             let (s, parts) = score(&i, &Weights::default());
             proptest::prop_assert_eq!(s, parts.iter().map(|p| p.points).sum::<i64>());
             proptest::prop_assert_eq!(parts.len(), FACTORS.len());
