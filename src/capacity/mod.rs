@@ -6,6 +6,7 @@
 
 pub mod at_risk;
 pub mod at_risk_pages;
+pub mod contingency;
 pub mod dashboard;
 pub mod exchange;
 pub mod pages;

@@ -31,6 +31,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     11 "0011_placements",
     12 "0012_at_risk",
     13 "0013_returns",
+    14 "0014_contingency",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -46,6 +47,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     11 "0011_placements",
     12 "0012_at_risk",
     13 "0013_returns",
+    14 "0014_contingency",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

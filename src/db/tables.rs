@@ -45,4 +45,6 @@ pub const TABLES: &[&str] = &[
     "closure_checklist",
     "return_definitions",
     "return_submissions",
+    "contingency_contacts",
+    "continuity_plans",
 ];

@@ -260,6 +260,27 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "/api/v1/capacity/returns/trend",
         "admin+commissioner",
     ),
+    ("GET", "/capacity/contingency", "admin+commissioner+broker"),
+    (
+        "GET",
+        "/capacity/contingency/{provider}",
+        "admin+commissioner+broker+provider",
+    ),
+    (
+        "POST",
+        "/capacity/contingency/{provider}/contacts",
+        "admin+commissioner+broker+provider",
+    ),
+    (
+        "POST",
+        "/capacity/contingency/{provider}/plan",
+        "admin+commissioner+broker+provider",
+    ),
+    (
+        "POST",
+        "/capacity/contingency/contacts/{id}/remove",
+        "admin+commissioner+broker+provider",
+    ),
     (
         "GET",
         "/api/v1/capacity/dashboard",

@@ -1263,3 +1263,110 @@ async fn workforce_returns_are_tracked_and_feed_the_risk_tool() {
             .contains("Covid return")
     );
 }
+
+/// Contingency: a provider keeps its emergency contacts and continuity plan; council staff
+/// see every provider's, with overdue reviews first; no other provider and no viewer sees
+/// them.
+#[tokio::test]
+async fn contingency_contacts_and_continuity_plans() {
+    let app = app().await;
+    let p = provider_user(&app, PROVIDER).await;
+    let url = format!("/capacity/contingency/{PROVIDER}");
+    let r = p
+        .post_form(
+            &format!("{url}/contacts"),
+            &[
+                ("contact_role", ""),
+                ("contact_name", "Sam Duty"),
+                ("phone", "12"),
+                ("email", "x"),
+                ("location_id", "1-133756943"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for want in [
+        "Enter the contact",
+        "Enter a telephone number",
+        "Enter an email address",
+        "Select one of the provider",
+    ] {
+        assert!(r.body.contains(want), "{want}");
+    }
+    assert!(r.body.contains("value=\"Sam Duty\""));
+    let r = p
+        .post_form(
+            &format!("{url}/contacts"),
+            &[
+                ("contact_role", "On-call manager"),
+                ("contact_name", "Sam Duty"),
+                ("phone", "01752 123456"),
+                ("email", "duty@homes.example"),
+                ("location_id", "1-131732334"),
+                ("out_of_hours", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let today = app.clock.now_utc().date_naive();
+    let old = (today - chrono::Duration::days(400))
+        .format("%d/%m/%Y")
+        .to_string();
+    let r = p
+        .post_form(
+            &format!("{url}/plan"),
+            &[
+                ("reviewed_on", &old),
+                ("covers_staffing", "yes"),
+                ("covers_evacuation", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = p.get(&url).await;
+    assert!(page.body.contains("Review overdue") && page.body.contains("Manor House"));
+    // Another provider's user sees none of it; a viewer is refused.
+    let other = provider_user(&app, "1-101641287").await;
+    assert_eq!(other.get(&url).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        other
+            .post_form(&format!("{url}/plan"), &[("reviewed_on", "01/01/2026")])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let (v, _) = app.signed_in(Role::Viewer).await;
+    assert_eq!(v.get(&url).await.status, StatusCode::FORBIDDEN);
+    // The council: overdue first, with what the plan does not cover.
+    let (b, _) = app.signed_in(Role::Broker).await;
+    let overview = b.get("/capacity/contingency").await;
+    assert!(
+        overview
+            .body
+            .contains("1 with a plan not reviewed in the last 12 months, or none"),
+        "{}",
+        overview.body
+    );
+    assert!(overview.body.contains("utilities, provider failure"));
+    assert!(b.get(&url).await.body.contains("01752 123456"));
+    // A fresh review clears it.
+    let r = p
+        .post_form(
+            &format!("{url}/plan"),
+            &[
+                ("reviewed_on", &today.format("%d/%m/%Y").to_string()),
+                ("covers_staffing", "yes"),
+                ("covers_evacuation", "yes"),
+                ("covers_utilities", "yes"),
+                ("covers_provider_failure", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        b.get("/capacity/contingency")
+            .await
+            .body
+            .contains("0 with a plan not reviewed")
+    );
+}
