@@ -62,6 +62,7 @@ pub fn all_routes() -> Vec<RouteDef> {
     v.extend(crate::market::pages::routes());
     v.extend(crate::quality::pages::routes());
     v.extend(crate::quality::theme_pages::routes());
+    v.extend(crate::quality::self_assessment::routes());
     v.extend(crate::capacity::pages::routes());
     v.extend(crate::capacity::placement_pages::routes());
     v.extend(crate::capacity::at_risk_pages::routes());

@@ -32,6 +32,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     12 "0012_at_risk",
     13 "0013_returns",
     14 "0014_contingency",
+    15 "0015_self_assessment",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -48,6 +49,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     12 "0012_at_risk",
     13 "0013_returns",
     14 "0014_contingency",
+    15 "0015_self_assessment",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

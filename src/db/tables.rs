@@ -47,4 +47,5 @@ pub const TABLES: &[&str] = &[
     "return_submissions",
     "contingency_contacts",
     "continuity_plans",
+    "qaf_self_assessments",
 ];

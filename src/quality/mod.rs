@@ -8,6 +8,7 @@ pub mod framework;
 pub mod pages;
 pub mod plans;
 pub mod risk;
+pub mod self_assessment;
 pub mod theme_pages;
 pub mod themes;
 

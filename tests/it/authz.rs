@@ -281,6 +281,17 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "/capacity/contingency/contacts/{id}/remove",
         "admin+commissioner+broker+provider",
     ),
+    ("GET", "/quality/self-assessments", "admin+commissioner"),
+    (
+        "GET",
+        "/quality/self-assessments/{location}",
+        "admin+commissioner+provider",
+    ),
+    (
+        "POST",
+        "/quality/self-assessments/{location}",
+        "admin+commissioner+provider",
+    ),
     (
         "GET",
         "/api/v1/capacity/dashboard",

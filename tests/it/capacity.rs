@@ -1370,3 +1370,70 @@ async fn contingency_contacts_and_continuity_plans() {
             .contains("0 with a plan not reviewed")
     );
 }
+
+/// A provider's self-assessment against the council's QAF, beside the council's grades.
+#[tokio::test]
+async fn providers_self_assess_beside_the_councils_grades() {
+    let app = app().await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let v = crate::quality::visit(&c, "1-131732334", "01/10/2026", ["C", "B", "B", "B", "C"]).await;
+    crate::quality::confirm(&c, v).await;
+    let p = provider_user(&app, PROVIDER).await;
+    assert!(
+        p.get("/capacity/homes")
+            .await
+            .body
+            .contains("/quality/self-assessments/1-131732334")
+    );
+    let url = "/quality/self-assessments/1-131732334";
+    let page = p.get(url).await;
+    assert!(
+        page.body
+            .contains("latest confirmed visit: 1 October 2026, overall C"),
+        "{}",
+        page.body
+    );
+    let r = p
+        .post_form(url, &[("assessed_on", "x"), ("grade_0", "A")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("Select a grade for Effective")
+            && r.body.contains("Enter the date of the self-assessment")
+    );
+    let r = p
+        .post_form(
+            url,
+            &[
+                ("assessed_on", "15/10/2026"),
+                ("grade_0", "A"),
+                ("grade_1", "A"),
+                ("grade_2", "B"),
+                ("grade_3", "A"),
+                ("grade_4", "A"),
+                ("notes_0", "New medicines audit in place"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // The lowest domain grade makes the overall: B. The council's is C: one grade above.
+    let list = c.get("/quality/self-assessments").await;
+    let row = list.body.split("id=\"self-assessments\"").nth(1).unwrap();
+    assert!(
+        row.contains("Manor House")
+            && row.contains(">B</td>")
+            && row.contains(">C</td>")
+            && row.contains(">1</td>"),
+        "{row}"
+    );
+    // Another provider's user cannot see or send one for this home.
+    let other = provider_user(&app, "1-101641287").await;
+    assert_eq!(other.get(url).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        other
+            .post_form(url, &[("assessed_on", "15/10/2026")])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
