@@ -26,6 +26,7 @@ impl AppState {
         crate::quality::themes::seed_defaults(&db).await?;
         crate::capacity::seed_defaults(&db).await?;
         crate::capacity::returns::seed_defaults(&db).await?;
+        crate::quality::questionnaires::seed_defaults(&db).await?;
         let settings = crate::admin::settings::load(&db).await?;
         Ok(AppState {
             db,
@@ -63,6 +64,7 @@ pub fn all_routes() -> Vec<RouteDef> {
     v.extend(crate::quality::pages::routes());
     v.extend(crate::quality::theme_pages::routes());
     v.extend(crate::quality::self_assessment::routes());
+    v.extend(crate::quality::questionnaires::routes());
     v.extend(crate::capacity::pages::routes());
     v.extend(crate::capacity::placement_pages::routes());
     v.extend(crate::capacity::at_risk_pages::routes());

@@ -33,6 +33,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     13 "0013_returns",
     14 "0014_contingency",
     15 "0015_self_assessment",
+    16 "0016_questionnaires",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -50,6 +51,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     13 "0013_returns",
     14 "0014_contingency",
     15 "0015_self_assessment",
+    16 "0016_questionnaires",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

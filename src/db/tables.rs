@@ -48,4 +48,6 @@ pub const TABLES: &[&str] = &[
     "contingency_contacts",
     "continuity_plans",
     "qaf_self_assessments",
+    "questionnaires",
+    "questionnaire_responses",
 ];

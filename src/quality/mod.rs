@@ -7,6 +7,7 @@ pub mod eval;
 pub mod framework;
 pub mod pages;
 pub mod plans;
+pub mod questionnaires;
 pub mod risk;
 pub mod self_assessment;
 pub mod theme_pages;

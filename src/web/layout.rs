@@ -51,6 +51,7 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         v.push(("Your action plans", "/quality/plans"));
         v.push(("Your vacancies", "/capacity/homes"));
         v.push(("Your returns", "/capacity/returns"));
+        v.push(("Survey of the council", "/quality/survey"));
     }
     if matches!(role, Role::Admin | Role::Commissioner) {
         v.push(("Imports", "/imports"));

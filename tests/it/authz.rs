@@ -292,6 +292,19 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "/quality/self-assessments/{location}",
         "admin+commissioner+provider",
     ),
+    ("GET", "/quality/questionnaires", "admin+commissioner"),
+    (
+        "POST",
+        "/quality/questionnaires/{id}/responses",
+        "admin+commissioner",
+    ),
+    ("GET", "/quality/survey", "provider"),
+    ("POST", "/quality/survey", "provider"),
+    (
+        "GET",
+        "/api/v1/quality/questionnaires/{id}/results",
+        "admin+commissioner",
+    ),
     (
         "GET",
         "/api/v1/capacity/dashboard",

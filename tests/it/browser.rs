@@ -299,6 +299,8 @@ async fn a_qa_visit_leads_to_an_action_plan_the_provider_updates() {
         "/capacity/returns/overview",
         "/capacity/contingency",
         "/capacity/contingency/1-80009",
+        "/quality/self-assessments",
+        "/quality/questionnaires",
     ] {
         b.goto(&format!("{base}{page}")).await.unwrap();
         axe_clean(&b, page, &mut checked).await;

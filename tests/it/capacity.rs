@@ -1437,3 +1437,109 @@ async fn providers_self_assess_beside_the_councils_grades() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// Questionnaires: answers from people who use services recorded without names, the
+/// providers' annual survey of the council, and the results as seed 003 §4.16 reports them
+/// ("good or very good"), worked by hand.
+#[tokio::test]
+async fn questionnaires_and_the_providers_survey_of_the_council() {
+    let app = app().await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let qs = |answers: [&'static str; 2], loc: &'static str, comment: &'static str| {
+        let c = &c;
+        async move {
+            c.post_form(
+                "/quality/questionnaires/1/responses",
+                &[
+                    ("location_id", loc),
+                    ("responded_on", "05/11/2026"),
+                    ("q_overall", answers[0]),
+                    ("q_respect", answers[1]),
+                    ("comment", comment),
+                ],
+            )
+            .await
+        }
+    };
+    // Overall: 5, 4, 2, 5 -> 3 of 4 good or very good (75.0%); respect: 4, 4, (none), 1 ->
+    // 2 of 3 (66.7%).
+    for (a, loc) in [
+        (["5", "4"], "1-131732334"),
+        (["4", "4"], "1-131732334"),
+        (["2", ""], "1-131732349"),
+        (["5", "1"], "1-131732349"),
+    ] {
+        let r = qs(a, loc, "").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let r = qs(
+        ["5", "5"],
+        "1-131732334",
+        "Mrs Patel says the food is lovely",
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a name in the comment waits"
+    );
+    assert!(r.body.contains("confirm_no_names"));
+    let r = qs(["", ""], "1-nope", "").await;
+    assert!(
+        r.body.contains("Enter the CQC location ID of the service")
+            && r.body.contains("Answer at least one question")
+    );
+    let res = c
+        .get("/api/v1/quality/questionnaires/1/results")
+        .await
+        .json();
+    assert_eq!(res["responses"], 4);
+    assert_eq!(
+        res["questions"][0]["counts"],
+        serde_json::json!([0, 1, 0, 1, 2])
+    );
+    assert_eq!(res["questions"][0]["good_or_very_good_pct"], 75.0);
+    assert_eq!(res["questions"][1]["answered"], 3);
+    assert_eq!(res["questions"][1]["good_or_very_good_pct"], 66.7);
+    let one = c
+        .get("/api/v1/quality/questionnaires/1/results?of=1-131732334")
+        .await
+        .json();
+    assert_eq!(one["questions"][0]["good_or_very_good_pct"], 100.0);
+    // The providers' survey: once a year each.
+    let p = provider_user(&app, PROVIDER).await;
+    let r = p
+        .post_form(
+            "/quality/survey",
+            &[
+                ("q_relationship", "5"),
+                ("q_communication", "3"),
+                ("q_payments", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(
+        p.get("/quality/survey")
+            .await
+            .body
+            .contains("has answered this year")
+    );
+    let again = p
+        .post_form("/quality/survey", &[("q_relationship", "1")])
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let s = c
+        .get("/api/v1/quality/questionnaires/2/results")
+        .await
+        .json();
+    assert_eq!(s["responses"], 1);
+    assert_eq!(s["questions"][0]["good_or_very_good_pct"], 100.0);
+    assert_eq!(s["questions"][1]["good_or_very_good_pct"], 0.0);
+    let page = c.get("/quality/questionnaires").await;
+    assert!(page.body.contains("survey of the council") && page.body.contains("75.0%"));
+    assert_eq!(
+        p.get("/quality/questionnaires").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
