@@ -647,3 +647,85 @@ pub async fn search(state: &AppState, q: &SearchQuery) -> Result<(Vec<Hit>, Opti
     });
     Ok((hits, note))
 }
+
+/// Adds a bed type (admin): a key from its label, placed last.
+pub async fn add_bed_type(
+    state: &AppState,
+    actor: &Actor,
+    label: &str,
+) -> Result<std::result::Result<String, FormErrors>> {
+    let label = label.trim();
+    let key: String = label
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect::<String>()
+        .split('_')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("_");
+    let mut e = FormErrors::default();
+    if key.is_empty() || label.chars().count() > 40 {
+        e.add(
+            "label",
+            "Enter the bed type's name, up to 40 characters, like Bariatric",
+        );
+    } else {
+        let clash: i64 = state
+            .db
+            .q()
+            .scalar(
+                "SELECT COUNT(*) FROM bed_types WHERE key = $1 OR LOWER(label) = LOWER($2)",
+                args![&key, label],
+            )
+            .await?;
+        if clash > 0 {
+            e.add(
+                "label",
+                format!("There is already a bed type called {label}"),
+            );
+        }
+    }
+    if !e.is_empty() {
+        return Ok(Err(e));
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let pos: i64 = tx
+        .scalar(
+            "SELECT COALESCE(MAX(position), 0) + 1 FROM bed_types",
+            args![],
+        )
+        .await?;
+    tx.execute(
+        "INSERT INTO bed_types (key, label, position, active) VALUES ($1, $2, $3, $4)",
+        args![&key, label, pos, true],
+    )
+    .await?;
+    audit::entry("bed_type.create", "bed_type", &key)
+        .after(serde_json::json!({"label": label}))
+        .write(&mut tx, actor, now)
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(key))
+}
+
+/// Takes a bed type out of use: homes keep their figures for it, forms stop asking.
+pub async fn retire_bed_type(state: &AppState, actor: &Actor, key: &str) -> Result<()> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let n = tx
+        .execute(
+            "UPDATE bed_types SET active = $1 WHERE key = $2",
+            args![false, key],
+        )
+        .await?;
+    if n != 1 {
+        return Err(AppError::NotFound);
+    }
+    audit::entry("bed_type.retire", "bed_type", key)
+        .write(&mut tx, actor, now)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1543,3 +1543,49 @@ async fn questionnaires_and_the_providers_survey_of_the_council() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// An admin adds a bed type: providers are asked for it at once; retiring it stops that.
+#[tokio::test]
+async fn an_admin_adds_and_retires_a_bed_type() {
+    let app = app().await;
+    let (a, _) = app.signed_in(Role::Admin).await;
+    let r = a
+        .post_form("/admin/bed-types", &[("label", "Residential")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("There is already a bed type called Residential")
+    );
+    let r = a
+        .post_form("/admin/bed-types", &[("label", "Bariatric (nursing)")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let p = provider_user(&app, PROVIDER).await;
+    assert!(
+        p.get("/capacity/homes")
+            .await
+            .body
+            .contains("f__1-131732334__bariatric_nursing__capacity")
+    );
+    let csrf = p.csrf().await;
+    let r = put(&p, &csrf, "1-131732334", serde_json::json!({"version": 0, "figures": [{"bed_type": "bariatric_nursing", "capacity": 2, "occupied": 1, "vacant": 1, "reserved": 0, "closed": 0}]})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        a.post_form("/admin/bed-types/bariatric_nursing/retire", &[])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert!(
+        !p.get("/capacity/homes")
+            .await
+            .body
+            .contains("bariatric_nursing__capacity")
+    );
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"bed_type.create".to_string())
+    );
+}
