@@ -12,6 +12,7 @@ pub mod exchange;
 pub mod pages;
 pub mod placement_pages;
 pub mod placements;
+pub mod postcodes;
 pub mod return_pages;
 pub mod returns;
 
@@ -481,9 +482,21 @@ pub struct Hit {
     pub freshness: Freshness,
 }
 
-/// The centre of a postcode district, from the CQC latitude and longitude of the locations in
-/// it. None when no location there has coordinates.
+/// The centre of a postcode district: from an imported ONS postcode directory where there
+/// is one, else from the CQC latitude and longitude of the locations in it. None when
+/// neither knows the district.
 pub async fn district_centre(state: &AppState, district: &str) -> Result<Option<(f64, f64)>> {
+    let ons: Option<(f64, f64)> = state
+        .db
+        .q()
+        .fetch_optional(
+            "SELECT latitude, longitude FROM postcode_districts WHERE district = $1",
+            args![district.trim().to_uppercase()],
+        )
+        .await?;
+    if ons.is_some() {
+        return Ok(ons);
+    }
     let pts: Vec<(f64, f64)> = state
         .db
         .q()

@@ -22,6 +22,9 @@ pub enum ImportCommand {
     Contracts(super::quality::FileArgs),
     /// Issues found in CQC reports and QA visits, with their themes (CSV or XLSX)
     Issues(super::quality::IssuesArgs),
+    /// An ONS postcode directory (ONSPD or NSPL CSV, may be gzipped): postcode district
+    /// centres for the brokers' distance search
+    Postcodes(super::quality::FileArgs),
 }
 
 #[derive(Args)]

@@ -292,6 +292,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let state = AppState::with_system_clock(db, Config::for_cli()).await?;
                     return quality::import_contracts(&state, a).await;
                 }
+                cqc::ImportCommand::Postcodes(a) => {
+                    let db = open(&a.db).await?;
+                    let state = AppState::with_system_clock(db, Config::for_cli()).await?;
+                    return quality::import_postcodes(&state, a).await;
+                }
                 cqc::ImportCommand::Issues(a) => {
                     let db = open(&a.file.db).await?;
                     let state = AppState::with_system_clock(db, Config::for_cli()).await?;

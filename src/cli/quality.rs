@@ -118,3 +118,43 @@ pub async fn report_html(state: &AppState, a: &QualityReportArgs) -> anyhow::Res
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
+
+pub async fn import_postcodes(state: &AppState, a: &FileArgs) -> anyhow::Result<()> {
+    let name = a
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| a.file.display().to_string());
+    let file = std::fs::File::open(&a.file)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", a.file.display()))?;
+    let bar = ProgressBar::new_spinner().with_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(format!("reading {name}"));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let started = std::time::Instant::now();
+    // Streamed: a full directory is about a gigabyte; gzip is undone on the way.
+    let reader: Box<dyn std::io::Read> = if name.ends_with(".gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+            file,
+        )))
+    } else {
+        Box::new(std::io::BufReader::new(file))
+    };
+    let r = crate::capacity::postcodes::import(state, &Actor::cli("import"), &name, reader).await;
+    bar.finish_and_clear();
+    match r {
+        Ok(l) => {
+            println!(
+                "{} postcode districts from {} live postcodes in {name} ({} rows skipped: terminated or without coordinates) in {:.1} s",
+                l.districts,
+                l.postcodes,
+                l.skipped,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Err(e) => anyhow::bail!("{e}"),
+    }
+}

@@ -34,6 +34,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     14 "0014_contingency",
     15 "0015_self_assessment",
     16 "0016_questionnaires",
+    17 "0017_postcode_districts",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -52,6 +53,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     14 "0014_contingency",
     15 "0015_self_assessment",
     16 "0016_questionnaires",
+    17 "0017_postcode_districts",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

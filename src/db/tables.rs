@@ -50,4 +50,5 @@ pub const TABLES: &[&str] = &[
     "qaf_self_assessments",
     "questionnaires",
     "questionnaire_responses",
+    "postcode_districts",
 ];

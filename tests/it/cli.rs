@@ -248,3 +248,72 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// An ONS postcode directory loaded from the command line gives the district centres the
+/// brokers' distance search measures from (terminated and coordinate-less rows left out).
+#[tokio::test]
+async fn postcode_directory_centres_for_the_distance_search() {
+    let db = TestDb::new().await;
+    let o = caremarket(&db, &["import", "api-records", &crate::cqc::api_path()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let dir = tempfile_dir();
+    let onspd = dir.join("ONSPD_NOV_2026_UK.csv");
+    // ONSPD's shape: pcd, pcds, doterm, ..., lat, long. Two live PL6 postcodes, one
+    // terminated, one without coordinates (ONS writes 99.999999), one elsewhere.
+    std::fs::write(
+        &onspd,
+        "pcd,pcds,doterm,oscty,lat,long\n\
+         PL6 5AA,PL6 5AA,,E06000026,50.400000,-4.100000\n\
+         PL6 5AB,PL6 5AB,,E06000026,50.420000,-4.120000\n\
+         PL6 9ZZ,PL6 9ZZ,200012,E06000026,51.000000,-3.000000\n\
+         PL6 8ZZ,PL6 8ZZ,,E06000026,99.999999,0.000000\n\
+         EX1 1AA,EX1 1AA,,E10000008,50.720000,-3.530000\n",
+    )
+    .unwrap();
+    let o = caremarket(&db, &["import", "postcodes", onspd.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "2 postcode districts from 3 live postcodes in ONSPD_NOV_2026_UK.csv (2 rows skipped"
+        ),
+        "{}",
+        text(&o)
+    );
+    // Manor House, with vacant beds, measured from PL6's directory centre (50.41, -4.11).
+    let app = crate::support::TestApp::on_existing(&db.url).await;
+    let (_, pw) = app
+        .user(
+            "m@homes.test",
+            caremarket_core::Role::Provider,
+            Some("1-101667957"),
+        )
+        .await;
+    let p = app.client();
+    p.sign_in("m@homes.test", &pw, &app).await;
+    let csrf = p.csrf().await;
+    let r = p
+        .request(
+            axum::http::Method::PUT,
+            "/api/v1/capacity/homes/1-131732334",
+            Some("application/json"),
+            serde_json::json!({"version": 0, "figures": [{"bed_type": "residential", "capacity": 30, "occupied": 29, "vacant": 1, "reserved": 0, "closed": 0}]}).to_string(),
+            &[("x-csrf-token", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, axum::http::StatusCode::OK, "{}", r.body);
+    let (b, _) = app.signed_in(caremarket_core::Role::Broker).await;
+    let hits = b.get("/api/v1/capacity/search?district=PL6").await.json();
+    let d = hits["hits"][0]["distance_km"].as_f64().unwrap();
+    // Independently: haversine from (50.41, -4.11) to Manor House (50.419069, -4.124924).
+    let (la1, lo1, la2, lo2) = (
+        50.41f64.to_radians(),
+        -4.11f64,
+        50.419069f64.to_radians(),
+        -4.124924f64,
+    );
+    let h = ((la2 - la1) / 2.0).sin().powi(2)
+        + la1.cos() * la2.cos() * ((lo2 - lo1).to_radians() / 2.0).sin().powi(2);
+    let want = 2.0 * 6371.0 * h.sqrt().asin();
+    assert!((d - want).abs() < 0.001, "{d} vs {want}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
