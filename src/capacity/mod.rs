@@ -153,6 +153,8 @@ struct HomeDb {
     postcode: Option<String>,
     beds: Option<i64>,
     care_home: Option<bool>,
+    version: Option<i64>,
+    over_registered_reason: Option<String>,
 }
 
 fn age_days(now: DateTime<Utc>, at: DateTime<Utc>) -> i64 {
@@ -165,7 +167,9 @@ pub async fn home(state: &AppState, location_id: &str) -> Result<Option<Home>> {
         .db
         .q()
         .fetch_optional(
-            "SELECT location_id, name, provider_id, postcode, beds, care_home FROM cqc_locations WHERE location_id = $1",
+            // The home's version in the same read: a save is checked against it.
+            "SELECT l.location_id, l.name, l.provider_id, l.postcode, l.beds, l.care_home, h.version, h.over_registered_reason \
+             FROM cqc_locations l LEFT JOIN capacity_homes h ON h.location_id = l.location_id WHERE l.location_id = $1",
             args![location_id],
         )
         .await?;
@@ -173,14 +177,7 @@ pub async fn home(state: &AppState, location_id: &str) -> Result<Option<Home>> {
         return Ok(None);
     };
     let types = bed_types(state).await?;
-    let head: Option<(i64, String)> = state
-        .db
-        .q()
-        .fetch_optional(
-            "SELECT version, over_registered_reason FROM capacity_homes WHERE location_id = $1",
-            args![location_id],
-        )
-        .await?;
+
     let figures: Vec<FigureDb> = state
         .db
         .q()
@@ -221,7 +218,10 @@ pub async fn home(state: &AppState, location_id: &str) -> Result<Option<Home>> {
             }
         })
         .collect();
-    let (version, over_registered_reason) = head.unwrap_or((0, String::new()));
+    let (version, over_registered_reason) = (
+        h.version.unwrap_or(0),
+        h.over_registered_reason.clone().unwrap_or_default(),
+    );
     Ok(Some(Home {
         location_id: h.location_id,
         name: h.name,
@@ -314,18 +314,20 @@ pub fn check(current: &Home, input: &[FigureInput], over_registered_reason: &str
 
 /// Saves a home's figures if `expected_version` is still the home's version; every bed type
 /// given is replaced, those not given are left as they are.
+///
+/// `current` is the home as the caller has just read it (to check who may keep it): it is not
+/// read again, because the version check in the same transaction refuses a save that raced
+/// another.
 pub async fn save(
     state: &AppState,
     actor: &Actor,
-    location_id: &str,
+    current: &Home,
     expected_version: i64,
     input: &[FigureInput],
     over_registered_reason: &str,
 ) -> Result<std::result::Result<i64, Refused>> {
-    let Some(current) = home(state, location_id).await? else {
-        return Err(AppError::NotFound);
-    };
-    let e = check(&current, input, over_registered_reason);
+    let location_id = current.location_id.as_str();
+    let e = check(current, input, over_registered_reason);
     if !e.is_empty() {
         return Ok(Err(Refused::Invalid(e)));
     }
@@ -335,7 +337,7 @@ pub async fn save(
         &mut tx,
         actor,
         now,
-        &current,
+        current,
         expected_version,
         input,
         over_registered_reason,

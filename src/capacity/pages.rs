@@ -327,7 +327,7 @@ async fn save_homes(
     let mut saved = 0;
     for (h, input, version, reason, errors, typed) in reads {
         if !bad && !input.is_empty() {
-            match super::save(state, &actor, &h.location_id, version, &input, &reason).await? {
+            match super::save(state, &actor, &h, version, &input, &reason).await? {
                 Ok(_) => {
                     saved += 1;
                     let now = super::home(state, &h.location_id)
@@ -538,11 +538,11 @@ pub async fn api_home_save(
     Path(id): Path<String>,
     crate::api::ApiJson(b): crate::api::ApiJson<HomeUpdate>,
 ) -> Result<Response> {
-    keepable(&state, &ctx, &id).await?;
+    let current = keepable(&state, &ctx, &id).await?;
     match super::save(
         &state,
         &Actor::from_ctx(&ctx),
-        &id,
+        &current,
         b.version,
         &b.figures,
         &b.over_registered_reason,
