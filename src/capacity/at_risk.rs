@@ -140,14 +140,7 @@ pub async fn open(
 ) -> Result<std::result::Result<i64, FormErrors>> {
     let mut e = FormErrors::default();
     let subject = i.subject.trim();
-    let is_home: i64 = state
-        .db
-        .q()
-        .scalar(
-            "SELECT COUNT(*) FROM cqc_locations WHERE location_id = $1",
-            args![subject],
-        )
-        .await?;
+    let is_home = crate::cqc::queries::location_exists(&state.db, subject).await?;
     let is_provider: i64 = state
         .db
         .q()
@@ -156,7 +149,7 @@ pub async fn open(
             args![subject],
         )
         .await?;
-    if is_home == 0 && is_provider == 0 {
+    if !is_home && is_provider == 0 {
         e.add(
             "subject",
             "Enter the CQC location ID of a home or the ID of a provider, like 1-131732334",
@@ -168,7 +161,7 @@ pub async fn open(
     if i.reason.trim().is_empty() {
         e.add("reason", "Say why it is on the register");
     }
-    let (council, nhs) = if is_home > 0 {
+    let (council, nhs) = if is_home {
         placed(state, subject).await?
     } else {
         (0, 0)
@@ -204,7 +197,7 @@ pub async fn open(
     if !e.is_empty() {
         return Ok(Err(e));
     }
-    let (loc, prov) = if is_home > 0 {
+    let (loc, prov) = if is_home {
         (Some(subject), None)
     } else {
         (None, Some(subject))
@@ -429,15 +422,8 @@ pub async fn moved(
         .await?;
     let (entry_id, placement_id) = row.ok_or(AppError::NotFound)?;
     let mut e = FormErrors::default();
-    let known: i64 = state
-        .db
-        .q()
-        .scalar(
-            "SELECT COUNT(*) FROM cqc_locations WHERE location_id = $1",
-            args![to.trim()],
-        )
-        .await?;
-    if known == 0 {
+    let known = crate::cqc::queries::location_exists(&state.db, to.trim()).await?;
+    if !known {
         e.add(
             &format!("moved_to-{item}"),
             "Enter the CQC location ID of where the person moved to",

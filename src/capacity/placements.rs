@@ -28,16 +28,6 @@ pub const END_REASONS: [(&str, &str); 6] = [
     ("other", "Other"),
 ];
 
-fn key_of(list: &[(&'static str, &'static str)], s: &str) -> Option<&'static str> {
-    let n = caremarket_core::cqc::normalise_header(s);
-    list.iter()
-        .find(|(k, l)| {
-            caremarket_core::cqc::normalise_header(k) == n
-                || caremarket_core::cqc::normalise_header(l) == n
-        })
-        .map(|(k, _)| *k)
-}
-
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct Placement {
     pub id: i64,
@@ -126,7 +116,7 @@ async fn check(
     if bed.is_none() {
         e.push(("bed_type", "Select the bed type".to_string()));
     }
-    let funder = key_of(&FUNDERS, &p.funder);
+    let funder = crate::import::choice(&FUNDERS, &p.funder);
     if funder.is_none() {
         e.push(("funder", "Select who funds the placement".to_string()));
     }
@@ -252,7 +242,7 @@ pub async fn end(
         ),
         _ => {}
     }
-    let r = key_of(&END_REASONS, reason);
+    let r = crate::import::choice(&END_REASONS, reason);
     if r.is_none() {
         e.add(
             &format!("end_reason-{id}"),
@@ -533,7 +523,7 @@ pub async fn import(
                 };
                 let reason = match r.cell("end_reason") {
                     v if v.is_empty() => None,
-                    v => match key_of(&END_REASONS, &v) {
+                    v => match crate::import::choice(&END_REASONS, &v) {
                         Some(k) => Some(k),
                         None => {
                             problems.push(r.problem("end_reason", &v, "is not an end reason: use died, moved_home, hospital, returned_home, home_closed or other"));

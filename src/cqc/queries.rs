@@ -203,6 +203,18 @@ pub async fn search(
     Ok((rows, total))
 }
 
+/// Whether CQC's data knows the location (the check every form naming one makes).
+pub async fn location_exists(db: &Db, id: &str) -> Result<bool> {
+    let n: i64 = db
+        .q()
+        .scalar(
+            "SELECT COUNT(*) FROM cqc_locations WHERE location_id = $1",
+            args![id.trim()],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
 pub async fn location(db: &Db, id: &str) -> Result<Option<LocationRow>> {
     Ok(db
         .q()

@@ -254,6 +254,18 @@ impl Columns {
     }
 }
 
+/// The key of a choice as a file or form writes it: its key or its label, in any case and
+/// spacing ("Home care framework", "home_care_framework").
+pub fn choice(list: &[(&'static str, &'static str)], value: &str) -> Option<&'static str> {
+    let n = caremarket_core::cqc::normalise_header(value);
+    list.iter()
+        .find(|(k, l)| {
+            caremarket_core::cqc::normalise_header(k) == n
+                || caremarket_core::cqc::normalise_header(l) == n
+        })
+        .map(|(k, _)| *k)
+}
+
 /// One data row of a sheet, read by column key.
 pub struct DataRow<'a> {
     grid: &'a Grid,

@@ -49,15 +49,8 @@ pub async fn record(
     c: &ConcernInput,
 ) -> Result<std::result::Result<i64, FormErrors>> {
     let mut e = FormErrors::default();
-    let known: i64 = state
-        .db
-        .q()
-        .scalar(
-            "SELECT COUNT(*) FROM cqc_locations WHERE location_id = $1",
-            args![c.location_id.trim()],
-        )
-        .await?;
-    if known == 0 {
+    let known = crate::cqc::queries::location_exists(&state.db, c.location_id.trim()).await?;
+    if !known {
         e.add(
             "location_id",
             "Enter the CQC location ID of a location in the CQC data",

@@ -111,17 +111,6 @@ const REGISTER_COLUMNS: &[crate::import::ColumnSpec] = &[
     },
 ];
 
-fn contract_type_key(s: &str) -> Option<&'static str> {
-    let n = caremarket_core::cqc::normalise_header(s);
-    CONTRACT_TYPES
-        .iter()
-        .find(|(k, l)| {
-            caremarket_core::cqc::normalise_header(k) == n
-                || caremarket_core::cqc::normalise_header(l) == n
-        })
-        .map(|(k, _)| *k)
-}
-
 /// Loads a contracts register CSV: all or nothing, each problem with row, column, value and
 /// reason; the same contract twice (location, type, start) updates it instead of doubling.
 pub async fn import_register(
@@ -143,7 +132,7 @@ pub async fn import_register(
             bad("location_id", &location_id, "is not a CQC location ID");
         }
         let ct = cell("contract_type");
-        let contract_type = contract_type_key(&ct);
+        let contract_type = crate::import::choice(&CONTRACT_TYPES, &ct);
         if contract_type.is_none() {
             bad(
                 "contract_type",
@@ -331,18 +320,6 @@ pub fn check_visit(
     })
 }
 
-async fn location_exists(state: &AppState, id: &str) -> Result<bool> {
-    let n: i64 = state
-        .db
-        .q()
-        .scalar(
-            "SELECT COUNT(*) FROM cqc_locations WHERE location_id = $1",
-            args![id.trim()],
-        )
-        .await?;
-    Ok(n > 0)
-}
-
 /// Records a visit as a draft (or, with `supersedes`, a corrected version of a confirmed one).
 pub async fn save_visit(
     state: &AppState,
@@ -351,7 +328,7 @@ pub async fn save_visit(
     supersedes: Option<(i64, String)>,
 ) -> Result<std::result::Result<i64, FormErrors>> {
     let fw = state.settings().qaf.clone();
-    let known = location_exists(state, &v.location_id).await?;
+    let known = crate::cqc::queries::location_exists(&state.db, &v.location_id).await?;
     let checked = match check_visit(v, &fw, known) {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),

@@ -82,15 +82,8 @@ pub async fn create(
     title: &str,
 ) -> Result<std::result::Result<i64, FormErrors>> {
     let mut e = FormErrors::default();
-    let known: i64 = state
-        .db
-        .q()
-        .scalar(
-            "SELECT COUNT(*) FROM cqc_locations WHERE location_id = $1",
-            args![location_id.trim()],
-        )
-        .await?;
-    if known == 0 {
+    let known = crate::cqc::queries::location_exists(&state.db, location_id.trim()).await?;
+    if !known {
         e.add(
             "location_id",
             "Enter the CQC location ID of a location in the CQC data",

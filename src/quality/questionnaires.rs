@@ -404,15 +404,8 @@ async fn enter(
     }
     let mut e = FormErrors::default();
     let loc = field(&f, "location_id").trim().to_string();
-    let known: i64 = state
-        .db
-        .q()
-        .scalar(
-            "SELECT COUNT(*) FROM cqc_locations WHERE location_id = $1",
-            args![&loc],
-        )
-        .await?;
-    if known == 0 {
+    let known = crate::cqc::queries::location_exists(&state.db, &loc).await?;
+    if !known {
         e.add(
             "location_id",
             "Enter the CQC location ID of the service, like 1-131732334",

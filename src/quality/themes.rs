@@ -246,15 +246,8 @@ pub async fn record_issue(
 ) -> Result<std::result::Result<i64, FormErrors>> {
     let mut e = FormErrors::default();
     let loc = i.location_id.trim();
-    let known: i64 = state
-        .db
-        .q()
-        .scalar(
-            "SELECT COUNT(*) FROM cqc_locations WHERE location_id = $1",
-            args![loc],
-        )
-        .await?;
-    if known == 0 {
+    let known = crate::cqc::queries::location_exists(&state.db, loc).await?;
+    if !known {
         e.add(
             "location_id",
             "Enter the CQC location ID of a location in the CQC data, like 1-1000587219",
