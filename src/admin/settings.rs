@@ -96,6 +96,26 @@ impl ServiceSettings {
     }
 }
 
+/// Whether defaults under this key were put in place already. Defaults are seeded once (a
+/// flag in the settings), so what a council deletes or renames does not come back.
+pub async fn seeded(db: &Db, key: &str) -> anyhow::Result<bool> {
+    let done: Option<String> = db
+        .q()
+        .scalar_optional("SELECT value FROM settings WHERE key = $1", args![key])
+        .await?;
+    Ok(done.is_some())
+}
+
+/// Marks defaults as seeded, in the transaction that put them in place.
+pub async fn mark_seeded(tx: &mut crate::db::Tx, key: &str) -> anyhow::Result<()> {
+    tx.execute(
+        "INSERT INTO settings (key, value) VALUES ($1, '1') ON CONFLICT (key) DO NOTHING",
+        args![key],
+    )
+    .await?;
+    Ok(())
+}
+
 pub async fn load(db: &Db) -> anyhow::Result<ServiceSettings> {
     let rows: Vec<(String, String)> = db
         .q()

@@ -38,14 +38,7 @@ pub struct BedType {
 /// The default bed types, put in place the first time a database is used (a settings flag, so
 /// a council that retires one does not get it back; and a fresh copy target stays empty).
 pub async fn seed_defaults(db: &crate::db::Db) -> anyhow::Result<()> {
-    let done: Option<String> = db
-        .q()
-        .scalar_optional(
-            "SELECT value FROM settings WHERE key = 'bed_types_seeded'",
-            args![],
-        )
-        .await?;
-    if done.is_some() {
+    if crate::admin::settings::seeded(db, "bed_types_seeded").await? {
         return Ok(());
     }
     let mut tx = db.begin().await?;
@@ -65,11 +58,7 @@ pub async fn seed_defaults(db: &crate::db::Db) -> anyhow::Result<()> {
         )
         .await?;
     }
-    tx.execute(
-        "INSERT INTO settings (key, value) VALUES ('bed_types_seeded', '1') ON CONFLICT (key) DO NOTHING",
-        args![],
-    )
-    .await?;
+    crate::admin::settings::mark_seeded(&mut tx, "bed_types_seeded").await?;
     tx.commit().await?;
     Ok(())
 }

@@ -86,28 +86,16 @@ pub fn workforce_fields() -> Vec<Field> {
 
 /// The default workforce return, put in place once (a settings flag, like the themes).
 pub async fn seed_defaults(db: &crate::db::Db) -> anyhow::Result<()> {
-    let done: Option<String> = db
-        .q()
-        .scalar_optional(
-            "SELECT value FROM settings WHERE key = 'returns_seeded'",
-            args![],
-        )
-        .await?;
-    if done.is_some() {
+    if crate::admin::settings::seeded(db, "returns_seeded").await? {
         return Ok(());
     }
     let mut tx = db.begin().await?;
     tx.execute(
         "INSERT INTO return_definitions (name, frequency, fields, providers, due_days, active, created_by, created_at) VALUES ($1, $2, $3, '', 10, $4, 'caremarket', $5) ON CONFLICT (name) DO NOTHING",
-        // Whole seconds: a time both engines keep exactly (PostgreSQL keeps microseconds).
-        args!["Workforce return", "monthly", serde_json::to_string(&workforce_fields())?, true, chrono::DurationRound::duration_trunc(Utc::now(), Duration::seconds(1)).unwrap_or_else(|_| Utc::now())],
+        args!["Workforce return", "monthly", serde_json::to_string(&workforce_fields())?, true, crate::clock::Clock::now(&crate::clock::SystemClock)],
     )
     .await?;
-    tx.execute(
-        "INSERT INTO settings (key, value) VALUES ('returns_seeded', '1') ON CONFLICT (key) DO NOTHING",
-        args![],
-    )
-    .await?;
+    crate::admin::settings::mark_seeded(&mut tx, "returns_seeded").await?;
     tx.commit().await?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;
 use caremarket_core::Role;
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use std::collections::BTreeMap;
 
 use crate::accounts::pages::redirect_with_flash;
@@ -75,18 +75,11 @@ fn q(key: &str, text: &str) -> Question {
 
 /// The two default questionnaires, put in place once (a settings flag).
 pub async fn seed_defaults(db: &crate::db::Db) -> anyhow::Result<()> {
-    let done: Option<String> = db
-        .q()
-        .scalar_optional(
-            "SELECT value FROM settings WHERE key = 'questionnaires_seeded'",
-            args![],
-        )
-        .await?;
-    if done.is_some() {
+    if crate::admin::settings::seeded(db, "questionnaires_seeded").await? {
         return Ok(());
     }
-    let now = chrono::DurationRound::duration_trunc(Utc::now(), chrono::Duration::seconds(1))
-        .unwrap_or_else(|_| Utc::now());
+    // The system clock's precision (microseconds), which both engines keep exactly.
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     let service_user = vec![
         q(
             "overall",
@@ -137,11 +130,7 @@ pub async fn seed_defaults(db: &crate::db::Db) -> anyhow::Result<()> {
         )
         .await?;
     }
-    tx.execute(
-        "INSERT INTO settings (key, value) VALUES ('questionnaires_seeded', '1') ON CONFLICT (key) DO NOTHING",
-        args![],
-    )
-    .await?;
+    crate::admin::settings::mark_seeded(&mut tx, "questionnaires_seeded").await?;
     tx.commit().await?;
     Ok(())
 }

@@ -50,14 +50,7 @@ impl Theme {
 /// Puts seed 004's 19 themes in place the first time a database is used. Done once (a
 /// settings flag), so a council that deletes or renames a theme does not get it back.
 pub async fn seed_defaults(db: &Db) -> anyhow::Result<()> {
-    let done: Option<String> = db
-        .q()
-        .scalar_optional(
-            "SELECT value FROM settings WHERE key = 'themes_seeded'",
-            args![],
-        )
-        .await?;
-    if done.is_some() {
+    if crate::admin::settings::seeded(db, "themes_seeded").await? {
         return Ok(());
     }
     let mut tx = db.begin().await?;
@@ -68,11 +61,7 @@ pub async fn seed_defaults(db: &Db) -> anyhow::Result<()> {
         )
         .await?;
     }
-    tx.execute(
-        "INSERT INTO settings (key, value) VALUES ('themes_seeded', '1') ON CONFLICT (key) DO NOTHING",
-        args![],
-    )
-    .await?;
+    crate::admin::settings::mark_seeded(&mut tx, "themes_seeded").await?;
     tx.commit().await?;
     Ok(())
 }
@@ -429,28 +418,23 @@ async fn location_names(
     state: &AppState,
     ids: &BTreeSet<String>,
 ) -> Result<HashMap<String, (String, String, String)>> {
-    let mut out = HashMap::new();
-    for id in ids {
-        let r: Option<(String, Option<String>, Option<String>)> = state
-            .db
-            .q()
-            .fetch_optional(
-                "SELECT l.name, l.provider_id, p.name FROM cqc_locations l LEFT JOIN cqc_providers p ON p.provider_id = l.provider_id WHERE l.location_id = $1",
-                args![id],
-            )
-            .await?;
-        if let Some((n, pid, pn)) = r {
-            out.insert(
-                id.clone(),
-                (
-                    n,
-                    pid.clone().unwrap_or_default(),
-                    pn.or(pid).unwrap_or_default(),
-                ),
-            );
-        }
-    }
-    Ok(out)
+    // One read for every location with issues, not one a location.
+    let rows: Vec<(String, String, Option<String>, Option<String>)> = state
+        .db
+        .q()
+        .fetch_all(
+            "SELECT l.location_id, l.name, l.provider_id, p.name FROM cqc_locations l LEFT JOIN cqc_providers p ON p.provider_id = l.provider_id WHERE l.location_id IN (SELECT location_id FROM qa_issues)",
+            args![],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| ids.contains(&r.0))
+        .map(|(id, n, pid, pn)| {
+            let provider = pid.clone().unwrap_or_default();
+            (id, (n, provider, pn.or(pid).unwrap_or_default()))
+        })
+        .collect())
 }
 
 pub async fn issue_rows(state: &AppState, scope: &Scope) -> Result<Vec<IssueRow>> {
