@@ -485,6 +485,18 @@ async fn subject_name(state: &AppState, e: &Entry) -> Result<String> {
     Ok(n.unwrap_or_default())
 }
 
+/// An entry with its name and how long it has been on the register and in its status
+/// (counted to the day it came off, once it has).
+async fn listed(state: &AppState, e: Entry, now: DateTime<Utc>) -> Result<Listed> {
+    let until = e.removed_at.unwrap_or(now);
+    Ok(Listed {
+        name: subject_name(state, &e).await?,
+        days_on_register: (until - e.opened_at).num_days(),
+        days_in_status: (until - e.status_since).num_days(),
+        entry: e,
+    })
+}
+
 /// Who is on the register and for how long (entries still on it, longest first).
 pub async fn register(state: &AppState, include_removed: bool) -> Result<Vec<Listed>> {
     let rows: Vec<Entry> = state
@@ -498,13 +510,7 @@ pub async fn register(state: &AppState, include_removed: bool) -> Result<Vec<Lis
         .into_iter()
         .filter(|e| include_removed || e.removed_at.is_none())
     {
-        let until = e.removed_at.unwrap_or(now);
-        out.push(Listed {
-            name: subject_name(state, &e).await?,
-            days_on_register: (until - e.opened_at).num_days(),
-            days_in_status: (until - e.status_since).num_days(),
-            entry: e,
-        });
+        out.push(listed(state, e, now).await?);
     }
     Ok(out)
 }
@@ -553,17 +559,10 @@ pub struct Detail {
 
 pub async fn detail(state: &AppState, id: i64) -> Result<Detail> {
     let e = entry(state, id).await?;
-    let now = state.clock.now();
-    let until = e.removed_at.unwrap_or(now);
     Ok(Detail {
         history: history(state, id).await?,
         actions: actions(state, id).await?,
         checklist: checklist_items(state, id).await?,
-        entry: Listed {
-            name: subject_name(state, &e).await?,
-            days_on_register: (until - e.opened_at).num_days(),
-            days_in_status: (until - e.status_since).num_days(),
-            entry: e,
-        },
+        entry: listed(state, e, state.clock.now()).await?,
     })
 }

@@ -95,6 +95,14 @@ fn tag(f: Option<caremarket_core::capacity::Freshness>) -> &'static str {
     }
 }
 
+/// Who last saved a bed type's figures, and when.
+fn updated(r: &super::FigureRow) -> String {
+    match (&r.updated_by, r.updated_at) {
+        (Some(by), Some(at)) => format!("{} by {by}", at.format("%-d %b %Y %H:%M")),
+        _ => "Not given yet".into(),
+    }
+}
+
 impl HomeForm {
     fn saved(home: Home) -> HomeForm {
         let rows = home
@@ -114,12 +122,7 @@ impl HomeForm {
                         (FIELDS[4].0, FIELDS[4].1, v(r.figures.closed)),
                     ],
                     closed_reason: r.closed_reason.clone(),
-                    updated: match (&r.updated_by, r.updated_at) {
-                        (Some(by), Some(at)) => {
-                            format!("{} by {by}", at.format("%-d %b %Y %H:%M"))
-                        }
-                        _ => "Not given yet".into(),
-                    },
+                    updated: updated(r),
                     tag: tag(r.freshness),
                 }
             })
@@ -188,10 +191,7 @@ fn read_home(f: &Pairs, home: &Home) -> (Vec<FigureInput>, i64, String, FormErro
             label: r.label.clone(),
             values,
             closed_reason: reason,
-            updated: match (&r.updated_by, r.updated_at) {
-                (Some(by), Some(at)) => format!("{} by {by}", at.format("%-d %b %Y %H:%M")),
-                _ => "Not given yet".into(),
-            },
+            updated: updated(r),
             tag: tag(r.freshness),
         });
     }

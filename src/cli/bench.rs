@@ -42,6 +42,21 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// "N requests in S s: R req/s; p50 …, p95 …, p99 …, max …" for both benches.
+fn latencies(all: &mut [Duration], what: &str, secs: f64) -> String {
+    all.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    format!(
+        "{} requests{what} in {secs:.1} s: {:.0} req/s; p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        all.len(),
+        all.len() as f64 / secs,
+        ms(percentile(all, 50.0)),
+        ms(percentile(all, 95.0)),
+        ms(percentile(all, 99.0)),
+        ms(all.last().copied().unwrap_or_default()),
+    )
+}
+
 pub async fn http(a: &HttpArgs) -> anyhow::Result<()> {
     // A load test only ever targets this machine: every URL is parsed (not pattern-matched)
     // and must be plain http to a loopback address, with no user part; redirects are not
@@ -105,17 +120,9 @@ pub async fn http(a: &HttpArgs) -> anyhow::Result<()> {
     for t in tasks {
         all.extend(t.await?);
     }
-    let secs = started.elapsed().as_secs_f64();
-    all.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "{} requests in {secs:.1} s: {:.0} req/s; p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} 5xx, {} other errors ({} clients)",
-        all.len(),
-        all.len() as f64 / secs,
-        ms(percentile(&all, 50.0)),
-        ms(percentile(&all, 95.0)),
-        ms(percentile(&all, 99.0)),
-        ms(all.last().copied().unwrap_or_default()),
+        "{}; {} 5xx, {} other errors ({} clients)",
+        latencies(&mut all, "", started.elapsed().as_secs_f64()),
         server_errors.load(Ordering::Relaxed),
         errors.load(Ordering::Relaxed),
         a.concurrency
@@ -271,18 +278,14 @@ pub async fn vacancies(a: &VacancyArgs) -> anyhow::Result<()> {
     for t in tasks {
         all.extend(t.await?);
     }
-    let secs = started.elapsed().as_secs_f64();
-    all.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let c = |i: usize| counts[i].load(Ordering::Relaxed);
     println!(
-        "{} requests (reads and saves) in {secs:.1} s: {:.0} req/s; p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms; saves accepted {}, refused as someone saved first {}, 5xx {}, other errors {} ({} users)",
-        all.len(),
-        all.len() as f64 / secs,
-        ms(percentile(&all, 50.0)),
-        ms(percentile(&all, 95.0)),
-        ms(percentile(&all, 99.0)),
-        ms(all.last().copied().unwrap_or_default()),
+        "{}; saves accepted {}, refused as someone saved first {}, 5xx {}, other errors {} ({} users)",
+        latencies(
+            &mut all,
+            " (reads and saves)",
+            started.elapsed().as_secs_f64()
+        ),
         c(0),
         c(1),
         c(2),
