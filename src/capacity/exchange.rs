@@ -18,51 +18,15 @@ use crate::import::{ColumnSpec, RowProblem};
 use crate::{AppState, Result, args};
 
 const COLUMNS: &[ColumnSpec] = &[
-    ColumnSpec {
-        key: "location_id",
-        names: &["locationid", "cqclocationid"],
-        required: true,
-    },
-    ColumnSpec {
-        key: "bed_type",
-        names: &["bedtype"],
-        required: true,
-    },
-    ColumnSpec {
-        key: "capacity",
-        names: &["capacity"],
-        required: true,
-    },
-    ColumnSpec {
-        key: "occupied",
-        names: &["occupied"],
-        required: true,
-    },
-    ColumnSpec {
-        key: "vacant",
-        names: &["vacant", "vacantaccepting"],
-        required: true,
-    },
-    ColumnSpec {
-        key: "reserved",
-        names: &["reserved", "vacantreserved"],
-        required: true,
-    },
-    ColumnSpec {
-        key: "closed",
-        names: &["closed"],
-        required: true,
-    },
-    ColumnSpec {
-        key: "closed_reason",
-        names: &["closedreason", "whyclosed"],
-        required: false,
-    },
-    ColumnSpec {
-        key: "version",
-        names: &["version"],
-        required: false,
-    },
+    crate::import::col("location_id", &["locationid", "cqclocationid"], true),
+    crate::import::col("bed_type", &["bedtype"], true),
+    crate::import::col("capacity", &["capacity"], true),
+    crate::import::col("occupied", &["occupied"], true),
+    crate::import::col("vacant", &["vacant", "vacantaccepting"], true),
+    crate::import::col("reserved", &["reserved", "vacantreserved"], true),
+    crate::import::col("closed", &["closed"], true),
+    crate::import::col("closed_reason", &["closedreason", "whyclosed"], false),
+    crate::import::col("version", &["version"], false),
 ];
 
 /// The homes a user keeps: a provider user's own, or (None) every home with figures.

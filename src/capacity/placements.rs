@@ -366,51 +366,19 @@ pub async fn funding(state: &AppState) -> Result<Vec<Funding>> {
 }
 
 const COLUMNS: &[crate::import::ColumnSpec] = &[
-    crate::import::ColumnSpec {
-        key: "case_reference",
-        names: &["casereference", "caseref", "reference"],
-        required: true,
-    },
-    crate::import::ColumnSpec {
-        key: "location_id",
-        names: &["locationid", "cqclocationid"],
-        required: true,
-    },
-    crate::import::ColumnSpec {
-        key: "bed_type",
-        names: &["bedtype"],
-        required: true,
-    },
-    crate::import::ColumnSpec {
-        key: "funder",
-        names: &["funder", "funding"],
-        required: true,
-    },
-    crate::import::ColumnSpec {
-        key: "weekly_fee",
-        names: &["weeklyfee", "fee", "weeklyfeepounds"],
-        required: true,
-    },
-    crate::import::ColumnSpec {
-        key: "top_up",
-        names: &["topup", "thirdpartytopup"],
-        required: false,
-    },
-    crate::import::ColumnSpec {
-        key: "start_date",
-        names: &["startdate", "start"],
-        required: true,
-    },
-    crate::import::ColumnSpec {
-        key: "end_date",
-        names: &["enddate", "end"],
-        required: false,
-    },
-    crate::import::ColumnSpec {
-        key: "end_reason",
-        names: &["endreason"],
-        required: false,
-    },
+    crate::import::col(
+        "case_reference",
+        &["casereference", "caseref", "reference"],
+        true,
+    ),
+    crate::import::col("location_id", &["locationid", "cqclocationid"], true),
+    crate::import::col("bed_type", &["bedtype"], true),
+    crate::import::col("funder", &["funder", "funding"], true),
+    crate::import::col("weekly_fee", &["weeklyfee", "fee", "weeklyfeepounds"], true),
+    crate::import::col("top_up", &["topup", "thirdpartytopup"], false),
+    crate::import::col("start_date", &["startdate", "start"], true),
+    crate::import::col("end_date", &["enddate", "end"], false),
+    crate::import::col("end_reason", &["endreason"], false),
 ];
 
 /// The register as a file, with the columns an upload takes.

@@ -22,7 +22,7 @@ pub struct Parsed {
 
 macro_rules! spec {
     ($key:literal, [$($n:literal),+], $req:expr) => {
-        ColumnSpec { key: $key, names: &[$($n),+], required: $req }
+        crate::import::col($key, &[$($n),+], $req)
     };
 }
 

@@ -234,6 +234,16 @@ pub struct ColumnSpec {
     pub required: bool,
 }
 
+/// A column a file must (or may) have: its key, the names it goes by (normalised: lower
+/// case, no spaces or punctuation), and whether the file is refused without it.
+pub const fn col(key: &'static str, names: &'static [&'static str], required: bool) -> ColumnSpec {
+    ColumnSpec {
+        key,
+        names,
+        required,
+    }
+}
+
 /// Where each known column is, in a found header row.
 #[derive(Debug, Clone)]
 pub struct Columns {

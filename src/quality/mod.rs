@@ -74,41 +74,13 @@ struct ContractRow {
 }
 
 const REGISTER_COLUMNS: &[crate::import::ColumnSpec] = &[
-    crate::import::ColumnSpec {
-        key: "location_id",
-        names: &["locationid", "cqclocationid"],
-        required: true,
-    },
-    crate::import::ColumnSpec {
-        key: "contract_type",
-        names: &["contracttype", "type"],
-        required: true,
-    },
-    crate::import::ColumnSpec {
-        key: "start_date",
-        names: &["startdate", "start"],
-        required: true,
-    },
-    crate::import::ColumnSpec {
-        key: "end_date",
-        names: &["enddate", "end"],
-        required: false,
-    },
-    crate::import::ColumnSpec {
-        key: "lots",
-        names: &["lots", "lot"],
-        required: false,
-    },
-    crate::import::ColumnSpec {
-        key: "status",
-        names: &["status"],
-        required: false,
-    },
-    crate::import::ColumnSpec {
-        key: "reference",
-        names: &["reference", "contractreference"],
-        required: false,
-    },
+    crate::import::col("location_id", &["locationid", "cqclocationid"], true),
+    crate::import::col("contract_type", &["contracttype", "type"], true),
+    crate::import::col("start_date", &["startdate", "start"], true),
+    crate::import::col("end_date", &["enddate", "end"], false),
+    crate::import::col("lots", &["lots", "lot"], false),
+    crate::import::col("status", &["status"], false),
+    crate::import::col("reference", &["reference", "contractreference"], false),
 ];
 
 /// Loads a contracts register CSV: all or nothing, each problem with row, column, value and

@@ -694,37 +694,21 @@ pub async fn analysis(state: &AppState, scope: &Scope) -> Result<Analysis> {
 }
 
 const ISSUE_COLUMNS: &[crate::import::ColumnSpec] = &[
-    crate::import::ColumnSpec {
-        key: "location_id",
-        names: &["locationid", "cqclocationid"],
-        required: true,
-    },
-    crate::import::ColumnSpec {
-        key: "date",
-        names: &[
+    crate::import::col("location_id", &["locationid", "cqclocationid"], true),
+    crate::import::col(
+        "date",
+        &[
             "date",
             "reportdate",
             "visitdate",
             "founddate",
             "publicationdate",
         ],
-        required: true,
-    },
-    crate::import::ColumnSpec {
-        key: "source",
-        names: &["source", "foundin"],
-        required: false,
-    },
-    crate::import::ColumnSpec {
-        key: "text",
-        names: &["issue", "text", "finding", "description"],
-        required: true,
-    },
-    crate::import::ColumnSpec {
-        key: "themes",
-        names: &["themes", "theme"],
-        required: false,
-    },
+        true,
+    ),
+    crate::import::col("source", &["source", "foundin"], false),
+    crate::import::col("text", &["issue", "text", "finding", "description"], true),
+    crate::import::col("themes", &["themes", "theme"], false),
 ];
 
 fn source_key(s: &str) -> Option<&'static str> {
