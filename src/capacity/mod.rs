@@ -120,20 +120,6 @@ pub struct Home {
     pub rows: Vec<FigureRow>,
 }
 
-impl Home {
-    pub fn total(&self) -> BedFigures {
-        let mut t = BedFigures::default();
-        for r in &self.rows {
-            t.capacity += r.figures.capacity;
-            t.occupied += r.figures.occupied;
-            t.vacant += r.figures.vacant;
-            t.reserved += r.figures.reserved;
-            t.closed += r.figures.closed;
-        }
-        t
-    }
-}
-
 #[derive(sqlx::FromRow)]
 struct HomeDb {
     location_id: String,
