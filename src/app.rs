@@ -18,6 +18,8 @@ pub struct AppState {
     settings: Arc<RwLock<Arc<ServiceSettings>>>,
     /// Market figures per data version and date (see `market::all_facts`).
     pub market_cache: Arc<std::sync::Mutex<crate::market::MarketCache>>,
+    /// The active bed types (see `capacity::bed_types`).
+    pub bed_types: crate::capacity::BedTypeCache,
 }
 
 impl AppState {
@@ -34,6 +36,7 @@ impl AppState {
             clock,
             settings: Arc::new(RwLock::new(Arc::new(settings))),
             market_cache: Default::default(),
+            bed_types: Default::default(),
         })
     }
 

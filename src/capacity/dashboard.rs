@@ -87,8 +87,8 @@ pub async fn build(state: &AppState, area: Option<&str>, weeks: i64) -> Result<D
         .await?;
     let labels: HashMap<String, String> = super::bed_types(state)
         .await?
-        .into_iter()
-        .map(|t| (t.key, t.label))
+        .iter()
+        .map(|t| (t.key.clone(), t.label.clone()))
         .collect();
     let s = state.settings();
     let now = state.clock.now();

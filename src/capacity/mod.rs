@@ -22,6 +22,8 @@ use caremarket_core::capacity::{
 use caremarket_core::cqc::Rating;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::audit::{self, Actor};
 use crate::web::forms::FormErrors;
@@ -63,18 +65,45 @@ pub async fn seed_defaults(db: &crate::db::Db) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn bed_types(state: &AppState) -> Result<Vec<BedType>> {
-    Ok(state
-        .db
-        .q()
-        .fetch_all(
-            "SELECT * FROM bed_types WHERE active = $1 ORDER BY position, key",
-            args![true],
-        )
-        .await?)
+/// The active bed types as last read, and when. Every vacancies read and save needs them, and
+/// they change perhaps once a year: kept in memory, dropped when this process changes them, and
+/// re-read after `BED_TYPES_FRESH` in case another process (a second server) did.
+#[derive(Clone, Default)]
+pub struct BedTypeCache(Arc<Mutex<Option<ReadAt>>>);
+
+/// Bed types and when they were read.
+type ReadAt = (Instant, Arc<Vec<BedType>>);
+
+const BED_TYPES_FRESH: Duration = Duration::from_secs(10);
+
+impl BedTypeCache {
+    fn forget(&self) {
+        *self.0.lock().expect("bed types lock") = None;
+    }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// The active bed types, in form order.
+pub async fn bed_types(state: &AppState) -> Result<Arc<Vec<BedType>>> {
+    if let Some((at, types)) = state.bed_types.0.lock().expect("bed types lock").as_ref()
+        && at.elapsed() < BED_TYPES_FRESH
+    {
+        return Ok(types.clone());
+    }
+    let types: Arc<Vec<BedType>> = Arc::new(
+        state
+            .db
+            .q()
+            .fetch_all(
+                "SELECT * FROM bed_types WHERE active = $1 ORDER BY position, key",
+                args![true],
+            )
+            .await?,
+    );
+    *state.bed_types.0.lock().expect("bed types lock") = Some((Instant::now(), types.clone()));
+    Ok(types)
+}
+
+#[derive(Debug, Clone)]
 struct FigureDb {
     bed_type: String,
     capacity: i64,
@@ -136,31 +165,64 @@ fn age_days(now: DateTime<Utc>, at: DateTime<Utc>) -> i64 {
     (now - at).num_days()
 }
 
+/// A home's row joined with one of its figure rows (none before the first save).
+#[derive(sqlx::FromRow)]
+struct HomeFigureDb {
+    #[sqlx(flatten)]
+    home: HomeDb,
+    bed_type: Option<String>,
+    capacity: Option<i64>,
+    occupied: Option<i64>,
+    vacant: Option<i64>,
+    reserved: Option<i64>,
+    closed: Option<i64>,
+    closed_reason: Option<String>,
+    closed_since: Option<NaiveDate>,
+    updated_by: Option<String>,
+    updated_at: Option<DateTime<Utc>>,
+}
+
 /// A home with its figures, or None when it is not a care home in the CQC data.
 pub async fn home(state: &AppState, location_id: &str) -> Result<Option<Home>> {
-    let h: Option<HomeDb> = state
-        .db
-        .q()
-        .fetch_optional(
-            // The home's version in the same read: a save is checked against it.
-            "SELECT l.location_id, l.name, l.provider_id, l.postcode, l.beds, l.care_home, h.version, h.over_registered_reason \
-             FROM cqc_locations l LEFT JOIN capacity_homes h ON h.location_id = l.location_id WHERE l.location_id = $1",
-            args![location_id],
-        )
-        .await?;
-    let Some(h) = h.filter(|h| h.care_home == Some(true)) else {
-        return Ok(None);
-    };
-    let types = bed_types(state).await?;
-
-    let figures: Vec<FigureDb> = state
+    // One read for the home, its version (a save is checked against it) and its figures: the
+    // vacancies API reads a home before every save, so round trips count.
+    let joined: Vec<HomeFigureDb> = state
         .db
         .q()
         .fetch_all(
-            "SELECT bed_type, capacity, occupied, vacant, reserved, closed, closed_reason, closed_since, updated_by, updated_at FROM capacity_figures WHERE location_id = $1",
+            "SELECT l.location_id, l.name, l.provider_id, l.postcode, l.beds, l.care_home, h.version, h.over_registered_reason, \
+             f.bed_type, f.capacity, f.occupied, f.vacant, f.reserved, f.closed, f.closed_reason, f.closed_since, f.updated_by, f.updated_at \
+             FROM cqc_locations l LEFT JOIN capacity_homes h ON h.location_id = l.location_id \
+             LEFT JOIN capacity_figures f ON f.location_id = l.location_id WHERE l.location_id = $1",
             args![location_id],
         )
         .await?;
+    let figures: Vec<FigureDb> = joined
+        .iter()
+        .filter_map(|j| {
+            Some(FigureDb {
+                bed_type: j.bed_type.clone()?,
+                capacity: j.capacity?,
+                occupied: j.occupied?,
+                vacant: j.vacant?,
+                reserved: j.reserved?,
+                closed: j.closed?,
+                closed_reason: j.closed_reason.clone().unwrap_or_default(),
+                closed_since: j.closed_since,
+                updated_by: j.updated_by.clone().unwrap_or_default(),
+                updated_at: j.updated_at?,
+            })
+        })
+        .collect();
+    let Some(h) = joined
+        .into_iter()
+        .next()
+        .map(|j| j.home)
+        .filter(|h| h.care_home == Some(true))
+    else {
+        return Ok(None);
+    };
+    let types = bed_types(state).await?;
     let s = state.settings();
     let now = state.clock.now();
     let rows = types
@@ -697,6 +759,7 @@ pub async fn add_bed_type(
         .write(&mut tx, actor, now)
         .await?;
     tx.commit().await?;
+    state.bed_types.forget();
     Ok(Ok(key))
 }
 
@@ -717,5 +780,6 @@ pub async fn retire_bed_type(state: &AppState, actor: &Actor, key: &str) -> Resu
         .write(&mut tx, actor, now)
         .await?;
     tx.commit().await?;
+    state.bed_types.forget();
     Ok(())
 }

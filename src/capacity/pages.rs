@@ -655,7 +655,7 @@ async fn search_page(
     .unwrap_or_default();
     render(&SearchPage {
         page: PageCtx::new(&state, &ctx, "Find a care home bed"),
-        bed_types: super::bed_types(&state).await?,
+        bed_types: super::bed_types(&state).await?.to_vec(),
         hits,
         note,
         qs,

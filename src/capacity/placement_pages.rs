@@ -85,7 +85,7 @@ async fn view(
             page: PageCtx::new(state, ctx, "Care home placements"),
             rows: pl::list(state, !all).await?,
             funding: pl::funding(state).await?,
-            bed_types: super::bed_types(state).await?,
+            bed_types: super::bed_types(state).await?.to_vec(),
             funders: FUNDERS.to_vec(),
             reasons: END_REASONS.to_vec(),
             errors,

@@ -145,6 +145,10 @@ pub struct VacancyArgs {
     /// Seconds to run
     #[arg(long, default_value_t = 60)]
     pub duration: u64,
+    /// Milliseconds each user waits after a save before reading again (0: no pause, the most
+    /// load the server can take; a person at a form pauses far longer)
+    #[arg(long, default_value_t = 0)]
+    pub pause_ms: u64,
 }
 
 /// The last accepted update of each home: (version, occupied).
@@ -202,6 +206,7 @@ pub async fn vacancies(a: &VacancyArgs) -> anyhow::Result<()> {
         AtomicU64::new(0),
     ]); // accepted, conflicts, 5xx, other
     let started = Instant::now();
+    let pause = Duration::from_millis(a.pause_ms);
     let mut tasks = Vec::new();
     for (n, (token, homes)) in users.iter().cloned().enumerate() {
         let (client, base, accepted, counts) = (
@@ -213,7 +218,14 @@ pub async fn vacancies(a: &VacancyArgs) -> anyhow::Result<()> {
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut round = 0i64;
+            // Paced users start spread over one pause, not all in the same millisecond.
+            if !pause.is_zero() {
+                tokio::time::sleep(pause.mul_f64((n as f64 * 0.618_034).fract())).await;
+            }
             while Instant::now() < deadline {
+                if round > 0 && !pause.is_zero() {
+                    tokio::time::sleep(pause).await;
+                }
                 let id = &homes[(round as usize + n) % homes.len()];
                 round += 1;
                 let url = format!("{base}/api/v1/capacity/homes/{id}");
@@ -280,7 +292,7 @@ pub async fn vacancies(a: &VacancyArgs) -> anyhow::Result<()> {
     }
     let c = |i: usize| counts[i].load(Ordering::Relaxed);
     println!(
-        "{}; saves accepted {}, refused as someone saved first {}, 5xx {}, other errors {} ({} users)",
+        "{}; saves accepted {}, refused as someone saved first {}, 5xx {}, other errors {} ({} users, {})",
         latencies(
             &mut all,
             " (reads and saves)",
@@ -290,7 +302,12 @@ pub async fn vacancies(a: &VacancyArgs) -> anyhow::Result<()> {
         c(1),
         c(2),
         c(3),
-        users.len()
+        users.len(),
+        if pause.is_zero() {
+            "no pause".to_string()
+        } else {
+            format!("{} ms pause after each save", a.pause_ms)
+        }
     );
     // Lost updates: each home must hold its last accepted figures.
     let owner: std::collections::HashMap<&str, &str> = users
