@@ -73,6 +73,7 @@ pub fn all_routes() -> Vec<RouteDef> {
     v.extend(crate::capacity::at_risk_pages::routes());
     v.extend(crate::capacity::return_pages::routes());
     v.extend(crate::capacity::contingency::routes());
+    v.extend(crate::sufficiency::pages::routes());
     v
 }
 

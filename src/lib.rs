@@ -20,6 +20,7 @@ pub mod import;
 pub mod mail;
 pub mod market;
 pub mod quality;
+pub mod sufficiency;
 pub mod web;
 
 pub use app::AppState;

@@ -25,6 +25,8 @@ pub enum ImportCommand {
     /// An ONS postcode directory (ONSPD or NSPL CSV, may be gzipped): postcode district
     /// centres for the brokers' distance search
     Postcodes(super::quality::FileArgs),
+    /// ONS mid-year population estimates by single year of age (for sufficiency)
+    Population(super::sufficiency::PopulationArgs),
 }
 
 #[derive(Args)]

@@ -5,6 +5,7 @@ mod bench;
 mod cqc;
 pub mod dbtools;
 mod quality;
+mod sufficiency;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -112,6 +113,9 @@ enum ReportCommand {
     /// The quality assurance report (seed 004 shape): contracted market ratings, changes
     /// since a date, themes of the issues found, training offers
     Quality(quality::QualityReportArgs),
+    /// The care home sufficiency report (a market position statement section): demand,
+    /// supply and gap by bed type and year, with every assumption listed
+    Sufficiency(sufficiency::SufficiencyReportArgs),
 }
 
 #[derive(Subcommand)]
@@ -281,6 +285,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let html = quality::report_html(&state, &a).await?;
             write_report(html, &a.out)
         }
+        Command::Report(ReportCommand::Sufficiency(a)) => {
+            let db = open(&a.db).await?;
+            let state = AppState::with_system_clock(db, Config::for_cli()).await?;
+            let html = sufficiency::report_html(&state, &a).await?;
+            write_report(html, &a.out)
+        }
         Command::Import(cmd) => {
             init_tracing("text");
             let (kind, a) = match &cmd {
@@ -296,6 +306,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let db = open(&a.db).await?;
                     let state = AppState::with_system_clock(db, Config::for_cli()).await?;
                     return quality::import_postcodes(&state, a).await;
+                }
+                cqc::ImportCommand::Population(a) => {
+                    let db = open(&a.db).await?;
+                    let state = AppState::with_system_clock(db, Config::for_cli()).await?;
+                    return sufficiency::import_population(&state, a).await;
                 }
                 cqc::ImportCommand::Issues(a) => {
                     let db = open(&a.file.db).await?;
@@ -424,6 +439,29 @@ async fn demo_setup(db: &Db, args: &ServeArgs) -> anyhow::Result<String> {
         }
     }
     load_bundled_cqc_data(&state, &actor).await?;
+    // ONS estimates for the sufficiency pages, once.
+    let loaded: i64 = db
+        .q()
+        .scalar(
+            "SELECT COUNT(*) FROM population WHERE source = $1",
+            crate::args![BUNDLED_POPULATION_NAME],
+        )
+        .await?;
+    if loaded == 0 {
+        let l = crate::sufficiency::import_population(
+            &state,
+            &actor,
+            BUNDLED_POPULATION_NAME,
+            BUNDLED_POPULATION,
+            None,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the bundled population estimates: {e}"))?;
+        println!(
+            "Loaded {BUNDLED_POPULATION_NAME}: mid-{} estimates for {} areas",
+            l.year, l.areas
+        );
+    }
     Ok(format!(
         "Demo ready. Sign in as {DEMO_ADMIN} with password {pw}\n(shown once; two-factor sign-in is off in the demo: turn it on in Settings)"
     ))
@@ -435,6 +473,9 @@ const BUNDLED_RATINGS: &[u8] =
     include_bytes!("../../data/cqc/cqc_latest_ratings_overall_domain_national_2021-02.csv.gz");
 const BUNDLED_API_RECORDS: &[u8] =
     include_bytes!("../../data/cqc/cqc_api_locations_care_homes_devon_plymouth_2021-02.jsonl.gz");
+const BUNDLED_POPULATION_NAME: &str = "ons_mid2020_population_single_year_of_age_uk_areas.csv.gz";
+const BUNDLED_POPULATION: &[u8] =
+    include_bytes!("../../data/ons/ons_mid2020_population_single_year_of_age_uk_areas.csv.gz");
 
 /// Loads the bundled files once (a second run finds them already imported and skips them).
 pub async fn load_bundled_cqc_data(state: &AppState, actor: &Actor) -> anyhow::Result<()> {

@@ -35,6 +35,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     15 "0015_self_assessment",
     16 "0016_questionnaires",
     17 "0017_postcode_districts",
+    18 "0018_sufficiency",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -54,6 +55,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     15 "0015_self_assessment",
     16 "0016_questionnaires",
     17 "0017_postcode_districts",
+    18 "0018_sufficiency",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

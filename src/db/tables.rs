@@ -51,4 +51,7 @@ pub const TABLES: &[&str] = &[
     "questionnaires",
     "questionnaire_responses",
     "postcode_districts",
+    "population",
+    "sufficiency_assumptions",
+    "supply_changes",
 ];

@@ -53,6 +53,9 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         v.push(("Your returns", "/capacity/returns"));
         v.push(("Survey of the council", "/quality/survey"));
     }
+    if matches!(role, Role::Admin | Role::Commissioner | Role::Viewer) {
+        v.push(("Sufficiency", "/sufficiency"));
+    }
     if matches!(role, Role::Admin | Role::Commissioner) {
         v.push(("Imports", "/imports"));
     }

@@ -323,6 +323,29 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "/api/v1/capacity/homes/{id}",
         "admin+commissioner+provider",
     ),
+    ("GET", "/sufficiency", "admin+commissioner+viewer"),
+    ("GET", "/sufficiency/download", "admin+commissioner+viewer"),
+    ("GET", "/sufficiency/report", "admin+commissioner+viewer"),
+    (
+        "GET",
+        "/sufficiency/report.pdf",
+        "admin+commissioner+viewer",
+    ),
+    ("POST", "/sufficiency/assumptions", "admin+commissioner"),
+    ("POST", "/sufficiency/changes", "admin+commissioner"),
+    (
+        "POST",
+        "/sufficiency/changes/{id}/delete",
+        "admin+commissioner",
+    ),
+    (
+        "GET",
+        "/sufficiency/population",
+        "admin+commissioner+viewer",
+    ),
+    ("POST", "/sufficiency/population", "admin+commissioner"),
+    ("GET", "/api/v1/sufficiency", "admin+commissioner+viewer"),
+    ("GET", "/api/v1/population", "admin+commissioner+viewer"),
 ];
 
 fn declared(access: Access) -> String {

@@ -317,3 +317,46 @@ async fn postcode_directory_centres_for_the_distance_search() {
     assert!((d - want).abs() < 0.001, "{d} vs {want}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// ONS population estimates from the command line (the year from the file name), then the
+/// sufficiency report for Leeds as a file.
+#[tokio::test]
+async fn population_and_the_sufficiency_report_from_the_command_line() {
+    let db = TestDb::new().await;
+    let path = crate::sufficiency::ons_path();
+    let o = caremarket(&db, &["import", "population", &path]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("Mid-2020 population estimates for 420 areas loaded"),
+        "{}",
+        text(&o)
+    );
+    let dir = tempfile_dir();
+    let renamed = dir.join("population.csv.gz");
+    std::fs::copy(&path, &renamed).unwrap();
+    let o = caremarket(&db, &["import", "population", renamed.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("say which year"), "{}", text(&o));
+    let out = dir.join("sufficiency.html");
+    let o = caremarket(
+        &db,
+        &[
+            "report",
+            "sufficiency",
+            "--council",
+            "Leeds",
+            "--to",
+            "2030",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        html.contains("ONS estimates 123784 people aged 65 and over in Leeds in mid-2020, of whom 57254 were 75 or over and 16280 were 85 or over"),
+        "{html}"
+    );
+    assert!(html.contains("<style>"), "CSS inline for a file");
+    let _ = std::fs::remove_dir_all(&dir);
+}

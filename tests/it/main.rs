@@ -16,4 +16,5 @@ mod cqc_sync;
 mod dbcopy;
 mod market;
 mod quality;
+mod sufficiency;
 mod themes;

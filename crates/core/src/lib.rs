@@ -2,6 +2,7 @@
 //! reused by the web pages, the JSON API and the CLI alike.
 
 pub mod capacity;
+pub mod cost;
 pub mod cqc;
 pub mod eval;
 pub mod market;
@@ -11,6 +12,7 @@ pub mod privacy;
 pub mod quality;
 pub mod risk;
 pub mod role;
+pub mod sufficiency;
 pub mod themes;
 pub mod throttle;
 pub mod totp;
