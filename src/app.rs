@@ -74,6 +74,7 @@ pub fn all_routes() -> Vec<RouteDef> {
     v.extend(crate::capacity::return_pages::routes());
     v.extend(crate::capacity::contingency::routes());
     v.extend(crate::sufficiency::pages::routes());
+    v.extend(crate::cost_of_care::pages::routes());
     v
 }
 

@@ -13,6 +13,7 @@ pub mod charts;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod cost_of_care;
 pub mod cqc;
 pub mod db;
 pub mod export;

@@ -36,6 +36,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     16 "0016_questionnaires",
     17 "0017_postcode_districts",
     18 "0018_sufficiency",
+    19 "0019_cost_of_care",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -56,6 +57,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     16 "0016_questionnaires",
     17 "0017_postcode_districts",
     18 "0018_sufficiency",
+    19 "0019_cost_of_care",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

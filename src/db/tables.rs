@@ -54,4 +54,7 @@ pub const TABLES: &[&str] = &[
     "population",
     "sufficiency_assumptions",
     "supply_changes",
+    "cost_models",
+    "fee_rates",
+    "cost_scenarios",
 ];

@@ -54,6 +54,7 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         v.push(("Survey of the council", "/quality/survey"));
     }
     if matches!(role, Role::Admin | Role::Commissioner | Role::Viewer) {
+        v.push(("Cost of care", "/cost-of-care"));
         v.push(("Sufficiency", "/sufficiency"));
     }
     if matches!(role, Role::Admin | Role::Commissioner) {

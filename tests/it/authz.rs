@@ -346,6 +346,45 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/sufficiency/population", "admin+commissioner"),
     ("GET", "/api/v1/sufficiency", "admin+commissioner+viewer"),
     ("GET", "/api/v1/population", "admin+commissioner+viewer"),
+    ("GET", "/cost-of-care", "admin+commissioner+viewer"),
+    ("POST", "/cost-of-care/fees", "admin+commissioner"),
+    ("POST", "/cost-of-care/scenarios", "admin+commissioner"),
+    (
+        "GET",
+        "/cost-of-care/scenarios/{id}",
+        "admin+commissioner+viewer",
+    ),
+    (
+        "GET",
+        "/cost-of-care/scenarios/{id}/report",
+        "admin+commissioner+viewer",
+    ),
+    (
+        "POST",
+        "/cost-of-care/scenarios/{id}/delete",
+        "admin+commissioner",
+    ),
+    (
+        "GET",
+        "/cost-of-care/models/{service}",
+        "admin+commissioner+viewer",
+    ),
+    (
+        "POST",
+        "/cost-of-care/models/{service}",
+        "admin+commissioner",
+    ),
+    ("GET", "/api/v1/cost-of-care", "admin+commissioner+viewer"),
+    (
+        "GET",
+        "/api/v1/cost-of-care/models/{service}",
+        "admin+commissioner+viewer",
+    ),
+    (
+        "GET",
+        "/api/v1/cost-of-care/scenarios/{id}",
+        "admin+commissioner+viewer",
+    ),
 ];
 
 fn declared(access: Access) -> String {

@@ -11,6 +11,7 @@ mod authz;
 mod browser;
 mod capacity;
 mod cli;
+mod cost_of_care;
 mod cqc;
 mod cqc_sync;
 mod dbcopy;

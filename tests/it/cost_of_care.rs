@@ -1,0 +1,278 @@
+//! Cost of care through the pages a commissioner uses: a model edited line by line (the
+//! UKHCA's published 2020/21 minimum price reproduced from its inputs), fee rates with their
+//! uplift history and the gap's budget effect worked out by hand, and a scenario.
+
+use axum::http::StatusCode;
+use caremarket_core::Role;
+
+use crate::support::TestApp;
+
+/// The UKHCA "Minimum Price for Homecare" April 2020 – March 2021 inputs: NLW £8.72, travel
+/// 11 min 42 s per contact hour, 3.02 miles at 45p, holiday 12.07%, sickness 2.5%, training
+/// 4.3%, employer NI 13.8% above £8,788 a year, pension 3% above £6,240, a 34-hour week,
+/// £5.20 of running costs and a 3% surplus. Published: £20.69 an hour, of which contact time
+/// £8.72, travel time £1.70, NI and pension £1.14, other on-costs £1.97, mileage £1.36,
+/// running the business £5.20 and surplus £0.60.
+const UKHCA_2020: [(&str, &str); 15] = [
+    ("care_pay_pence_per_hour", "8.72"),
+    ("travel_seconds_per_contact_hour", "702"),
+    ("mileage_hundredths_per_contact_hour", "3.02"),
+    ("pence_per_mile", "0.45"),
+    ("holiday_bps", "12.07"),
+    ("sickness_bps", "2.50"),
+    ("training_bps", "4.30"),
+    ("employer_ni_bps", "13.80"),
+    ("ni_secondary_threshold_pence_per_year", "8788"),
+    ("pension_bps", "3"),
+    ("pension_lower_limit_pence_per_year", "6240"),
+    ("paid_hours_per_week_per_worker", "34"),
+    ("business_costs_pence_per_contact_hour", "5.20"),
+    ("head_office_bps", "0"),
+    ("return_on_operations_bps", "3"),
+];
+
+#[tokio::test]
+async fn a_model_read_line_by_line_reproduces_the_published_minimum_price() {
+    let app = TestApp::new().await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let page = c.get("/cost-of-care/models/home_care").await;
+    assert_eq!(page.status, StatusCode::OK);
+    // The default pays the National Living Wage from April 2025 for an hour of contact.
+    assert!(page.body.contains("£12.21"), "{}", page.body);
+    assert!(page.body.contains("£32.14"), "the comparison figure");
+    // A typo is refused with the field named, what was typed kept, nothing saved.
+    let mut bad: Vec<(&str, &str)> = UKHCA_2020.to_vec();
+    bad[0].1 = "eight pounds";
+    let r = c.post_form("/cost-of-care/models/home_care", &bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("govuk-error-summary"));
+    assert!(r.body.contains("value=\"eight pounds\""));
+    assert_eq!(app.count("cost_models").await, 0);
+
+    let r = c
+        .post_form("/cost-of-care/models/home_care", &UKHCA_2020)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let m = c.get("/api/v1/cost-of-care/models/home_care").await.json();
+    assert_eq!(m["total_pence"], 2069, "£20.69 as published: {m}");
+    let line = |k: &str| {
+        m["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["key"] == k)
+            .unwrap_or_else(|| panic!("no line {k}"))
+            .clone()
+    };
+    assert_eq!(line("contact_time_pay")["pence"], 872);
+    assert_eq!(line("travel_time_pay")["pence"], 170);
+    assert_eq!(line("mileage")["pence"], 136);
+    assert_eq!(line("business_costs")["pence"], 520);
+    assert_eq!(line("return_on_operations")["pence"], 60);
+    let parts = |keys: &[&str]| -> i64 {
+        line("pay_on_costs")["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| keys.contains(&p["key"].as_str().unwrap()))
+            .map(|p| p["pence"].as_i64().unwrap())
+            .sum()
+    };
+    assert_eq!(parts(&["employer_ni", "pension"]), 114);
+    assert_eq!(parts(&["holiday", "sickness", "training"]), 197);
+    let sum: i64 = m["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["pence"].as_i64().unwrap())
+        .sum();
+    assert_eq!(sum, 2069, "the lines shown add up to the total shown");
+    let page = c.get("/cost-of-care/models/home_care").await;
+    assert!(page.body.contains("£20.69 per contact hour"));
+    assert!(
+        app.audit_actions()
+            .await
+            .iter()
+            .any(|a| a == "cost_model.update")
+    );
+    // A scrutiny member reads the model but gets no form.
+    let (v, _) = app.signed_in(Role::Viewer).await;
+    let page = v.get("/cost-of-care/models/home_care").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("Save the model"));
+    assert_eq!(
+        v.post_form("/cost-of-care/models/home_care", &UKHCA_2020)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        c.get("/cost-of-care/models/day_care").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn fees_their_uplifts_the_gap_and_a_scenario() {
+    let app = TestApp::new().await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let r = c
+        .post_form("/cost-of-care/models/home_care", &UKHCA_2020)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let fee = |rate: &'static str, from: &'static str| {
+        [
+            ("service", "home_care"),
+            ("band", "standard"),
+            ("rate", rate),
+            ("effective_from", from),
+            ("volume", "10000"),
+            ("note", ""),
+        ]
+    };
+    let r = c
+        .post_form("/cost-of-care/fees", &fee("", "01/04/2019"))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Enter the rate in pounds"));
+    assert_eq!(
+        c.post_form("/cost-of-care/fees", &fee("18.00", "01/04/2019"))
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        c.post_form("/cost-of-care/fees", &fee("19.00", "01/04/2020"))
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let page = c.get("/cost-of-care").await;
+    // £18.00 to £19.00 is a 5.56% uplift (1/18 = 5.555…%).
+    assert!(page.body.contains("5.56%"), "{}", page.body);
+    // The gap: £20.69 modelled − £19.00 paid = £1.69 an hour; × 10,000 hours × 52 weeks =
+    // £878,800.00 a year.
+    let gaps = c.get("/api/v1/cost-of-care").await.json();
+    let hc = gaps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["service"] == "home_care")
+        .unwrap();
+    assert_eq!(hc["fee_pence"], 1900);
+    assert_eq!(hc["gap_pence"], 169);
+    assert_eq!(hc["annual_effect_pence"], 87_880_000);
+    assert!(page.body.contains("+£878,800.00"));
+
+    // A new NLW of £12.71: contact pay £12.71; travel 702 s = 0.195 h × £12.71 = £2.478… ->
+    // £2.48.
+    let r = c
+        .post_form(
+            "/cost-of-care/scenarios",
+            &[
+                ("name", ""),
+                ("pay_to", "12.71"),
+                ("pay_percent", ""),
+                ("pension_to", ""),
+                ("non_staff_percent", ""),
+                ("flat_percents", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Name the scenario"));
+    let r = c
+        .post_form(
+            "/cost-of-care/scenarios",
+            &[
+                ("name", "NLW 2026"),
+                ("pay_to", "12.71"),
+                ("pay_percent", ""),
+                ("pension_to", ""),
+                ("non_staff_percent", ""),
+                ("flat_percents", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let id = r.location().rsplit('/').next().unwrap().to_string();
+    let s = c
+        .get(&format!("/api/v1/cost-of-care/scenarios/{id}"))
+        .await
+        .json();
+    let hc = s["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["service"] == "home_care")
+        .unwrap();
+    let after = |k: &str| {
+        hc["comparison"]["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["key"] == k)
+            .unwrap()["scenario"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(after("contact_time_pay"), 1271);
+    assert_eq!(after("travel_time_pay"), 248);
+    assert_eq!(after("mileage"), 136, "mileage is not pay");
+    let diff = hc["comparison"]["difference"].as_i64().unwrap();
+    assert_eq!(hc["annual_effect_pence"].as_i64(), Some(diff * 10_000 * 52));
+    let page = c.get(&format!("/cost-of-care/scenarios/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("NLW 2026"));
+    let report = c.get(&format!("/cost-of-care/scenarios/{id}/report")).await;
+    assert_eq!(report.status, StatusCode::OK);
+    assert!(report.body.contains("Whole budget"));
+
+    // Seed 000's "two 2% uplifts" compound: a £5.20 running cost becomes £5.30 then £5.41.
+    let r = c
+        .post_form(
+            "/cost-of-care/scenarios",
+            &[
+                ("name", "Two 2% uplifts"),
+                ("pay_to", ""),
+                ("pay_percent", ""),
+                ("pension_to", ""),
+                ("non_staff_percent", ""),
+                ("flat_percents", "2, 2"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let id2 = r.location().rsplit('/').next().unwrap().to_string();
+    let s = c
+        .get(&format!("/api/v1/cost-of-care/scenarios/{id2}"))
+        .await
+        .json();
+    let hc = s["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["service"] == "home_care")
+        .unwrap();
+    let business = hc["comparison"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["key"] == "business_costs")
+        .unwrap()["scenario"]
+        .clone();
+    assert_eq!(business, 541);
+    let r = c
+        .post_form(&format!("/cost-of-care/scenarios/{id2}/delete"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.count("cost_scenarios").await, 1);
+    let actions = app.audit_actions().await;
+    for a in [
+        "fee_rate.create",
+        "cost_scenario.create",
+        "cost_scenario.delete",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a}");
+    }
+}
