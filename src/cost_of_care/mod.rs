@@ -3,6 +3,8 @@
 //! between the two with its annual budget effect, and named uplift scenarios.
 
 pub mod pages;
+pub mod return_pages;
+pub mod returns;
 
 use caremarket_core::cost::{
     self, CareHomeInputs, CareHomeService, CostModel, Field, HomeCareInputs, InputSource, Line,

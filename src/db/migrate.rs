@@ -37,6 +37,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     17 "0017_postcode_districts",
     18 "0018_sufficiency",
     19 "0019_cost_of_care",
+    20 "0020_cost_returns",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -58,6 +59,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     17 "0017_postcode_districts",
     18 "0018_sufficiency",
     19 "0019_cost_of_care",
+    20 "0020_cost_returns",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

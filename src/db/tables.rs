@@ -57,4 +57,5 @@ pub const TABLES: &[&str] = &[
     "cost_models",
     "fee_rates",
     "cost_scenarios",
+    "cost_returns",
 ];

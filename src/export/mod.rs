@@ -33,6 +33,8 @@ pub enum Value {
     Int(i64),
     /// A figure with one decimal place (percentages), or empty when there is none.
     Decimal(Option<f64>),
+    /// Money in pence, written as pounds with two decimals (a number in XLSX).
+    Pence(i64),
 }
 
 impl Table {
@@ -52,6 +54,12 @@ impl Table {
                     Value::Int(n) => n.to_string(),
                     Value::Decimal(Some(x)) => format!("{x:.1}"),
                     Value::Decimal(None) => String::new(),
+                    Value::Pence(p) => format!(
+                        "{}{}.{:02}",
+                        if *p < 0 { "-" } else { "" },
+                        p.abs() / 100,
+                        p.abs() % 100
+                    ),
                 })
                 .collect();
             out.push_str(&cells.join(","));
@@ -79,6 +87,7 @@ impl Table {
         })?;
         let bold = Format::new().set_bold();
         let one_dp = Format::new().set_num_format("0.0");
+        let money = Format::new().set_num_format("0.00");
         for (c, h) in self.headers.iter().enumerate() {
             ws.write_string_with_format(0, c as u16, h, &bold)?;
         }
@@ -97,6 +106,11 @@ impl Table {
                         ws.write_number_with_format(r, c, *x, &one_dp)?;
                     }
                     Value::Decimal(None) => {}
+                    // Pence to pounds for the sheet only: the figure people read, exact to
+                    // the penny at two decimals.
+                    Value::Pence(p) => {
+                        ws.write_number_with_format(r, c, *p as f64 / 100.0, &money)?;
+                    }
                 }
             }
         }

@@ -928,6 +928,7 @@ impl ReportPage {
             crate::export::Value::Int(n) => n.to_string(),
             crate::export::Value::Decimal(Some(x)) => format!("{x:.1}"),
             crate::export::Value::Decimal(None) => "–".into(),
+            crate::export::Value::Pence(p) => caremarket_core::money::pounds(*p),
         }
     }
 }

@@ -52,6 +52,7 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         v.push(("Your vacancies", "/capacity/homes"));
         v.push(("Your returns", "/capacity/returns"));
         v.push(("Survey of the council", "/quality/survey"));
+        v.push(("Your cost returns", "/cost-of-care/returns"));
     }
     if matches!(role, Role::Admin | Role::Commissioner | Role::Viewer) {
         v.push(("Cost of care", "/cost-of-care"));

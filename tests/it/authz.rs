@@ -385,6 +385,22 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "/api/v1/cost-of-care/scenarios/{id}",
         "admin+commissioner+viewer",
     ),
+    (
+        "GET",
+        "/cost-of-care/returns",
+        "admin+commissioner+viewer+provider",
+    ),
+    ("POST", "/cost-of-care/returns", "provider"),
+    (
+        "GET",
+        "/cost-of-care/returns/download",
+        "admin+commissioner+viewer",
+    ),
+    (
+        "GET",
+        "/api/v1/cost-of-care/returns",
+        "admin+commissioner+viewer+provider",
+    ),
 ];
 
 fn declared(access: Access) -> String {

@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 use caremarket_core::Role;
 
+use crate::sufficiency::refs;
 use crate::support::TestApp;
 
 /// The UKHCA "Minimum Price for Homecare" April 2020 – March 2021 inputs: NLW £8.72, travel
@@ -275,4 +276,162 @@ async fn fees_their_uplifts_the_gap_and_a_scenario() {
     ] {
         assert!(actions.iter().any(|x| x == a), "{a}");
     }
+}
+
+/// QUARTILE.INC worked here in floating point, rounded to the penny: the independent check.
+fn quartile_inc(values: &[f64], p: f64) -> i64 {
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let pos = p * (v.len() - 1) as f64;
+    let (i, frac) = (pos.floor() as usize, pos - pos.floor());
+    let x = if i + 1 < v.len() {
+        v[i] + (v[i + 1] - v[i]) * frac
+    } else {
+        v[i]
+    };
+    (x * 100.0).round() as i64
+}
+
+/// Every line field of the provider's form for a service, all 0 except care staff.
+async fn return_form(
+    c: &crate::support::Client,
+    home: &str,
+    care_staff: &str,
+) -> Vec<(String, String)> {
+    let page = c.get("/cost-of-care/returns?service=residential").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let mut f = vec![
+        ("service".to_string(), "residential".to_string()),
+        ("location_id".to_string(), home.to_string()),
+        ("year".to_string(), "2025/26".to_string()),
+    ];
+    for part in page.body.split("name=\"line_").skip(1) {
+        let key = part.split('"').next().unwrap();
+        let v = if key == "care_staff" { care_staff } else { "0" };
+        f.push((format!("line_{key}"), v.to_string()));
+    }
+    assert!(f.len() > 8, "the residential model's lines are asked for");
+    f
+}
+
+/// Provider 1-101667957 runs six Devon and Plymouth homes; 1-101693962 runs Highlands
+/// Borders (from the bundled records).
+#[tokio::test]
+async fn providers_send_cost_returns_and_the_council_sees_quartiles_and_outliers() {
+    let app = TestApp::with_api_records().await;
+    let homes_a = [
+        "1-131732227",
+        "1-131732289",
+        "1-131732304",
+        "1-131732317",
+        "1-131732334",
+        "1-131732349",
+    ];
+    let (_, pw) = app
+        .user("costs@a.test", Role::Provider, Some("1-101667957"))
+        .await;
+    let a = app.client();
+    a.sign_in("costs@a.test", &pw, &app).await;
+    let (_, pw) = app
+        .user("costs@b.test", Role::Provider, Some("1-101693962"))
+        .await;
+    let b = app.client();
+    b.sign_in("costs@b.test", &pw, &app).await;
+
+    // Not another provider's home, and every line filled in.
+    let f = return_form(&a, "1-1000587219", "300.00").await;
+    let r = a.post_form("/cost-of-care/returns", &refs(&f)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Select one of your care homes"));
+    let mut f = return_form(&a, homes_a[0], "300.00").await;
+    f.retain(|(k, _)| k != "line_food");
+    let r = a.post_form("/cost-of-care/returns", &refs(&f)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("0 if you have none"));
+    assert_eq!(app.count("cost_returns").await, 0);
+
+    let weekly = [300.0, 320.0, 340.0, 360.0, 380.0, 400.0];
+    for (home, w) in homes_a.iter().zip(weekly) {
+        let f = return_form(&a, home, &format!("{w:.2}")).await;
+        let r = a.post_form("/cost-of-care/returns", &refs(&f)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let f = return_form(&b, "1-1000587219", "1500.00").await;
+    assert_eq!(
+        b.post_form("/cost-of-care/returns", &refs(&f)).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // Sending again replaces.
+    assert_eq!(
+        b.post_form("/cost-of-care/returns", &refs(&f)).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.count("cost_returns").await, 7);
+
+    // The council: quartiles against the independent working; Highlands Borders flagged.
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let all = c.get("/api/v1/cost-of-care/returns?year=2025").await.json();
+    assert_eq!(all["returns"].as_array().unwrap().len(), 7);
+    let total = all["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["service"] == "residential" && l["key"] == "total")
+        .unwrap()
+        .clone();
+    let mut values = weekly.to_vec();
+    values.push(1500.0);
+    assert_eq!(total["count"], 7);
+    assert_eq!(
+        total["lower_quartile_pence"].as_i64(),
+        Some(quartile_inc(&values, 0.25))
+    );
+    assert_eq!(
+        total["median_pence"].as_i64(),
+        Some(quartile_inc(&values, 0.5))
+    );
+    assert_eq!(
+        total["upper_quartile_pence"].as_i64(),
+        Some(quartile_inc(&values, 0.75))
+    );
+    assert_eq!(
+        (quartile_inc(&values, 0.25), quartile_inc(&values, 0.5)),
+        (33_000, 36_000)
+    );
+    assert_eq!(total["outliers"].as_array().unwrap().len(), 1);
+    let page = c.get("/cost-of-care/returns?year=2025").await;
+    assert!(
+        page.body
+            .contains("Highlands Borders Care Home (1-101693962)"),
+        "{}",
+        page.body
+    );
+    let csv = c
+        .get("/cost-of-care/returns/download?year=2025&format=csv")
+        .await;
+    assert!(
+        csv.body
+            .contains("\"Residential care\",\"Total\",7,330.00,360.00,390.00,1"),
+        "{}",
+        csv.body
+    );
+    let every = c
+        .get("/cost-of-care/returns/download?year=2025&format=csv&what=returns")
+        .await;
+    assert_eq!(every.body.lines().count(), 8);
+
+    // A provider sees its own returns only: never another's home or figures.
+    let own = a.get("/api/v1/cost-of-care/returns").await.json();
+    assert_eq!(own["returns"].as_array().unwrap().len(), 6);
+    assert!(own["summary"].as_array().unwrap().is_empty());
+    assert!(!own.to_string().contains("1-101693962"));
+    let page = a.get("/cost-of-care/returns").await;
+    assert!(!page.body.contains("Highlands Borders"));
+    assert!(!page.body.contains("£1,500.00"));
+    assert_eq!(
+        a.get("/cost-of-care/returns/download?year=2025")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
 }

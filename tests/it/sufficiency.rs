@@ -255,7 +255,7 @@ fn assumption_form(council: &str, occupancy: &str) -> Vec<(String, String)> {
     f
 }
 
-fn refs(f: &[(String, String)]) -> Vec<(&str, &str)> {
+pub fn refs(f: &[(String, String)]) -> Vec<(&str, &str)> {
     f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 

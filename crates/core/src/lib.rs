@@ -12,6 +12,7 @@ pub mod privacy;
 pub mod quality;
 pub mod risk;
 pub mod role;
+pub mod stats;
 pub mod sufficiency;
 pub mod themes;
 pub mod throttle;
