@@ -14,8 +14,16 @@ const BUNDLED: &[u8] =
 const ROWS: [(&str, &str, &str); 4] = [
     ("residential", "Physical support", "Residential"),
     ("nursing", "Physical support", "Nursing"),
-    ("dementia_residential", "Support with memory and cognition", "Residential"),
-    ("dementia_nursing", "Support with memory and cognition", "Nursing"),
+    (
+        "dementia_residential",
+        "Support with memory and cognition",
+        "Residential",
+    ),
+    (
+        "dementia_nursing",
+        "Support with memory and cognition",
+        "Nursing",
+    ),
 ];
 
 /// The price index the 2014-15 costs are uplifted by, by default: ONS CPI all items
@@ -23,8 +31,7 @@ const ROWS: [(&str, &str, &str); 4] = [
 /// may give its own on the page.
 pub const DEFAULT_FROM_INDEX: i64 = 9_960;
 pub const DEFAULT_TO_INDEX: i64 = 13_390;
-pub const DEFAULT_INDEX_NOTE: &str =
-    "ONS consumer prices index (all items, series D7BT, 2015 = 100): 2014 average 99.6, 2024 average 133.9";
+pub const DEFAULT_INDEX_NOTE: &str = "ONS consumer prices index (all items, series D7BT, 2015 = 100): 2014 average 99.6, 2024 average 133.9";
 
 /// The file read once: (column names, rows of (key columns, values)).
 struct Sheet {
@@ -108,7 +115,9 @@ pub fn unit_costs(council: Option<&str>, from_index: i64, to_index: i64) -> Vec<
                     && k[4] == "Unit costs"
                     && k[5] == "All"
             });
-            let get = |c: Option<usize>| row.and_then(|(_, v)| c.and_then(|c| v.get(c).copied().flatten()));
+            let get = |c: Option<usize>| {
+                row.and_then(|(_, v)| c.and_then(|c| v.get(c).copied().flatten()))
+            };
             let (council, england) = (get(council_col), get(england));
             UnitCost {
                 service: service.to_string(),

@@ -2,6 +2,7 @@
 //! (`caremarket_core::cost` does the arithmetic), its fee rates and their history, the gap
 //! between the two with its annual budget effect, and named uplift scenarios.
 
+pub mod ascfr;
 pub mod pages;
 pub mod return_pages;
 pub mod returns;

@@ -74,11 +74,95 @@ struct OverviewPage {
     can_change: bool,
     hca: String,
     annual_total: i64,
+    compare: Compare,
+}
+
+/// Other councils' 2014-15 unit costs, uplifted, beside the modelled costs.
+struct Compare {
+    council: String,
+    from_index: String,
+    to_index: String,
+    index_note: &'static str,
+    rows: Vec<(String, i64, super::ascfr::UnitCost)>,
+}
+
+/// Which council's 2014-15 unit costs to show, and the index to uplift them by.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct CompareQuery {
+    pub council: Option<String>,
+    /// The index in 2014-15, like 99.6
+    pub from_index: Option<String>,
+    /// The index now, like 133.9
+    pub to_index: Option<String>,
+}
+
+async fn compare(state: &AppState, q: &CompareQuery, errors: &mut FormErrors) -> Result<Compare> {
+    let council = match q
+        .council
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        Some(c) => c.to_string(),
+        None => crate::admin::areas::list(state)
+            .await?
+            .into_iter()
+            .next()
+            .map(|a| a.name)
+            .unwrap_or_default(),
+    };
+    let mut index = |v: &Option<String>, key: &str, default: i64| -> i64 {
+        match v.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            None => default,
+            Some(t) => match crate::sufficiency::parse_hundredths(t, false) {
+                Ok(x) if x > 0 => x,
+                _ => {
+                    errors.add(key, "Enter the index as a number above 0, like 133.9");
+                    default
+                }
+            },
+        }
+    };
+    let from = index(
+        &q.from_index,
+        "from_index",
+        super::ascfr::DEFAULT_FROM_INDEX,
+    );
+    let to = index(&q.to_index, "to_index", super::ascfr::DEFAULT_TO_INDEX);
+    let costs = super::ascfr::unit_costs(
+        Some(&council).filter(|c| !c.is_empty()).map(|c| c.as_str()),
+        from,
+        to,
+    );
+    let mut rows = Vec::new();
+    for c in costs {
+        let (m, _) = super::model(state, &c.service).await?;
+        rows.push((
+            service_label(&c.service).unwrap_or("").to_string(),
+            m.total(),
+            c,
+        ));
+    }
+    let customised = q.from_index.is_some() || q.to_index.is_some();
+    Ok(Compare {
+        council,
+        from_index: crate::sufficiency::show_hundredths(from),
+        to_index: crate::sufficiency::show_hundredths(to),
+        index_note: if customised {
+            "the index you gave"
+        } else {
+            super::ascfr::DEFAULT_INDEX_NOTE
+        },
+        rows,
+    })
 }
 
 impl OverviewPage {
     fn money(&self, p: &i64) -> String {
         money(*p)
+    }
+    fn maybe(&self, p: &Option<i64>) -> String {
+        p.map(money).unwrap_or_else(|| "–".into())
     }
     fn signed(&self, p: &i64) -> String {
         signed(*p)
@@ -94,10 +178,12 @@ impl OverviewPage {
 async fn view(
     state: &AppState,
     ctx: &RequestCtx,
-    errors: FormErrors,
+    mut errors: FormErrors,
     fee: FeeInput,
     scen: ScenarioInput,
+    cq: &CompareQuery,
 ) -> Result<Response> {
+    let compare = compare(state, cq, &mut errors).await?;
     let all = super::fee_rates(state).await?;
     let rates = all
         .iter()
@@ -125,17 +211,23 @@ async fn view(
             can_change: can_change(ctx)?,
             hca: pounds(HOMECARE_ASSOCIATION_MINIMUM_PRICE_2025_26_PENCE),
             annual_total,
+            compare,
         },
     )
 }
 
-async fn overview(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
+async fn overview(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    axum::extract::Query(cq): axum::extract::Query<CompareQuery>,
+) -> Result<Response> {
     view(
         &state,
         &ctx,
         FormErrors::default(),
         FeeInput::default(),
         ScenarioInput::default(),
+        &cq,
     )
     .await
 }
@@ -159,7 +251,17 @@ async fn add_fee(
             "/cost-of-care",
             "Fee rate added",
         )),
-        Err(e) => view(&state, &ctx, e, fee, ScenarioInput::default()).await,
+        Err(e) => {
+            view(
+                &state,
+                &ctx,
+                e,
+                fee,
+                ScenarioInput::default(),
+                &CompareQuery::default(),
+            )
+            .await
+        }
     }
 }
 
@@ -182,7 +284,17 @@ async fn add_scenario(
             &format!("/cost-of-care/scenarios/{id}"),
             "Scenario saved",
         )),
-        Err(e) => view(&state, &ctx, e, FeeInput::default(), scen).await,
+        Err(e) => {
+            view(
+                &state,
+                &ctx,
+                e,
+                FeeInput::default(),
+                scen,
+                &CompareQuery::default(),
+            )
+            .await
+        }
     }
 }
 

@@ -435,3 +435,23 @@ async fn providers_send_cost_returns_and_the_council_sees_quartiles_and_outliers
         StatusCode::FORBIDDEN
     );
 }
+
+/// The 2014-15 unit costs of another council, from the bundled PSS-EX1 file, uplifted by the
+/// index given: Cumbria's residential £581.16 and England's £533.74 (data/README.md), × 1.25.
+#[tokio::test]
+async fn other_councils_unit_costs_uplifted_by_a_stated_index() {
+    let app = TestApp::new().await;
+    let (c, _) = app.signed_in(Role::Viewer).await;
+    let page = c
+        .get("/cost-of-care?council=Cumbria&from_index=100&to_index=125")
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    for want in ["£581.16", "£726.45", "£533.74", "£667.18"] {
+        assert!(page.body.contains(want), "{want}");
+    }
+    let page = c.get("/cost-of-care").await;
+    assert!(page.body.contains("2014 average 99.6, 2024 average 133.9"));
+    let page = c.get("/cost-of-care?council=Cumbria&to_index=none").await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("Enter the index as a number above 0"));
+}

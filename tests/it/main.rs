@@ -9,6 +9,7 @@ mod api;
 mod audit;
 mod authz;
 mod browser;
+mod browser_market;
 mod capacity;
 mod cli;
 mod cost_of_care;
