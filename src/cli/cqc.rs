@@ -27,6 +27,8 @@ pub enum ImportCommand {
     Postcodes(super::quality::FileArgs),
     /// ONS mid-year population estimates by single year of age (for sufficiency)
     Population(super::sufficiency::PopulationArgs),
+    /// ONS subnational population projections, persons (for sufficiency)
+    Projections(super::sufficiency::ProjectionArgs),
 }
 
 #[derive(Args)]

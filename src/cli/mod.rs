@@ -312,6 +312,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let state = AppState::with_system_clock(db, Config::for_cli()).await?;
                     return sufficiency::import_population(&state, a).await;
                 }
+                cqc::ImportCommand::Projections(a) => {
+                    let db = open(&a.db).await?;
+                    let state = AppState::with_system_clock(db, Config::for_cli()).await?;
+                    return sufficiency::import_projections(&state, a).await;
+                }
                 cqc::ImportCommand::Issues(a) => {
                     let db = open(&a.file.db).await?;
                     let state = AppState::with_system_clock(db, Config::for_cli()).await?;

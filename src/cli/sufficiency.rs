@@ -19,6 +19,36 @@ pub struct PopulationArgs {
 }
 
 #[derive(Args)]
+pub struct ProjectionArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// An ONS subnational population projection file, persons (AREA_CODE, AREA_NAME,
+    /// COMPONENT, SEX, AGE_GROUP, then a column a year; CSV or XLSX, may be gzip-compressed)
+    pub file: std::path::PathBuf,
+}
+
+pub async fn import_projections(state: &AppState, a: &ProjectionArgs) -> anyhow::Result<()> {
+    let name = a
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| a.file.display().to_string());
+    let bytes = std::fs::read(&a.file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", a.file.display()))?;
+    match crate::sufficiency::projections::import(state, &Actor::cli("import"), &name, &bytes).await
+    {
+        Ok(l) => {
+            println!(
+                "Population projections for {} areas, {} to {}, loaded from {name}",
+                l.areas, l.first_year, l.last_year
+            );
+            Ok(())
+        }
+        Err(report) => anyhow::bail!("{report}"),
+    }
+}
+
+#[derive(Args)]
 pub struct SufficiencyReportArgs {
     #[command(flatten)]
     pub db: DbArgs,

@@ -38,6 +38,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     18 "0018_sufficiency",
     19 "0019_cost_of_care",
     20 "0020_cost_returns",
+    21 "0021_population_projections",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -60,6 +61,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     18 "0018_sufficiency",
     19 "0019_cost_of_care",
     20 "0020_cost_returns",
+    21 "0021_population_projections",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

@@ -58,4 +58,5 @@ pub const TABLES: &[&str] = &[
     "fee_rates",
     "cost_scenarios",
     "cost_returns",
+    "population_projections",
 ];

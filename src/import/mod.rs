@@ -286,6 +286,12 @@ pub struct DataRow<'a> {
 }
 
 impl DataRow<'_> {
+    /// The cell in column `col` of this row, by position (for columns found by shape, like
+    /// a projection file's year columns, not by name).
+    pub fn at(&self, col: usize) -> String {
+        self.grid.cell(self.i, col)
+    }
+
     /// The trimmed value under a column, or "" when the file has no such column.
     pub fn cell(&self, key: &str) -> String {
         self.cols

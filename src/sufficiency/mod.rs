@@ -5,6 +5,7 @@
 //! from commissioners.
 
 pub mod pages;
+pub mod projections;
 
 use caremarket_core::sufficiency::{Assumptions, Bands, BedKind, SupplyChange};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -695,6 +696,8 @@ pub struct Sufficiency {
     #[schema(value_type = Object)]
     pub assumptions: Assumptions,
     pub changes: Vec<Change>,
+    /// The years an imported ONS projection covers and its file, when there is one
+    pub projections_used: Option<String>,
     pub from_year: i32,
     pub to_year: i32,
     /// Year × bed type: demand (stock and flow methods), supply and gap
@@ -708,6 +711,11 @@ pub async fn sufficiency(state: &AppState, council: &str, to_year: i32) -> Resul
     let supply = supply_now(state, council).await?;
     let (assumptions, _) = assumptions(state, council).await?;
     let changes = changes(state, council).await?;
+    let projected = projections::for_council(state, council).await?;
+    let projections_used = match (projected.first(), projected.last()) {
+        (Some(f), Some(l)) => Some(format!("{} to {} from {}", f.0, l.0, l.2)),
+        _ => None,
+    };
     let from_year = state.clock.now().year();
     let to_year = to_year.clamp(from_year, from_year + 30);
     let rows = match &population {
@@ -715,6 +723,7 @@ pub async fn sufficiency(state: &AppState, council: &str, to_year: i32) -> Resul
             let base = caremarket_core::sufficiency::Base {
                 population: p.bands(),
                 population_year: p.year as i32,
+                projected: projected.iter().map(|(y, b, _)| (*y, *b)).collect(),
                 beds: BedKind::ALL
                     .iter()
                     .map(|k| (*k, supply.beds.get(k.key()).copied().unwrap_or(0)))
@@ -744,6 +753,7 @@ pub async fn sufficiency(state: &AppState, council: &str, to_year: i32) -> Resul
         supply,
         assumptions,
         changes,
+        projections_used,
         from_year,
         to_year,
         rows,

@@ -36,6 +36,10 @@ pub fn routes() -> Vec<RouteDef> {
             post("/sufficiency/population", PLANNERS, population_upload),
             crate::web::UPLOAD_LIMIT,
         ),
+        crate::web::with_body_limit(
+            post("/sufficiency/projections", PLANNERS, projections_upload),
+            crate::web::UPLOAD_LIMIT,
+        ),
         get("/api/v1/sufficiency", READERS, api_sufficiency),
         get("/api/v1/population", READERS, api_population),
     ]
@@ -180,10 +184,16 @@ fn assumption_list(s: &Sufficiency) -> Vec<(String, String)> {
     let mut v = vec![(
         "Population".to_string(),
         match &s.population {
-            Some(p) => format!(
-                "ONS mid-{} estimate for {} ({}), projected by the growth rates below",
-                p.year, p.area_name, p.area_code
-            ),
+            Some(p) => match &s.projections_used {
+                Some(years) => format!(
+                    "ONS mid-{} estimate for {} ({}); ONS projections for {years}; the growth rates below for the years after",
+                    p.year, p.area_name, p.area_code
+                ),
+                None => format!(
+                    "ONS mid-{} estimate for {} ({}), projected by the growth rates below",
+                    p.year, p.area_name, p.area_code
+                ),
+            },
             None => "none loaded for this council".into(),
         },
     )];
@@ -576,6 +586,39 @@ async fn population_upload(
                 "The file was not loaded: nothing has changed. The problems are listed below.",
             );
             population_view(&state, &ctx, errors, typed_year, report).await
+        }
+    }
+}
+
+async fn projections_upload(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    mp: axum::extract::Multipart,
+) -> Result<Response> {
+    let up = crate::web::forms::Upload::read(mp).await?;
+    let mut errors = FormErrors::default();
+    let Some((name, bytes)) = &up.file else {
+        errors.add(
+            "projections_file",
+            "Select an ONS projection file (CSV or XLSX)",
+        );
+        return population_view(&state, &ctx, errors, String::new(), String::new()).await;
+    };
+    match super::projections::import(&state, &Actor::from_ctx(&ctx), name, bytes).await {
+        Ok(l) => Ok(redirect_with_flash(
+            &state,
+            "/sufficiency/population",
+            &format!(
+                "Projections for {} areas, {} to {}, loaded from {name}",
+                l.areas, l.first_year, l.last_year
+            ),
+        )),
+        Err(report) => {
+            errors.add(
+                "projections_file",
+                "The file was not loaded: nothing has changed. The problems are listed below.",
+            );
+            population_view(&state, &ctx, errors, String::new(), report).await
         }
     }
 }

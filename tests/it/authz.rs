@@ -401,6 +401,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "/api/v1/cost-of-care/returns",
         "admin+commissioner+viewer+provider",
     ),
+    ("POST", "/sufficiency/projections", "admin+commissioner"),
 ];
 
 fn declared(access: Access) -> String {

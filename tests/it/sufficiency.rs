@@ -476,3 +476,97 @@ async fn a_council_without_population_says_so() {
         StatusCode::BAD_REQUEST
     );
 }
+
+async fn upload_projections(c: &Client, name: &str, csv: &str) -> crate::support::Resp {
+    let csrf = c.csrf().await;
+    let b = "BoUnDaRy9";
+    let body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n"
+    );
+    c.request(
+        Method::POST,
+        "/sufficiency/projections",
+        Some(&format!("multipart/form-data; boundary={b}")),
+        body,
+        &[],
+    )
+    .await
+}
+
+/// An ONS SNPP-shaped file for this year and next: persons rows count, male rows do not;
+/// "90 and over" is 90+. This year: 65+ = 2,900 + 2,000 + 1,800 + 900 + 700 + 1,500 = 9,800;
+/// 75+ = 4,900; 85+ = 2,200. Next year: 65+ = 2,950 + 2,100 + 1,850 + 950 + 720 + 1,600 =
+/// 10,170; 75+ = 5,120; 85+ = 2,320.
+fn snpp(y: i64) -> String {
+    format!(
+        "AREA_CODE,AREA_NAME,COMPONENT,SEX,AGE_GROUP,{y},{}
+E06000026,Plymouth,Population,persons,64,3000,3100
+E06000026,Plymouth,Population,persons,65,2900,2950
+E06000026,Plymouth,Population,persons,74,2000,2100
+E06000026,Plymouth,Population,persons,75,1800,1850
+E06000026,Plymouth,Population,persons,84,900,950
+E06000026,Plymouth,Population,persons,85,700,720
+E06000026,Plymouth,Population,persons,90 and over,1500,1600
+E06000026,Plymouth,Population,persons,All ages,265000,266000
+E06000026,Plymouth,Population,male,65,1400,1450
+",
+        y + 1
+    )
+}
+
+#[tokio::test]
+async fn an_ons_projection_replaces_growth_for_the_years_it_covers() {
+    let app = TestApp::new().await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let r = upload(
+        &c,
+        "ons_mid2020_population_single_year_of_age_uk_areas.csv",
+        &ons_bytes(),
+        "",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let y0 = c.get("/api/v1/sufficiency?council=Plymouth").await.json()["from_year"]
+        .as_i64()
+        .unwrap();
+    let broken = snpp(y0).replace("persons,84,", "persons,eighty-four,");
+    let r = upload_projections(&c, "snpp.csv", &broken).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("row 6"), "{}", r.body);
+    assert!(r.body.contains("is not an age"));
+    assert_eq!(app.count("population_projections").await, 0);
+    let r = upload_projections(&c, "snpp.csv", &snpp(y0)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(app.count("population_projections").await, 2);
+
+    let s = c
+        .get("/api/v1/sufficiency?council=Plymouth&to=2040")
+        .await
+        .json();
+    let pop = |y: i64| {
+        s["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["year"] == y)
+            .map(|r| r["population"].clone())
+            .unwrap()
+    };
+    for (y, p65, p75, p85) in [(y0, 9_800, 4_900, 2_200), (y0 + 1, 10_170, 5_120, 2_320)] {
+        let p = pop(y);
+        let b = (
+            p["aged_65_74"].as_i64().unwrap(),
+            p["aged_75_84"].as_i64().unwrap(),
+            p["aged_85_plus"].as_i64().unwrap(),
+        );
+        assert_eq!(b, (p65 - p75, p75 - p85, p85), "{y}");
+    }
+    // After the projection, growth carries on from its last year (85+ at 3% a year by
+    // default: 2,320 × 1.03 = 2,389.6 -> 2,390).
+    assert_eq!(pop(y0 + 2)["aged_85_plus"], 2_390);
+    let page = c.get("/sufficiency?council=Plymouth").await;
+    assert!(page.body.contains(&format!(
+        "ONS projections for {y0} to {} from snpp.csv",
+        y0 + 1
+    )));
+}

@@ -332,10 +332,24 @@ pub struct Row {
 pub struct Base {
     pub population: Bands,
     pub population_year: i32,
+    /// Projected populations by year (an imported ONS subnational projection), used in place
+    /// of the growth rates for the years they cover and as the start for the years after.
+    pub projected: Vec<(i32, Bands)>,
     /// Today's beds by type.
     pub beds: Vec<(BedKind, i64)>,
     pub at_risk: Vec<(BedKind, i64)>,
     pub changes: Vec<SupplyChange>,
+}
+
+/// The population in `year`: the latest known figure at or before it (the estimate or a
+/// projection), grown by the growth rates for the years after that.
+pub fn population_in(base: &Base, year: i32, g: Growth) -> Bands {
+    let (from_year, from) = std::iter::once((base.population_year, base.population))
+        .chain(base.projected.iter().copied())
+        .filter(|(y, _)| *y <= year)
+        .max_by_key(|(y, _)| *y)
+        .unwrap_or((base.population_year, base.population));
+    project(from, from_year, year, g)
 }
 
 /// Demand, supply and gap for each year from `from` to `to` (inclusive) and bed type.
@@ -348,7 +362,7 @@ pub fn projection(base: &Base, a: &Assumptions, from: i32, to: i32) -> Vec<Row> 
     };
     let mut out = Vec::new();
     for year in from..=to {
-        let pop = project(base.population, base.population_year, year, a.growth);
+        let pop = population_in(base, year, a.growth);
         for kind in BedKind::ALL {
             let demand = stock_demand(pop, kind, a);
             let supply = supply(
@@ -528,6 +542,7 @@ mod tests {
                 aged_85_plus: 10_000,
             },
             population_year: 2020,
+            projected: vec![],
             beds: vec![(BedKind::Residential, 950)],
             at_risk: vec![],
             changes: vec![],
@@ -540,6 +555,41 @@ mod tests {
             .find(|r| r.year == 2025 && r.kind == BedKind::Residential)
             .unwrap();
         assert_eq!((r.demand, r.supply, r.gap), (900, 950, 50));
+    }
+
+    #[test]
+    fn projections_replace_growth_for_the_years_they_cover() {
+        let est = Bands {
+            aged_65_74: 1_000,
+            aged_75_84: 1_000,
+            aged_85_plus: 1_000,
+        };
+        let p2025 = Bands {
+            aged_65_74: 2_000,
+            aged_75_84: 500,
+            aged_85_plus: 100,
+        };
+        let base = Base {
+            population: est,
+            population_year: 2020,
+            projected: vec![(2025, p2025)],
+            beds: vec![],
+            at_risk: vec![],
+            changes: vec![],
+        };
+        let g = Growth {
+            aged_65_74_bps: 1_000,
+            aged_75_84_bps: 1_000,
+            aged_85_plus_bps: 1_000,
+        };
+        // 2021 grows from the 2020 estimate; 2025 is the projection; 2026 grows from it.
+        assert_eq!(population_in(&base, 2021, g).aged_65_74, 1_100);
+        assert_eq!(population_in(&base, 2025, g), p2025);
+        let y = population_in(&base, 2026, g);
+        assert_eq!(
+            (y.aged_65_74, y.aged_75_84, y.aged_85_plus),
+            (2_200, 550, 110)
+        );
     }
 
     #[test]

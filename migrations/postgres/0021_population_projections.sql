@@ -1,0 +1,15 @@
+-- ONS subnational population projections (e.g. the 2018-based SNPP persons file), kept as the
+-- same cumulative older age counts as the estimates, by area and year.
+CREATE TABLE population_projections (
+    area_code TEXT NOT NULL,
+    area_name TEXT NOT NULL,
+    year BIGINT NOT NULL,
+    all_ages BIGINT NOT NULL,
+    aged_65_plus BIGINT NOT NULL,
+    aged_75_plus BIGINT NOT NULL,
+    aged_85_plus BIGINT NOT NULL,
+    source TEXT NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (area_code, year)
+);
+CREATE INDEX population_projections_name ON population_projections(area_name);
