@@ -4,6 +4,7 @@
 //! the providers' own figures where "Capacity and contingency" has them, and planned changes
 //! from commissioners.
 
+pub mod compare;
 pub mod pages;
 pub mod projections;
 
@@ -684,6 +685,74 @@ pub async fn supply_now(state: &AppState, council: &str) -> Result<Supply> {
         }
     }
     Ok(s)
+}
+
+/// Scales each bed type's stock rates so that today's population gives the residents the
+/// placements register implies: the register's open placements (council- and NHS-funded)
+/// over the share of residents they are (the rest fund themselves). Bed types with no
+/// placements keep their rates. Saved and audited like any change to the assumptions.
+pub async fn rates_from_register(
+    state: &AppState,
+    actor: &Actor,
+    council: &str,
+    funded_share: &str,
+) -> Result<std::result::Result<Vec<(BedKind, i64)>, FormErrors>> {
+    let mut e = FormErrors::default();
+    let share = match parse_hundredths(funded_share, false) {
+        Ok(v) if (1..=10_000).contains(&v) => v,
+        _ => {
+            e.add(
+                "funded_share",
+                "Enter the share of care home residents the council and NHS fund, like 55",
+            );
+            return Ok(Err(e));
+        }
+    };
+    let Some(pop) = population_of(state, council).await? else {
+        e.add(
+            "funded_share",
+            format!("Load population estimates for {council} first"),
+        );
+        return Ok(Err(e));
+    };
+    let counts = compare::register(state, council).await?;
+    if counts.is_empty() {
+        e.add(
+            "funded_share",
+            format!("The placements register has no open placements in {council}'s homes"),
+        );
+        return Ok(Err(e));
+    }
+    let (mut a, _) = assumptions(state, council).await?;
+    let this_year = state.clock.now().year();
+    let bands = caremarket_core::sufficiency::population_in(
+        &caremarket_core::sufficiency::Base {
+            population: pop.bands(),
+            population_year: pop.year as i32,
+            projected: projections::for_council(state, council)
+                .await?
+                .into_iter()
+                .map(|(y, b, _)| (y, b))
+                .collect(),
+            beds: vec![],
+            at_risk: vec![],
+            changes: vec![],
+        },
+        this_year,
+        a.growth,
+    );
+    let mut done = Vec::new();
+    for (k, r) in a.rates.iter_mut() {
+        let Some(n) = counts.get(k.key()) else {
+            continue;
+        };
+        // residents = placements ÷ share, rounded half up
+        let target = (n * 10_000 * 2 + share) / (2 * share);
+        *r = caremarket_core::sufficiency::scale_rates(bands, *r, target);
+        done.push((*k, target));
+    }
+    save_assumptions(state, actor, council, &a).await?;
+    Ok(Ok(done))
 }
 
 /// Everything the sufficiency page shows for one council.

@@ -30,6 +30,11 @@ pub fn routes() -> Vec<RouteDef> {
         get("/sufficiency/report.pdf", READERS, report_pdf),
         post("/sufficiency/assumptions", PLANNERS, save_assumptions),
         post("/sufficiency/changes", PLANNERS, add_change),
+        post(
+            "/sufficiency/rates-from-register",
+            PLANNERS,
+            rates_from_register,
+        ),
         post("/sufficiency/changes/{id}/delete", PLANNERS, remove_change),
         get("/sufficiency/population", READERS, population_page),
         crate::web::with_body_limit(
@@ -267,6 +272,26 @@ struct SufficiencyPage {
     change: (String, String, String, String),
     kinds: Vec<(&'static str, &'static str)>,
     can_plan: bool,
+    cmp: super::compare::Comparison,
+    /// The flow method's admissions, all bed types, per 100,000 aged 65+ (as ASCOF counts)
+    flow_admissions_per_100k: String,
+    funded_share: String,
+}
+
+impl SufficiencyPage {
+    fn one_dp(&self, v: &f64) -> String {
+        format!("{v:.1}")
+    }
+    fn register_text(&self) -> String {
+        BedKind::ALL
+            .iter()
+            .filter_map(|k| {
+                let n = self.cmp.register.get(k.key())?;
+                Some(format!("{n} {}", k.label().to_lowercase()))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 async fn councils(state: &AppState) -> Result<Vec<String>> {
@@ -290,6 +315,16 @@ async fn view(
 ) -> Result<Response> {
     let council = q.council(state).await?;
     let s = super::sufficiency(state, &council, q.to_year()?).await?;
+    let cmp = super::compare::comparison(state, &s).await?;
+    let adm: i64 = s.assumptions.admissions.iter().map(|(_, a, _)| a).sum();
+    let funded_share = typed
+        .as_ref()
+        .and_then(|t| {
+            t.iter()
+                .find(|(k, _)| k == "funded_share")
+                .map(|(_, v)| v.clone())
+        })
+        .unwrap_or_default();
     let fields = super::assumption_fields(&s.assumptions)
         .into_iter()
         .map(|(name, label, v, _)| {
@@ -326,9 +361,51 @@ async fn view(
             change,
             kinds: BedKind::ALL.iter().map(|k| (k.key(), k.label())).collect(),
             can_plan: matches!(role, Role::Admin | Role::Commissioner),
+            cmp,
+            // per 10,000 (hundredths) -> per 100,000: × 10 ÷ 100
+            flow_admissions_per_100k: format!("{:.1}", adm as f64 / 10.0),
+            funded_share,
             s,
         },
     )
+}
+
+async fn rates_from_register(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Form(f): Form<Pairs>,
+) -> Result<Response> {
+    let council = field(&f, "council");
+    if council.trim().is_empty() {
+        return Err(AppError::BadRequest("which council?".into()));
+    }
+    match super::rates_from_register(
+        &state,
+        &Actor::from_ctx(&ctx),
+        &council,
+        &field(&f, "funded_share"),
+    )
+    .await?
+    {
+        Ok(done) => Ok(redirect_with_flash(
+            &state,
+            &back_to(&council),
+            &format!(
+                "Stock rates set from the placements register: {}",
+                done.iter()
+                    .map(|(k, n)| format!("{n} {} residents", k.label().to_lowercase()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+        Err(e) => {
+            let q = SufficiencyQuery {
+                council: Some(council),
+                ..Default::default()
+            };
+            view(&state, &ctx, &q, e, Some(f.clone()), Default::default()).await
+        }
+    }
 }
 
 async fn page(

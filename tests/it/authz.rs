@@ -402,6 +402,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "admin+commissioner+viewer+provider",
     ),
     ("POST", "/sufficiency/projections", "admin+commissioner"),
+    (
+        "POST",
+        "/sufficiency/rates-from-register",
+        "admin+commissioner",
+    ),
 ];
 
 fn declared(access: Access) -> String {

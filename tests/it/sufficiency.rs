@@ -570,3 +570,111 @@ async fn an_ons_projection_replaces_growth_for_the_years_it_covers() {
         y0 + 1
     )));
 }
+
+/// The stock rates set from the placements register: 3 residential and 1 nursing placement
+/// in Plymouth's homes, funded for half of all residents, make 6 and 2 residents today.
+#[tokio::test]
+async fn stock_rates_set_from_the_placements_register() {
+    let app = TestApp::with_api_records().await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let r = upload(
+        &c,
+        "ons_mid2020_population_single_year_of_age_uk_areas.csv",
+        &ons_bytes(),
+        "",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = c
+        .post_form(
+            "/sufficiency/assumptions",
+            &refs(&assumption_form("Plymouth", "90")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let homes: Vec<(String,)> = app
+        .db()
+        .q()
+        .fetch_all(
+            "SELECT location_id FROM cqc_locations WHERE local_authority = $1 AND care_home = $2 ORDER BY location_id LIMIT 4",
+            caremarket::args!["Plymouth", true],
+        )
+        .await
+        .unwrap();
+    for (i, (home,)) in homes.iter().enumerate() {
+        let bed = if i < 3 { "residential" } else { "nursing" };
+        let case = format!("ASC-{i}");
+        let r = c
+            .post_form(
+                "/capacity/placements",
+                &[
+                    ("case_reference", case.as_str()),
+                    ("location_id", home.as_str()),
+                    ("bed_type", bed),
+                    ("funder", "council"),
+                    ("weekly_fee", "700.00"),
+                    ("top_up", ""),
+                    ("start_date", "01/01/2024"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let page = c.get("/sufficiency?council=Plymouth").await;
+    assert!(
+        page.body
+            .contains("3 residential, 1 nursing open council- and NHS-funded placements"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("50.8 in June 2021"));
+    let r = c
+        .post_form(
+            "/sufficiency/rates-from-register",
+            &[("council", "Plymouth"), ("funded_share", "0")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Enter the share of care home residents"));
+    let r = c
+        .post_form(
+            "/sufficiency/rates-from-register",
+            &[("council", "Plymouth"), ("funded_share", "50")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let s = c
+        .get("/api/v1/sufficiency?council=Plymouth&to=2030")
+        .await
+        .json();
+    let (p65, p75, p85) = raw_sums()["E06000026"];
+    let bands = [(p65 - p75) as f64, (p75 - p85) as f64, p85 as f64];
+    let rates = s["assumptions"]["rates"].as_array().unwrap();
+    let residents = |kind: &str| -> (f64, [f64; 3]) {
+        let r = &rates.iter().find(|r| r[0] == kind).unwrap()[1];
+        let v = [
+            r["aged_65_74"].as_f64().unwrap(),
+            r["aged_75_84"].as_f64().unwrap(),
+            r["aged_85_plus"].as_f64().unwrap(),
+        ];
+        (
+            bands
+                .iter()
+                .zip(v)
+                .map(|(b, r)| b * r / 100.0 / 1000.0)
+                .sum(),
+            v,
+        )
+    };
+    let (res, v) = residents("residential");
+    assert!((res - 6.0).abs() < 0.5, "{res}");
+    // The shape of the rates entered (2, 10, 50 per 1,000) is kept, within each rate's
+    // rounding to hundredths (half a hundredth, times the ratio).
+    assert!((v[1] - 5.0 * v[0]).abs() <= 3.0, "{v:?}");
+    assert!((v[2] - 25.0 * v[0]).abs() <= 13.0, "{v:?}");
+    let (nur, _) = residents("nursing");
+    assert!((nur - 2.0).abs() < 0.5, "{nur}");
+    // Bed types without placements keep their rates (1, 5 and 20 per 1,000).
+    let (_, d) = residents("dementia_nursing");
+    assert_eq!(d, [100.0, 500.0, 2000.0]);
+}

@@ -256,6 +256,40 @@ impl Assumptions {
     }
 }
 
+/// People in homes of one type implied by the rates (before levers and occupancy), in
+/// hundredths of a person.
+pub fn residents_hundredths(pop: Bands, r: BandRates) -> i64 {
+    let n: i128 = (0..3).map(|b| pop.get(b) as i128 * r.get(b) as i128).sum();
+    // people × (hundredths per 1,000) / 1,000 = hundredths of people
+    div_round(n, 1_000)
+}
+
+/// Rates scaled, keeping their shape across the age bands, so that they give `target`
+/// residents (e.g. the placements register's count grossed up for self-funders). Rates that
+/// are all zero take the default age profile (5, 25 and 140 per 1,000). Each rate is rounded
+/// half up to hundredths.
+pub fn scale_rates(pop: Bands, r: BandRates, target: i64) -> BandRates {
+    let shape = if r.aged_65_74 == 0 && r.aged_75_84 == 0 && r.aged_85_plus == 0 {
+        BandRates {
+            aged_65_74: 500,
+            aged_75_84: 2_500,
+            aged_85_plus: 14_000,
+        }
+    } else {
+        r
+    };
+    let now = residents_hundredths(pop, shape);
+    if now <= 0 {
+        return r;
+    }
+    let scale = |x: i64| div_round(x as i128 * target as i128 * 100, now as i128);
+    BandRates {
+        aged_65_74: scale(shape.aged_65_74),
+        aged_75_84: scale(shape.aged_75_84),
+        aged_85_plus: scale(shape.aged_85_plus),
+    }
+}
+
 /// Beds of one type needed by the stock method:
 /// Σ band people × rate / 1,000 × (1 + admission change) × (1 + stay change) / occupancy,
 /// computed exactly and rounded half up to whole beds once at the end.
@@ -472,6 +506,35 @@ mod tests {
         a.length_of_stay_change_bps = 0;
         a.target_occupancy_bps = 9_200;
         assert_eq!(stock_demand(pop, BedKind::Residential, &a), 978);
+    }
+
+    #[test]
+    fn rates_scaled_to_a_register_count_keep_their_shape() {
+        let pop = Bands {
+            aged_65_74: 50_000,
+            aged_75_84: 30_000,
+            aged_85_plus: 10_000,
+        };
+        let r = BandRates {
+            aged_65_74: 200,
+            aged_75_84: 1_000,
+            aged_85_plus: 5_000,
+        };
+        // 100 + 300 + 500 = 900 residents now; 450 wanted: every rate halves.
+        assert_eq!(residents_hundredths(pop, r), 90_000);
+        let half = scale_rates(pop, r, 450);
+        assert_eq!(
+            (half.aged_65_74, half.aged_75_84, half.aged_85_plus),
+            (100, 500, 2_500)
+        );
+        assert_eq!(residents_hundredths(pop, half), 45_000);
+        // All zero: the default profile, 250 + 750 + 1,400 = 2,400 residents per those
+        // rates; 240 wanted: a tenth of 5, 25 and 140 per 1,000.
+        let z = scale_rates(pop, BandRates::default(), 240);
+        assert_eq!(
+            (z.aged_65_74, z.aged_75_84, z.aged_85_plus),
+            (50, 250, 1_400)
+        );
     }
 
     #[test]
