@@ -346,8 +346,32 @@ pub struct Gap {
     /// modelled − fee: positive when the fee is below the modelled cost
     pub gap_pence: Option<i64>,
     pub volume_hundredths: i64,
+    /// The volume is the placements register's open placements of the bed type, because
+    /// none was entered with the fee
+    pub volume_from_register: bool,
     /// gap × volume × 52 weeks
     pub annual_effect_pence: Option<i64>,
+}
+
+/// Open placements by bed type in the register today: (count, of which with a third-party
+/// top-up, the top-ups' weekly total in pence).
+pub async fn register_by_bed_type(
+    state: &AppState,
+) -> Result<std::collections::BTreeMap<String, (i64, i64, i64)>> {
+    let today = state.clock.now().date_naive();
+    let rows: Vec<(String, i64, i64, i64)> = state
+        .db
+        .q()
+        .fetch_all(
+            "SELECT bed_type, COUNT(*), CAST(SUM(CASE WHEN top_up_pence > 0 THEN 1 ELSE 0 END) AS BIGINT), CAST(COALESCE(SUM(top_up_pence), 0) AS BIGINT) \
+             FROM placements WHERE start_date <= $1 AND (end_date IS NULL OR end_date > $1) GROUP BY bed_type ORDER BY bed_type",
+            args![today],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(b, n, t, p)| (b, (n, t, p)))
+        .collect())
 }
 
 /// Every service against each band's current fee (a service without fees gets one row).
@@ -355,10 +379,16 @@ pub async fn gaps(state: &AppState) -> Result<Vec<Gap>> {
     let all = fee_rates(state).await?;
     let today = state.clock.now().date_naive();
     let current = current_rates(&all, today);
+    let register = register_by_bed_type(state).await?;
     let mut out = Vec::new();
     for (service, label) in SERVICES {
         let (m, _) = model(state, service).await?;
         let modelled = m.total();
+        // Care home services' placements come from the register when none were entered
+        // with a single band's fee (the register cannot tell bands apart).
+        let from_register = (service != "home_care")
+            .then(|| register.get(service).map(|r| r.0))
+            .flatten();
         let rates: Vec<&&FeeRate> = current.iter().filter(|r| r.service == service).collect();
         if rates.is_empty() {
             out.push(Gap {
@@ -369,11 +399,17 @@ pub async fn gaps(state: &AppState) -> Result<Vec<Gap>> {
                 fee_pence: None,
                 gap_pence: None,
                 volume_hundredths: 0,
+                volume_from_register: false,
                 annual_effect_pence: None,
             });
         }
+        let single = rates.len() == 1;
         for r in rates {
             let gap = cost::fee_gap(r.rate_pence, modelled);
+            let (volume, volume_from_register) = match from_register {
+                Some(n) if single && r.volume_hundredths == 0 => (n * 100, true),
+                _ => (r.volume_hundredths, false),
+            };
             out.push(Gap {
                 service: service.into(),
                 label: label.into(),
@@ -381,12 +417,9 @@ pub async fn gaps(state: &AppState) -> Result<Vec<Gap>> {
                 band: Some(r.band.clone()),
                 fee_pence: Some(r.rate_pence),
                 gap_pence: Some(gap),
-                volume_hundredths: r.volume_hundredths,
-                annual_effect_pence: Some(cost::annual_effect(
-                    gap,
-                    r.volume_hundredths,
-                    cost::WEEKS_PER_YEAR,
-                )),
+                volume_hundredths: volume,
+                volume_from_register,
+                annual_effect_pence: Some(cost::annual_effect(gap, volume, cost::WEEKS_PER_YEAR)),
             });
         }
     }
@@ -587,18 +620,17 @@ pub struct ScenarioResult {
 
 pub async fn scenario_result(state: &AppState, id: i64) -> Result<ScenarioResult> {
     let scenario = scenario(state, id).await?;
-    let all = fee_rates(state).await?;
-    let today = state.clock.now().date_naive();
-    let current = current_rates(&all, today);
+    // The same volumes as the gap table (entered, or from the register).
+    let gaps = gaps(state).await?;
     let mut services = Vec::new();
     for (service, label) in SERVICES {
         let (base, _) = model(state, service).await?;
         let after = base.with(&scenario.uplifts);
         let comparison = cost::compare(&base.lines(), &after.lines());
-        let volume: i64 = current
+        let volume: i64 = gaps
             .iter()
-            .filter(|r| r.service == service)
-            .map(|r| r.volume_hundredths)
+            .filter(|g| g.service == service)
+            .map(|g| g.volume_hundredths)
             .sum();
         services.push(ServiceEffect {
             service: service.into(),

@@ -75,6 +75,8 @@ struct OverviewPage {
     hca: String,
     annual_total: i64,
     compare: Compare,
+    /// (service label, open placements, with a top-up, average top-up a week)
+    top_ups: Vec<(String, i64, i64, i64)>,
 }
 
 /// Other councils' 2014-15 unit costs, uplifted, beside the modelled costs.
@@ -212,6 +214,19 @@ async fn view(
             hca: pounds(HOMECARE_ASSOCIATION_MINIMUM_PRICE_2025_26_PENCE),
             annual_total,
             compare,
+            top_ups: super::register_by_bed_type(state)
+                .await?
+                .into_iter()
+                .filter(|(_, (_, with, _))| *with > 0)
+                .map(|(b, (n, with, total))| {
+                    (
+                        service_label(&b).map(str::to_string).unwrap_or(b),
+                        n,
+                        with,
+                        caremarket_core::cost::div_round_half_up(total as i128, with as i128),
+                    )
+                })
+                .collect(),
         },
     )
 }

@@ -455,3 +455,68 @@ async fn other_councils_unit_costs_uplifted_by_a_stated_index() {
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.body.contains("Enter the index as a number above 0"));
 }
+
+/// Without placements entered beside a fee, the register's open placements count; and its
+/// third-party top-ups are summarised. Two residential placements at real Plymouth homes.
+#[tokio::test]
+async fn the_register_gives_volumes_and_top_ups() {
+    let app = TestApp::with_api_records().await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let homes: Vec<(String,)> = app
+        .db()
+        .q()
+        .fetch_all(
+            "SELECT location_id FROM cqc_locations WHERE local_authority = $1 AND care_home = $2 ORDER BY location_id LIMIT 2",
+            caremarket::args!["Plymouth", true],
+        )
+        .await
+        .unwrap();
+    for (i, ((home,), top_up)) in homes.iter().zip(["50.00", ""]).enumerate() {
+        let case = format!("ASC-{i}");
+        let r = c
+            .post_form(
+                "/capacity/placements",
+                &[
+                    ("case_reference", case.as_str()),
+                    ("location_id", home.as_str()),
+                    ("bed_type", "residential"),
+                    ("funder", "council"),
+                    ("weekly_fee", "700.00"),
+                    ("top_up", top_up),
+                    ("start_date", "01/01/2024"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let r = c
+        .post_form(
+            "/cost-of-care/fees",
+            &[
+                ("service", "residential"),
+                ("band", "standard"),
+                ("rate", "700.00"),
+                ("effective_from", "01/04/2023"),
+                ("volume", ""),
+                ("note", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let gaps = c.get("/api/v1/cost-of-care").await.json();
+    let g = gaps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["service"] == "residential")
+        .unwrap();
+    assert_eq!(g["volume_hundredths"], 200);
+    assert_eq!(g["volume_from_register"], true);
+    let gap = g["gap_pence"].as_i64().unwrap();
+    assert_eq!(g["modelled_pence"].as_i64().unwrap() - 70_000, gap);
+    assert_eq!(g["annual_effect_pence"].as_i64(), Some(gap * 2 * 52));
+    let page = c.get("/cost-of-care").await;
+    let row = page.body.split("id=\"top-ups\"").nth(1).unwrap();
+    assert!(row.contains("Residential care"));
+    assert!(row.contains("£50.00"), "{row}");
+}
