@@ -1,6 +1,7 @@
 //! caremarket's domain rules, kept free of I/O so that they can be tested on their own and
 //! reused by the web pages, the JSON API and the CLI alike.
 
+pub mod brokerage;
 pub mod capacity;
 pub mod cost;
 pub mod cqc;

@@ -1,0 +1,806 @@
+//! Home care brokerage rules, free of storage: the offer cascade as a state machine, the
+//! awaiting care list statistics as seed 003 §4.7 reports them, and banked hours.
+//!
+//! Hours are hundredths of an hour throughout (1050 = 10.50 hours a week).
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// Who pays: the council, or the NHS (Continuing Health Care).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Funding {
+    Council,
+    Health,
+}
+
+fn div_round(n: i128, d: i128) -> i64 {
+    debug_assert!(d > 0);
+    if n >= 0 {
+        ((2 * n + d) / (2 * d)) as i64
+    } else {
+        -(((-2 * n + d) / (2 * d)) as i64)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The awaiting care list
+
+/// One stay on the awaiting care list: a case joins when no provider can start its care and
+/// leaves when one is found (or it is withdrawn). A case may come back: a new episode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Episode {
+    pub case_reference: String,
+    pub funding: Funding,
+    pub joined: NaiveDate,
+    /// The day it left the list (it is not on the list that day); None while waiting.
+    pub left: Option<NaiveDate>,
+    /// Hours of care a week needed, in hundredths.
+    pub hours_hundredths: i64,
+}
+
+impl Episode {
+    /// Whether the case was on the list on any day from `from` to `to`, both included.
+    fn on_list_between(&self, from: NaiveDate, to: NaiveDate) -> bool {
+        self.joined <= to && self.left.is_none_or(|l| l > from && l > self.joined)
+    }
+
+    /// Whole days waited by `date`: from joining to the reporting date, or to leaving if it
+    /// left first.
+    fn waited(&self, date: NaiveDate) -> i64 {
+        let end = match self.left {
+            Some(l) if l < date => l,
+            _ => date,
+        };
+        (end - self.joined).num_days().max(0)
+    }
+}
+
+/// One reporting date's column of seed 003 §4.7's table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListStats {
+    pub date: NaiveDate,
+    /// "Total number of LCC cases on ACL in period"
+    pub council_cases: i64,
+    /// "Total number of Health cases on ACL in period"
+    pub health_cases: i64,
+    /// "Longest Wait", whole days; None when no one was on the list
+    pub longest_wait_days: Option<i64>,
+    /// "Average Wait" over council and health cases together, in hundredths of a day
+    /// (rounded half up)
+    pub average_wait_hundredths: Option<i64>,
+    /// "Avg. hours required", hundredths of an hour a week (rounded half up)
+    pub average_hours_hundredths: Option<i64>,
+}
+
+/// The statistics for each reporting date. The period of a date runs from the day after the
+/// previous reporting date to the date itself (the first date's period is the
+/// `first_period_days` days ending on it). A case counts once in a period, by its latest
+/// episode on the list in it; its wait is whole days from joining that episode to the
+/// reporting date, or to the day it left if it left first.
+pub fn list_stats(
+    episodes: &[Episode],
+    dates: &[NaiveDate],
+    first_period_days: i64,
+) -> Vec<ListStats> {
+    let mut sorted = dates.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out = Vec::new();
+    for (i, &date) in sorted.iter().enumerate() {
+        let from = match i {
+            0 => date - chrono::Duration::days(first_period_days.max(1) - 1),
+            _ => sorted[i - 1] + chrono::Duration::days(1),
+        };
+        // The latest episode of each case on the list in the period.
+        let mut by_case: std::collections::BTreeMap<&str, &Episode> = Default::default();
+        for e in episodes.iter().filter(|e| e.on_list_between(from, date)) {
+            let slot = by_case.entry(e.case_reference.as_str()).or_insert(e);
+            if e.joined > slot.joined {
+                *slot = e;
+            }
+        }
+        let these: Vec<&Episode> = by_case.into_values().collect();
+        let n = these.len() as i128;
+        let waits: Vec<i64> = these.iter().map(|e| e.waited(date)).collect();
+        out.push(ListStats {
+            date,
+            council_cases: these
+                .iter()
+                .filter(|e| e.funding == Funding::Council)
+                .count() as i64,
+            health_cases: these
+                .iter()
+                .filter(|e| e.funding == Funding::Health)
+                .count() as i64,
+            longest_wait_days: waits.iter().copied().max(),
+            average_wait_hundredths: (n > 0)
+                .then(|| div_round(waits.iter().map(|w| *w as i128).sum::<i128>() * 100, n)),
+            average_hours_hundredths: (n > 0)
+                .then(|| div_round(these.iter().map(|e| e.hours_hundredths as i128).sum(), n)),
+        });
+    }
+    out
+}
+
+/// Reporting dates every `step_days` from `first` to `last` (weekly: 7).
+pub fn reporting_dates(first: NaiveDate, last: NaiveDate, step_days: i64) -> Vec<NaiveDate> {
+    let mut v = Vec::new();
+    let mut d = first;
+    while d <= last {
+        v.push(d);
+        d += chrono::Duration::days(step_days.max(1));
+    }
+    v
+}
+
+// ---------------------------------------------------------------------------------------
+// The offer cascade
+
+/// Why a provider said no.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclineReason {
+    NoCapacity,
+    CannotMeetNeeds,
+    Area,
+    Other(String),
+}
+
+/// Where one offer stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferStatus {
+    Open,
+    Accepted,
+    Declined(DeclineReason),
+    /// The deadline passed with no answer
+    Expired,
+    /// Closed because another provider accepted, or the request was withdrawn
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub provider: String,
+    /// Seconds since the epoch, to keep this free of clocks
+    pub made_at: i64,
+    pub deadline: i64,
+    pub status: OfferStatus,
+}
+
+/// Where a request stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    /// Offers out (or about to be)
+    Offering,
+    Placed {
+        provider: String,
+    },
+    /// Every provider in the order has said no or let the offer lapse: on the awaiting care
+    /// list until a broker acts
+    Waiting,
+    Withdrawn,
+}
+
+/// What happened, for notifications and the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Offered { provider: String, deadline: i64 },
+    Placed { provider: String },
+    Exhausted,
+}
+
+/// Why an action was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The provider has no open offer for this request (never had one, answered, or lapsed)
+    NoOpenOffer,
+    /// The request is placed, waiting or withdrawn
+    NotOffering,
+}
+
+/// One request's cascade: the lot's primary provider first, then the framework in rank
+/// order, `width` offers open at once (1 by default), each with a deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cascade {
+    pub order: Vec<String>,
+    pub width: usize,
+    pub response_seconds: i64,
+    pub offers: Vec<Offer>,
+    /// The next provider in `order` not yet offered
+    pub next: usize,
+    pub state: RequestState,
+}
+
+impl Cascade {
+    /// A cascade over `order` (duplicates are offered once); offers go out at `now`.
+    pub fn start(
+        order: &[String],
+        width: usize,
+        response_seconds: i64,
+        now: i64,
+    ) -> (Cascade, Vec<Event>) {
+        let mut seen = std::collections::HashSet::new();
+        let order: Vec<String> = order
+            .iter()
+            .filter(|p| seen.insert((*p).clone()))
+            .cloned()
+            .collect();
+        let mut c = Cascade {
+            order,
+            width: width.max(1),
+            response_seconds: response_seconds.max(1),
+            offers: vec![],
+            next: 0,
+            state: RequestState::Offering,
+        };
+        let ev = c.refill(now);
+        (c, ev)
+    }
+
+    pub fn open_offers(&self) -> impl Iterator<Item = &Offer> {
+        self.offers.iter().filter(|o| o.status == OfferStatus::Open)
+    }
+
+    /// Opens offers to the next providers until `width` are open or the order runs out;
+    /// with none open and none left, the request waits.
+    fn refill(&mut self, now: i64) -> Vec<Event> {
+        let mut ev = Vec::new();
+        if self.state != RequestState::Offering {
+            return ev;
+        }
+        while self.open_offers().count() < self.width && self.next < self.order.len() {
+            let provider = self.order[self.next].clone();
+            self.next += 1;
+            let deadline = now + self.response_seconds;
+            self.offers.push(Offer {
+                provider: provider.clone(),
+                made_at: now,
+                deadline,
+                status: OfferStatus::Open,
+            });
+            ev.push(Event::Offered { provider, deadline });
+        }
+        if self.open_offers().count() == 0 {
+            self.state = RequestState::Waiting;
+            ev.push(Event::Exhausted);
+        }
+        ev
+    }
+
+    fn open_index(&self, provider: &str, now: i64) -> Result<usize, Refused> {
+        if self.state != RequestState::Offering {
+            return Err(Refused::NotOffering);
+        }
+        self.offers
+            .iter()
+            .position(|o| {
+                o.provider == provider && o.status == OfferStatus::Open && now < o.deadline
+            })
+            .ok_or(Refused::NoOpenOffer)
+    }
+
+    /// The provider takes the package: placed, and every other open offer closes. An answer
+    /// at or after the deadline is too late (the offer has lapsed, even if not yet marked).
+    pub fn accept(&mut self, provider: &str, now: i64) -> Result<Vec<Event>, Refused> {
+        let i = self.open_index(provider, now)?;
+        self.offers[i].status = OfferStatus::Accepted;
+        for o in self
+            .offers
+            .iter_mut()
+            .filter(|o| o.status == OfferStatus::Open)
+        {
+            o.status = OfferStatus::Closed;
+        }
+        self.state = RequestState::Placed {
+            provider: provider.to_string(),
+        };
+        Ok(vec![Event::Placed {
+            provider: provider.to_string(),
+        }])
+    }
+
+    /// The provider says no: the next provider is offered.
+    pub fn decline(
+        &mut self,
+        provider: &str,
+        reason: DeclineReason,
+        now: i64,
+    ) -> Result<Vec<Event>, Refused> {
+        let i = self.open_index(provider, now)?;
+        self.offers[i].status = OfferStatus::Declined(reason);
+        Ok(self.refill(now))
+    }
+
+    /// Marks every open offer whose deadline has come as expired, once, and offers on.
+    pub fn expire(&mut self, now: i64) -> Vec<Event> {
+        if self.state != RequestState::Offering {
+            return vec![];
+        }
+        let mut any = false;
+        for o in self
+            .offers
+            .iter_mut()
+            .filter(|o| o.status == OfferStatus::Open && o.deadline <= now)
+        {
+            o.status = OfferStatus::Expired;
+            any = true;
+        }
+        if any { self.refill(now) } else { vec![] }
+    }
+
+    /// The broker withdraws the request (the person no longer needs care, say).
+    pub fn withdraw(&mut self) {
+        for o in self
+            .offers
+            .iter_mut()
+            .filter(|o| o.status == OfferStatus::Open)
+        {
+            o.status = OfferStatus::Closed;
+        }
+        self.state = RequestState::Withdrawn;
+    }
+
+    /// The earliest deadline still open: when the expiry task must next look.
+    pub fn next_deadline(&self) -> Option<i64> {
+        self.open_offers().map(|o| o.deadline).min()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Banked hours
+
+/// A council's rules for banked time (outcome-based commissioning, seed 001).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BankRules {
+    /// The most a person may hold, hundredths of an hour
+    pub cap_hundredths: i64,
+    /// Weeks after the week it was banked that an hour lapses
+    pub expiry_weeks: i64,
+}
+
+/// One week's planned and delivered hours (hundredths).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Week {
+    pub planned: i64,
+    pub delivered: i64,
+}
+
+/// One week of the ledger (hundredths of an hour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LedgerRow {
+    pub planned: i64,
+    pub delivered: i64,
+    /// Unused planned time put in the bank this week
+    pub banked: i64,
+    /// Unused time not banked because the bank was at its cap
+    pub over_cap: i64,
+    /// Delivered beyond the plan, taken from the bank
+    pub used: i64,
+    /// Delivered beyond the plan with nothing in the bank to cover it
+    pub uncovered: i64,
+    /// Banked time that lapsed this week
+    pub expired: i64,
+    /// In the bank at the end of the week
+    pub balance: i64,
+}
+
+/// The ledger week by week: time not used goes into the bank (up to the cap), time used
+/// beyond the plan comes out of it oldest first, and time banked lapses `expiry_weeks` after
+/// the week it was banked (at the start of that week, before any use).
+pub fn ledger(weeks: &[Week], rules: BankRules) -> Vec<LedgerRow> {
+    // Lots in the bank: (week banked, hours left)
+    let mut lots: std::collections::VecDeque<(usize, i64)> = Default::default();
+    let mut out = Vec::new();
+    for (i, w) in weeks.iter().enumerate() {
+        let mut row = LedgerRow {
+            planned: w.planned,
+            delivered: w.delivered,
+            ..Default::default()
+        };
+        while let Some(&(at, left)) = lots.front() {
+            if (i - at) as i64 >= rules.expiry_weeks.max(1) {
+                row.expired += left;
+                lots.pop_front();
+            } else {
+                break;
+            }
+        }
+        let unused = w.planned - w.delivered;
+        if unused > 0 {
+            let held: i64 = lots.iter().map(|l| l.1).sum();
+            let room = (rules.cap_hundredths - held).max(0);
+            row.banked = unused.min(room);
+            row.over_cap = unused - row.banked;
+            if row.banked > 0 {
+                lots.push_back((i, row.banked));
+            }
+        } else if unused < 0 {
+            let mut need = -unused;
+            while need > 0 {
+                let Some(front) = lots.front_mut() else { break };
+                let take = need.min(front.1);
+                front.1 -= take;
+                need -= take;
+                row.used += take;
+                if front.1 == 0 {
+                    lots.pop_front();
+                }
+            }
+            row.uncovered = need;
+        }
+        row.balance = lots.iter().map(|l| l.1).sum();
+        out.push(row);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%d/%m/%Y").unwrap()
+    }
+
+    fn ep(case: &str, f: Funding, joined: &str, left: Option<&str>, hours: i64) -> Episode {
+        Episode {
+            case_reference: case.into(),
+            funding: f,
+            joined: d(joined),
+            left: left.map(d),
+            hours_hundredths: hours,
+        }
+    }
+
+    #[test]
+    fn list_statistics_worked_by_hand() {
+        use Funding::*;
+        let episodes = vec![
+            // Waiting since 20 March: 15 days by 4 April, 21 by 10 April.
+            ep("A", Council, "20/03/2018", None, 1000),
+            // Placed on the first reporting date: on the list until 3 April, so counted for
+            // 4 April with 15 days (20 March to 4 April), gone by 10 April.
+            ep("B", Health, "20/03/2018", Some("04/04/2018"), 1400),
+            // Joins 6 April: 4 days by 10 April.
+            ep("C", Council, "06/04/2018", None, 700),
+            // Comes back: a first stay from 1 April, placed 2 April (1 day), counted for
+            // 4 April; a second stay from 8 April, counted for 10 April (2 days).
+            ep("D", Council, "01/04/2018", Some("02/04/2018"), 2000),
+            ep("D", Council, "08/04/2018", None, 1000),
+        ];
+        let dates = [d("04/04/2018"), d("10/04/2018")];
+        let s = list_stats(&episodes, &dates, 7);
+        // 4 April, period 29 March – 4 April: A (15), B (15, health), D (1).
+        assert_eq!((s[0].council_cases, s[0].health_cases), (2, 1));
+        assert_eq!(s[0].longest_wait_days, Some(15));
+        // (15 + 15 + 1) / 3 = 10.333… -> 10.33
+        assert_eq!(s[0].average_wait_hundredths, Some(1033));
+        // (10 + 14 + 20) / 3 = 14.666… -> 14.67
+        assert_eq!(s[0].average_hours_hundredths, Some(1467));
+        // 10 April, period 5–10 April: A (21), C (4), D (2); B left on 4 April.
+        assert_eq!((s[1].council_cases, s[1].health_cases), (3, 0));
+        assert_eq!(s[1].longest_wait_days, Some(21));
+        // (21 + 4 + 2) / 3 = 9.00
+        assert_eq!(s[1].average_wait_hundredths, Some(900));
+        // (10 + 7 + 10) / 3 = 9.00
+        assert_eq!(s[1].average_hours_hundredths, Some(900));
+        // No one on the list: zeros and no averages.
+        let empty = list_stats(&[], &dates, 7);
+        assert_eq!(empty[0].council_cases, 0);
+        assert_eq!(empty[0].average_wait_hundredths, None);
+    }
+
+    #[test]
+    fn weekly_reporting_dates() {
+        let v = reporting_dates(d("04/04/2018"), d("18/04/2018"), 7);
+        assert_eq!(v, vec![d("04/04/2018"), d("11/04/2018"), d("18/04/2018")]);
+    }
+
+    fn order(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("P{i}")).collect()
+    }
+
+    #[test]
+    fn cascade_decline_then_accept() {
+        let (mut c, ev) = Cascade::start(&order(3), 1, 86_400, 0);
+        assert_eq!(
+            ev,
+            vec![Event::Offered {
+                provider: "P0".into(),
+                deadline: 86_400
+            }]
+        );
+        // P1 has no offer yet.
+        assert_eq!(c.accept("P1", 10), Err(Refused::NoOpenOffer));
+        let ev = c.decline("P0", DeclineReason::NoCapacity, 100).unwrap();
+        assert_eq!(
+            ev,
+            vec![Event::Offered {
+                provider: "P1".into(),
+                deadline: 86_500
+            }]
+        );
+        assert_eq!(
+            c.accept("P1", 200).unwrap(),
+            vec![Event::Placed {
+                provider: "P1".into()
+            }]
+        );
+        assert_eq!(
+            c.state,
+            RequestState::Placed {
+                provider: "P1".into()
+            }
+        );
+        // Nobody else can accept now.
+        assert_eq!(c.accept("P1", 300), Err(Refused::NotOffering));
+    }
+
+    #[test]
+    fn cascade_expiry_happens_once_and_runs_out_to_waiting() {
+        let (mut c, _) = Cascade::start(&order(2), 1, 100, 0);
+        assert!(c.expire(99).is_empty());
+        // Too late to accept at the deadline itself.
+        assert_eq!(c.accept("P0", 100), Err(Refused::NoOpenOffer));
+        let ev = c.expire(100);
+        assert_eq!(
+            ev,
+            vec![Event::Offered {
+                provider: "P1".into(),
+                deadline: 200
+            }]
+        );
+        assert!(c.expire(100).is_empty(), "expiry happens once");
+        assert_eq!(c.expire(250), vec![Event::Exhausted]);
+        assert_eq!(c.state, RequestState::Waiting);
+        assert_eq!(
+            c.offers
+                .iter()
+                .filter(|o| o.status == OfferStatus::Expired)
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn top_n_at_once_and_the_first_to_accept_wins() {
+        let (mut c, ev) = Cascade::start(&order(4), 2, 100, 0);
+        assert_eq!(ev.len(), 2);
+        c.accept("P1", 5).unwrap();
+        assert_eq!(c.accept("P0", 6), Err(Refused::NotOffering));
+        assert_eq!(c.offers[0].status, OfferStatus::Closed);
+    }
+
+    #[test]
+    fn banked_hours_by_hand() {
+        // Cap 10 h, lapse after 3 weeks. Planned 10 h each week.
+        let rules = BankRules {
+            cap_hundredths: 1000,
+            expiry_weeks: 3,
+        };
+        let w = |p: i64, dl: i64| Week {
+            planned: p * 100,
+            delivered: dl * 100,
+        };
+        let rows = ledger(
+            &[
+                w(10, 6),
+                w(10, 2),
+                w(10, 13),
+                w(10, 10),
+                w(10, 10),
+                w(10, 20),
+            ],
+            rules,
+        );
+        // Week 0: 4 unused, banked; balance 4.
+        assert_eq!((rows[0].banked, rows[0].balance), (400, 400));
+        // Week 1: 8 unused, room for 6 (cap 10): banked 6, 2 over the cap; balance 10.
+        assert_eq!(
+            (rows[1].banked, rows[1].over_cap, rows[1].balance),
+            (600, 200, 1000)
+        );
+        // Week 2: 3 over the plan, taken from week 0's lot (4 -> 1); balance 7.
+        assert_eq!((rows[2].used, rows[2].balance), (300, 700));
+        // Week 3: week 0's last hour lapses; balance 6.
+        assert_eq!((rows[3].expired, rows[3].balance), (100, 600));
+        // Week 4: week 1's 6 lapse; balance 0.
+        assert_eq!((rows[4].expired, rows[4].balance), (600, 0));
+        // Week 5: 10 over the plan, nothing banked: uncovered.
+        assert_eq!((rows[5].used, rows[5].uncovered), (0, 1000));
+    }
+
+    #[derive(Debug, Clone)]
+    enum Act {
+        Accept(usize, i64),
+        Decline(usize, i64),
+        Expire(i64),
+        Withdraw,
+    }
+
+    fn act() -> impl Strategy<Value = Act> {
+        prop_oneof![
+            (0usize..6, 0i64..500).prop_map(|(p, t)| Act::Accept(p, t)),
+            (0usize..6, 0i64..500).prop_map(|(p, t)| Act::Decline(p, t)),
+            (0i64..500).prop_map(Act::Expire),
+            Just(Act::Withdraw),
+        ]
+    }
+
+    /// The seed's 11 irregular reporting dates (seed 003 §4.7).
+    fn seed_dates() -> Vec<NaiveDate> {
+        [
+            "04/04/2018",
+            "10/04/2018",
+            "23/04/2018",
+            "30/04/2018",
+            "07/05/2018",
+            "14/05/2018",
+            "21/05/2018",
+            "28/05/2018",
+            "04/06/2018",
+            "11/06/2018",
+            "18/06/2018",
+        ]
+        .iter()
+        .map(|x| d(x))
+        .collect()
+    }
+
+    /// The same statistics worked out the slow way, day by day, to check `list_stats`.
+    fn naive(
+        episodes: &[Episode],
+        dates: &[NaiveDate],
+    ) -> Vec<(i64, i64, Option<i64>, Option<i64>, Option<i64>)> {
+        let mut out = Vec::new();
+        for (i, date) in dates.iter().enumerate() {
+            let from = if i == 0 {
+                *date - chrono::Duration::days(6)
+            } else {
+                dates[i - 1] + chrono::Duration::days(1)
+            };
+            let mut chosen: Vec<&Episode> = Vec::new();
+            let mut cases: Vec<&str> = episodes.iter().map(|e| e.case_reference.as_str()).collect();
+            cases.sort();
+            cases.dedup();
+            for case in cases {
+                let mut best: Option<&Episode> = None;
+                for e in episodes.iter().filter(|e| e.case_reference == case) {
+                    let mut day = from;
+                    let mut on = false;
+                    while day <= *date {
+                        if e.joined <= day && e.left.is_none_or(|l| day < l) {
+                            on = true;
+                        }
+                        day += chrono::Duration::days(1);
+                    }
+                    if on && best.is_none_or(|b| e.joined > b.joined) {
+                        best = Some(e);
+                    }
+                }
+                chosen.extend(best);
+            }
+            let waits: Vec<i64> = chosen
+                .iter()
+                .map(|e| {
+                    let mut n = 0;
+                    let mut day = e.joined;
+                    while day < *date && e.left.is_none_or(|l| day < l) {
+                        n += 1;
+                        day += chrono::Duration::days(1);
+                    }
+                    n
+                })
+                .collect();
+            let n = chosen.len() as i64;
+            let avg = |total: i64| (n > 0).then(|| (2 * total + n) / (2 * n));
+            out.push((
+                chosen
+                    .iter()
+                    .filter(|e| e.funding == Funding::Council)
+                    .count() as i64,
+                chosen
+                    .iter()
+                    .filter(|e| e.funding == Funding::Health)
+                    .count() as i64,
+                waits.iter().copied().max(),
+                avg(waits.iter().sum::<i64>() * 100),
+                avg(chosen.iter().map(|e| e.hours_hundredths).sum()),
+            ));
+        }
+        out
+    }
+
+    fn episode() -> impl Strategy<Value = (u8, bool, i64, Option<i64>, i64)> {
+        // case A..H, health or not, joined day 0..90 from 15 March 2018, stay 0..60 days or
+        // still waiting, hours 1..40
+        (
+            0u8..8,
+            any::<bool>(),
+            0i64..90,
+            proptest::option::of(0i64..60),
+            100i64..4000,
+        )
+    }
+
+    proptest! {
+        /// Record-level episodes over the seed's 11 reporting dates (cases placed on a
+        /// reporting date and cases coming back included by chance and by construction):
+        /// `list_stats` agrees with the day-by-day working.
+        #[test]
+        fn list_stats_agree_with_the_day_by_day_working(raw in proptest::collection::vec(episode(), 0..25)) {
+            let start = d("15/03/2018");
+            let mut episodes: Vec<Episode> = raw
+                .iter()
+                .map(|(c, h, j, stay, hours)| {
+                    let joined = start + chrono::Duration::days(*j);
+                    Episode {
+                        case_reference: format!("ASC-{}", (b'A' + c) as char),
+                        funding: if *h { Funding::Health } else { Funding::Council },
+                        joined,
+                        left: stay.map(|s| joined + chrono::Duration::days(s.max(1))),
+                        hours_hundredths: *hours,
+                    }
+                })
+                .collect();
+            // Always one placed on a reporting date and one that comes back.
+            episodes.push(ep("ASC-X", Funding::Council, "30/04/2018", Some("07/05/2018"), 900));
+            episodes.push(ep("ASC-Y", Funding::Health, "01/05/2018", Some("03/05/2018"), 1200));
+            episodes.push(ep("ASC-Y", Funding::Health, "20/05/2018", None, 1500));
+            let dates = seed_dates();
+            let fast: Vec<_> = list_stats(&episodes, &dates, 7)
+                .into_iter()
+                .map(|s| (s.council_cases, s.health_cases, s.longest_wait_days, s.average_wait_hundredths, s.average_hours_hundredths))
+                .collect();
+            prop_assert_eq!(fast, naive(&episodes, &dates));
+        }
+
+        /// Whatever happens: never more open offers than the width; never two acceptances;
+        /// placed means exactly one accepted offer; and once every deadline has passed, the
+        /// request is placed, waiting or withdrawn.
+        #[test]
+        fn the_cascade_keeps_its_promises(n in 1usize..6, width in 1usize..3, acts in proptest::collection::vec(act(), 0..30)) {
+            let (mut c, _) = Cascade::start(&order(n), width, 50, 0);
+            let mut now = 0;
+            for a in acts {
+                match a {
+                    Act::Accept(p, t) => { now = now.max(t); let _ = c.accept(&format!("P{p}"), now); }
+                    Act::Decline(p, t) => { now = now.max(t); let _ = c.decline(&format!("P{p}"), DeclineReason::Area, now); }
+                    Act::Expire(t) => { now = now.max(t); c.expire(now); }
+                    Act::Withdraw => if matches!(c.state, RequestState::Offering) && now % 7 == 0 { c.withdraw() },
+                }
+                prop_assert!(c.open_offers().count() <= width);
+                let accepted = c.offers.iter().filter(|o| o.status == OfferStatus::Accepted).count();
+                prop_assert!(accepted <= 1);
+                prop_assert_eq!(accepted == 1, matches!(c.state, RequestState::Placed { .. }));
+                if c.state != RequestState::Offering {
+                    prop_assert_eq!(c.open_offers().count(), 0);
+                }
+                // Each provider is offered at most once.
+                let mut seen = std::collections::HashSet::new();
+                prop_assert!(c.offers.iter().all(|o| seen.insert(o.provider.clone())));
+            }
+            // Run the clock out: every request ends placed, waiting or withdrawn.
+            for _ in 0..=n { now += 1_000; c.expire(now); }
+            prop_assert!(c.state != RequestState::Offering);
+        }
+
+        /// The bank never holds more than the cap or less than nothing, and every hour is
+        /// accounted for: banked = used + expired + balance.
+        #[test]
+        fn banked_hours_are_all_accounted_for(weeks in proptest::collection::vec((0i64..2000, 0i64..2000), 0..40), cap in 0i64..3000, exp in 1i64..10) {
+            let ws: Vec<Week> = weeks.iter().map(|(p, d)| Week { planned: *p, delivered: *d }).collect();
+            let rows = ledger(&ws, BankRules { cap_hundredths: cap, expiry_weeks: exp });
+            let mut banked = 0; let mut out = 0;
+            for r in &rows {
+                prop_assert!(r.balance >= 0 && r.balance <= cap);
+                banked += r.banked; out += r.used + r.expired;
+                prop_assert_eq!(banked - out, r.balance);
+            }
+        }
+    }
+}
