@@ -433,6 +433,8 @@ pub struct Scenario {
     pub name: String,
     #[schema(value_type = Vec<Object>)]
     pub uplifts: Vec<Uplift>,
+    /// When the uplifts take effect, if the scenario says
+    pub effective_from: Option<NaiveDate>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
 }
@@ -442,6 +444,7 @@ struct ScenarioDb {
     id: i64,
     name: String,
     uplifts: String,
+    effective_from: Option<NaiveDate>,
     created_by: String,
     created_at: DateTime<Utc>,
 }
@@ -452,6 +455,7 @@ impl ScenarioDb {
             id: self.id,
             name: self.name,
             uplifts: serde_json::from_str(&self.uplifts).unwrap_or_default(),
+            effective_from: self.effective_from,
             created_by: self.created_by,
             created_at: self.created_at,
         }
@@ -490,6 +494,8 @@ pub struct ScenarioInput {
     pub non_staff_percent: String,
     /// Flat uplifts, % each, in turn ("2, 2" for seed 000's two 2% uplifts)
     pub flat_percents: String,
+    /// From when (optional), like 01/04/2026
+    pub effective_from: String,
 }
 
 pub fn uplifts_from(i: &ScenarioInput) -> std::result::Result<Vec<Uplift>, FormErrors> {
@@ -565,17 +571,32 @@ pub async fn add_scenario(
         Ok(u) => u,
         Err(e) => return Ok(Err(e)),
     };
+    let from = match i.effective_from.trim() {
+        "" => None,
+        t => {
+            match caremarket_core::cqc::parse_date(t, false) {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    let mut e = FormErrors::default();
+                    e.add("effective_from", "Enter the date the uplifts take effect, like 01/04/2026, or leave it empty");
+                    return Ok(Err(e));
+                }
+            }
+        }
+    };
     let now = state.clock.now();
     let json = serde_json::to_string(&uplifts).map_err(|e| AppError::Internal(e.into()))?;
     let mut tx = state.db.begin().await?;
     let id: i64 = tx
         .scalar(
-            "INSERT INTO cost_scenarios (name, uplifts, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-            args![i.name.trim(), &json, &actor.name, now],
+            "INSERT INTO cost_scenarios (name, uplifts, effective_from, created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            args![i.name.trim(), &json, from, &actor.name, now],
         )
         .await?;
     audit::entry("cost_scenario.create", "cost_scenario", id.to_string())
-        .after(serde_json::json!({"name": i.name.trim(), "uplifts": uplifts}))
+        .after(
+            serde_json::json!({"name": i.name.trim(), "uplifts": uplifts, "effective_from": from}),
+        )
         .write(&mut tx, actor, now)
         .await?;
     tx.commit().await?;
@@ -616,6 +637,26 @@ pub struct ScenarioResult {
     pub scenario: Scenario,
     pub services: Vec<ServiceEffect>,
     pub annual_effect_pence: i64,
+    /// With a date: the effect from it to the end of its financial year (31 March), as
+    /// days left ÷ 365 of the year's effect, and that financial year's first calendar year
+    pub in_year: Option<(i64, i32)>,
+}
+
+/// The part of a year's effect from `from` to the end of its financial year (31 March), in
+/// whole days of 365, rounded half up.
+pub fn in_year_effect(annual_pence: i64, from: NaiveDate) -> (i64, i32) {
+    use chrono::Datelike;
+    let fy = if from.month() >= 4 {
+        from.year()
+    } else {
+        from.year() - 1
+    };
+    let end = NaiveDate::from_ymd_opt(fy + 1, 3, 31).unwrap_or(from);
+    let days = (end - from).num_days() + 1;
+    (
+        cost::div_round_half_up(i128::from(annual_pence) * i128::from(days), 365),
+        fy,
+    )
 }
 
 pub async fn scenario_result(state: &AppState, id: i64) -> Result<ScenarioResult> {
@@ -647,6 +688,9 @@ pub async fn scenario_result(state: &AppState, id: i64) -> Result<ScenarioResult
     }
     let annual_effect_pence = services.iter().map(|s| s.annual_effect_pence).sum();
     Ok(ScenarioResult {
+        in_year: scenario
+            .effective_from
+            .map(|d| in_year_effect(annual_effect_pence, d)),
         scenario,
         services,
         annual_effect_pence,

@@ -292,6 +292,7 @@ async fn add_scenario(
         pension_to: field(&f, "pension_to"),
         non_staff_percent: field(&f, "non_staff_percent"),
         flat_percents: field(&f, "flat_percents"),
+        effective_from: field(&f, "effective_from"),
     };
     match super::add_scenario(&state, &Actor::from_ctx(&ctx), &scen).await? {
         Ok(id) => Ok(redirect_with_flash(

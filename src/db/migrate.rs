@@ -39,6 +39,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     19 "0019_cost_of_care",
     20 "0020_cost_returns",
     21 "0021_population_projections",
+    22 "0022_scenario_dates",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -62,6 +63,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     19 "0019_cost_of_care",
     20 "0020_cost_returns",
     21 "0021_population_projections",
+    22 "0022_scenario_dates",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

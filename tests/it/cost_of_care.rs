@@ -263,11 +263,43 @@ async fn fees_their_uplifts_the_gap_and_a_scenario() {
         .unwrap()["scenario"]
         .clone();
     assert_eq!(business, 541);
+    // From 1 October 2026: 182 days of the year to 31 March 2027 (31 + 30 + 31 + 31 + 28 +
+    // 31), so 182/365 of the year's effect.
+    let dated = |from: &'static str| {
+        [
+            ("name", "NLW from October"),
+            ("pay_to", "12.71"),
+            ("pay_percent", ""),
+            ("pension_to", ""),
+            ("non_staff_percent", ""),
+            ("flat_percents", ""),
+            ("effective_from", from),
+        ]
+    };
+    let r = c
+        .post_form("/cost-of-care/scenarios", &dated("October"))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Enter the date the uplifts take effect"));
+    let r = c
+        .post_form("/cost-of-care/scenarios", &dated("01/10/2026"))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let id3 = r.location().rsplit('/').next().unwrap().to_string();
+    let s3 = c
+        .get(&format!("/api/v1/cost-of-care/scenarios/{id3}"))
+        .await
+        .json();
+    let annual = s3["annual_effect_pence"].as_i64().unwrap() as i128;
+    let want = ((annual * 182 * 2 + 365) / (2 * 365)) as i64;
+    assert_eq!(s3["in_year"], serde_json::json!([want, 2026]));
+    let page = c.get(&format!("/cost-of-care/scenarios/{id3}")).await;
+    assert!(page.body.contains("From 1 October 2026"), "{}", page.body);
     let r = c
         .post_form(&format!("/cost-of-care/scenarios/{id2}/delete"), &[])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(app.count("cost_scenarios").await, 1);
+    assert_eq!(app.count("cost_scenarios").await, 2);
     let actions = app.audit_actions().await;
     for a in [
         "fee_rate.create",
