@@ -76,6 +76,7 @@ pub fn all_routes() -> Vec<RouteDef> {
     v.extend(crate::sufficiency::pages::routes());
     v.extend(crate::cost_of_care::pages::routes());
     v.extend(crate::cost_of_care::return_pages::routes());
+    v.extend(crate::brokerage::pages::routes());
     v
 }
 

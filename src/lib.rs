@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod audit;
+pub mod brokerage;
 pub mod capacity;
 pub mod charts;
 pub mod cli;

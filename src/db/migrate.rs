@@ -40,6 +40,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     20 "0020_cost_returns",
     21 "0021_population_projections",
     22 "0022_scenario_dates",
+    23 "0023_brokerage_lots",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -64,6 +65,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     20 "0020_cost_returns",
     21 "0021_population_projections",
     22 "0022_scenario_dates",
+    23 "0023_brokerage_lots",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

@@ -59,4 +59,6 @@ pub const TABLES: &[&str] = &[
     "cost_scenarios",
     "cost_returns",
     "population_projections",
+    "lots",
+    "lot_providers",
 ];

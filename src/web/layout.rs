@@ -46,6 +46,9 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         v.push(("Quality", "/quality"));
         v.push(("Find a bed", "/capacity"));
     }
+    if matches!(role, Role::Admin | Role::Commissioner | Role::Broker) {
+        v.push(("Lots", "/brokerage/lots"));
+    }
     if role == Role::Provider {
         v.push(("Your QA visits", "/quality/visits"));
         v.push(("Your action plans", "/quality/plans"));

@@ -407,6 +407,20 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "/sufficiency/rates-from-register",
         "admin+commissioner",
     ),
+    ("GET", "/brokerage/lots", "admin+commissioner+broker"),
+    ("POST", "/brokerage/lots", "admin+commissioner"),
+    ("GET", "/brokerage/lots/{id}", "admin+commissioner+broker"),
+    (
+        "POST",
+        "/brokerage/lots/{id}/providers",
+        "admin+commissioner",
+    ),
+    (
+        "POST",
+        "/brokerage/lots/{id}/providers/{row}/withdraw",
+        "admin+commissioner",
+    ),
+    ("GET", "/api/v1/brokerage/lots", "admin+commissioner+broker"),
 ];
 
 fn declared(access: Access) -> String {

@@ -8,6 +8,7 @@ mod admin;
 mod api;
 mod audit;
 mod authz;
+mod brokerage;
 mod browser;
 mod browser_market;
 mod capacity;
