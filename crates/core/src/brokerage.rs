@@ -804,3 +804,202 @@ mod tests {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Annual re-ranking (seed 003 §4.13: "work goes to the highest-quality provider available")
+
+/// What the re-ranking weighs for one provider on a lot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RankInput {
+    pub provider: String,
+    /// Last year's place (1 first), to break ties and to show the change
+    pub previous_rank: Option<usize>,
+    /// The council's QAF level, best first as the council's scale orders it: 0 for the best
+    /// (A), 1 for B… None when not yet visited
+    pub qaf_level: Option<u8>,
+    /// CQC overall rating as 0 Outstanding, 1 Good, 2 Requires improvement, 3 Inadequate;
+    /// None when not rated
+    pub cqc_level: Option<u8>,
+    /// Offers accepted over offers made in the year, basis points; None with no offers
+    pub acceptance_bps: Option<i64>,
+    /// Median minutes to answer an offer; None with no offers
+    pub median_response_minutes: Option<i64>,
+    pub hand_backs: i64,
+    pub concerns: i64,
+}
+
+/// Points for each component (configurable by the council).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RankWeights {
+    /// Points for the best QAF level, less `qaf_step` for each level below it
+    pub qaf_best: i64,
+    pub qaf_step: i64,
+    /// Points for Outstanding, less `cqc_step` for each rating below it
+    pub cqc_best: i64,
+    pub cqc_step: i64,
+    /// Points for a 100% acceptance rate (in proportion below it)
+    pub acceptance: i64,
+    /// Points for answering at once, less one for each `response_minutes_per_point`, not
+    /// below zero
+    pub response: i64,
+    pub response_minutes_per_point: i64,
+    /// Points taken off for each hand-back and each concern
+    pub per_hand_back: i64,
+    pub per_concern: i64,
+}
+
+impl Default for RankWeights {
+    fn default() -> Self {
+        RankWeights {
+            qaf_best: 40,
+            qaf_step: 10,
+            cqc_best: 30,
+            cqc_step: 10,
+            acceptance: 20,
+            response: 10,
+            response_minutes_per_point: 60,
+            per_hand_back: 2,
+            per_concern: 3,
+        }
+    }
+}
+
+/// One provider's new place with every component shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ranked {
+    pub provider: String,
+    pub rank: usize,
+    pub previous_rank: Option<usize>,
+    pub qaf_points: i64,
+    pub cqc_points: i64,
+    pub acceptance_points: i64,
+    pub response_points: i64,
+    pub penalty_points: i64,
+    pub score: i64,
+}
+
+/// The new order: highest score first; ties keep last year's order (those new to the lot
+/// after), then by provider ID so the result never depends on input order.
+pub fn rerank(inputs: &[RankInput], w: RankWeights) -> Vec<Ranked> {
+    let mut v: Vec<Ranked> = inputs
+        .iter()
+        .map(|i| {
+            let qaf = i
+                .qaf_level
+                .map(|l| (w.qaf_best - w.qaf_step * i64::from(l)).max(0))
+                .unwrap_or(0);
+            let cqc = i
+                .cqc_level
+                .map(|l| (w.cqc_best - w.cqc_step * i64::from(l)).max(0))
+                .unwrap_or(0);
+            let acc = i
+                .acceptance_bps
+                .map(|b| {
+                    div_round(
+                        i128::from(w.acceptance) * i128::from(b.clamp(0, 10_000)),
+                        10_000,
+                    )
+                })
+                .unwrap_or(0);
+            let resp = i
+                .median_response_minutes
+                .map(|m| (w.response - m.max(0) / w.response_minutes_per_point.max(1)).max(0))
+                .unwrap_or(0);
+            let pen = w.per_hand_back * i.hand_backs.max(0) + w.per_concern * i.concerns.max(0);
+            Ranked {
+                provider: i.provider.clone(),
+                rank: 0,
+                previous_rank: i.previous_rank,
+                qaf_points: qaf,
+                cqc_points: cqc,
+                acceptance_points: acc,
+                response_points: resp,
+                penalty_points: pen,
+                score: qaf + cqc + acc + resp - pen,
+            }
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then(
+                a.previous_rank
+                    .unwrap_or(usize::MAX)
+                    .cmp(&b.previous_rank.unwrap_or(usize::MAX)),
+            )
+            .then(a.provider.cmp(&b.provider))
+    });
+    for (i, r) in v.iter_mut().enumerate() {
+        r.rank = i + 1;
+    }
+    v
+}
+
+#[cfg(test)]
+mod rerank_tests {
+    use super::*;
+
+    fn input(
+        p: &str,
+        prev: Option<usize>,
+        qaf: Option<u8>,
+        cqc: Option<u8>,
+        acc: Option<i64>,
+        resp: Option<i64>,
+        hb: i64,
+        con: i64,
+    ) -> RankInput {
+        RankInput {
+            provider: p.into(),
+            previous_rank: prev,
+            qaf_level: qaf,
+            cqc_level: cqc,
+            acceptance_bps: acc,
+            median_response_minutes: resp,
+            hand_backs: hb,
+            concerns: con,
+        }
+    }
+
+    #[test]
+    fn scores_and_order_worked_by_hand() {
+        let w = RankWeights::default();
+        let r = rerank(
+            &[
+                // QAF B (30) + CQC Good (20) + 75% acceptance (15) + 2 h median (10 − 2 = 8)
+                // − 1 hand-back (2) = 71
+                input(
+                    "P1",
+                    Some(1),
+                    Some(1),
+                    Some(1),
+                    Some(7_500),
+                    Some(120),
+                    1,
+                    0,
+                ),
+                // QAF A (40) + Good (20) + 50% (10) + 30 min (10) − 1 concern (3) = 77
+                input("P2", Some(2), Some(0), Some(1), Some(5_000), Some(30), 0, 1),
+                // Not visited (0) + Requires improvement (10) + no offers (0, 0) = 10
+                input("P3", Some(3), None, Some(2), None, None, 0, 0),
+                // New to the lot, the same 10 as P3: after P3, who was on it last year
+                input("P0", None, None, Some(2), None, None, 0, 0),
+            ],
+            w,
+        );
+        let order: Vec<(&str, i64)> = r.iter().map(|x| (x.provider.as_str(), x.score)).collect();
+        assert_eq!(order, vec![("P2", 77), ("P1", 71), ("P3", 10), ("P0", 10)]);
+        assert_eq!(r[1].response_points, 8);
+        assert_eq!(r[1].penalty_points, 2);
+        assert_eq!(r[0].rank, 1);
+        assert_eq!(r[0].previous_rank, Some(2));
+    }
+
+    #[test]
+    fn the_order_does_not_depend_on_the_input_order() {
+        let a = input("A", None, Some(2), None, None, None, 0, 0);
+        let b = input("B", None, Some(2), None, None, None, 0, 0);
+        let w = RankWeights::default();
+        assert_eq!(rerank(&[a.clone(), b.clone()], w), rerank(&[b, a], w));
+    }
+}
