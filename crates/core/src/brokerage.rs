@@ -651,11 +651,11 @@ mod tests {
         .collect()
     }
 
+    /// (council cases, health cases, longest wait, average wait, average hours)
+    type Column = (i64, i64, Option<i64>, Option<i64>, Option<i64>);
+
     /// The same statistics worked out the slow way, day by day, to check `list_stats`.
-    fn naive(
-        episodes: &[Episode],
-        dates: &[NaiveDate],
-    ) -> Vec<(i64, i64, Option<i64>, Option<i64>, Option<i64>)> {
+    fn naive(episodes: &[Episode], dates: &[NaiveDate]) -> Vec<Column> {
         let mut out = Vec::new();
         for (i, date) in dates.iter().enumerate() {
             let from = if i == 0 {
@@ -939,6 +939,7 @@ pub fn rerank(inputs: &[RankInput], w: RankWeights) -> Vec<Ranked> {
 mod rerank_tests {
     use super::*;
 
+    #[allow(clippy::too_many_arguments)]
     fn input(
         p: &str,
         prev: Option<usize>,

@@ -461,7 +461,7 @@ mod tests {
             let expected = (exact + 0.5).floor() as u32;
             // Floating point can put an exact .5 a hair below; accept only that case.
             proptest::prop_assert!(pct == expected || ((exact * 2.0).fract() == 0.0 && pct == expected + 1));
-            proptest::prop_assert!(pct <= 100 && pct >= 25);
+            proptest::prop_assert!((25..=100).contains(&pct));
         }
     }
 }
