@@ -276,7 +276,9 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
     .await?;
 
     // Service types and specialisms: a file that lists them replaces the old list, unless a
-    // newer edition has already given the location's list (an old file loaded late).
+    // newer edition has already given the location's list (an old file loaded late). A newer
+    // file that gives no lists (the ratings file) does not count: services_edition is the
+    // edition of the list itself.
     let mut newer_elsewhere: std::collections::HashSet<String> = std::collections::HashSet::new();
     let listing: Vec<&LocationRecord> = locations.iter().filter(|l| l.services.is_some()).collect();
     for chunk in listing.chunks(500) {
@@ -285,7 +287,7 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
         let marks: Vec<String> = (2..=chunk.len() + 1).map(|i| format!("${i}")).collect();
         let rows: Vec<(String,)> = tx
             .fetch_all(
-                &format!("SELECT location_id FROM cqc_locations WHERE updated_edition > $1 AND location_id IN ({})", marks.join(",")),
+                &format!("SELECT location_id FROM cqc_locations WHERE services_edition > $1 AND location_id IN ({})", marks.join(",")),
                 a,
             )
             .await?;
@@ -303,6 +305,17 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
                 placeholders.join(",")
             ),
             chunk.iter().map(|l| Arg::from(&l.location_id)).collect(),
+        )
+        .await?;
+        let marks: Vec<String> = (2..=chunk.len() + 1).map(|i| format!("${i}")).collect();
+        let mut a: Vec<Arg> = vec![edition.into()];
+        a.extend(chunk.iter().map(|l| Arg::from(&l.location_id)));
+        tx.execute(
+            &format!(
+                "UPDATE cqc_locations SET services_edition = $1 WHERE location_id IN ({})",
+                marks.join(",")
+            ),
+            a,
         )
         .await?;
     }

@@ -41,6 +41,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     21 "0021_population_projections",
     22 "0022_scenario_dates",
     23 "0023_brokerage_lots",
+    24 "0024_services_edition",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -66,6 +67,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     21 "0021_population_projections",
     22 "0022_scenario_dates",
     23 "0023_brokerage_lots",
+    24 "0024_services_edition",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

@@ -678,3 +678,74 @@ async fn stock_rates_set_from_the_placements_register() {
     let (_, d) = residents("dementia_nursing");
     assert_eq!(d, [100.0, 500.0, 2000.0]);
 }
+
+/// As the demo loads them: the national ratings file first (newer, with no service types
+/// or specialisms), then the API records (older, with them). The records' lists must still
+/// count, so the split of beds by type is the same as from the records alone.
+#[tokio::test]
+async fn a_newer_ratings_file_does_not_hide_the_records_service_lists() {
+    let app = TestApp::new().await;
+    let raw = std::fs::read(crate::cqc::api_path()).unwrap();
+    let text = String::from_utf8(
+        caremarket::import::gunzip_if_needed("api.jsonl.gz", &raw)
+            .unwrap()
+            .into_owned(),
+    )
+    .unwrap();
+    // Every Plymouth home rated Good on 30 January 2021, after the records' edition.
+    let mut csv = String::from(
+        "Location ID,Location Name,Care Home?,Location Local Authority,Location Region,Service / Population Group,Domain,Latest Rating,Publication Date,Provider ID\n",
+    );
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+        if r["localAuthority"] == "Plymouth" {
+            csv.push_str(&format!(
+                "{},\"{}\",Y,Plymouth,South West,Overall,Overall,Good,30/01/2021,{}\n",
+                r["locationId"].as_str().unwrap(),
+                r["name"].as_str().unwrap().replace('"', ""),
+                r["providerId"].as_str().unwrap()
+            ));
+        }
+    }
+    let actor = caremarket::audit::Actor::cli("test");
+    for (kind, name, bytes) in [
+        (
+            caremarket::cqc::Kind::Ratings,
+            "ratings.csv",
+            csv.into_bytes(),
+        ),
+        (caremarket::cqc::Kind::ApiRecords, "api.jsonl", raw),
+    ] {
+        caremarket::cqc::import_file(&app.state, &actor, kind, name, &bytes, &Default::default())
+            .await
+            .unwrap();
+    }
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let r = upload(
+        &c,
+        "ons_mid2020_population_single_year_of_age_uk_areas.csv",
+        &ons_bytes(),
+        "",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let s = c.get("/api/v1/sufficiency?council=Plymouth").await.json();
+    let expected = plymouth_beds_from_records();
+    for k in [
+        "residential",
+        "nursing",
+        "dementia_residential",
+        "dementia_nursing",
+    ] {
+        assert_eq!(
+            s["supply"]["beds"][k].as_i64(),
+            Some(expected.get(k).copied().unwrap_or(0)),
+            "{k}: {}",
+            s["supply"]
+        );
+    }
+    assert!(
+        expected.get("nursing").copied().unwrap_or(0) > 0,
+        "the records have nursing homes"
+    );
+}
