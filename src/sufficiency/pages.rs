@@ -235,6 +235,10 @@ fn assumption_list(s: &Sufficiency) -> Vec<(String, String)> {
         ));
     }
     v.push((
+        "Reading the two methods".into(),
+        "The stock method's rates count every resident, self-funders too; ASCOF's admissions, on which the flow method's defaults are based, count council-supported admissions only, so with the defaults the flow method shows fewer beds. Set the flow method's admissions to include self-funders (or the stock rates to the funded share) before comparing them".into(),
+    ));
+    v.push((
         "Levers (both methods)".into(),
         format!(
             "admissions {}% from community alternatives, length of stay {}%, planned at {}% occupancy",
