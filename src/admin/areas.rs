@@ -32,6 +32,20 @@ pub async fn list(state: &AppState) -> Result<Vec<Area>> {
         .await?)
 }
 
+/// The council a page asked for (trimmed), or else the first area in scope by name, or ""
+/// when there are none: the council pages show when none is named.
+pub async fn asked_or_first(state: &AppState, asked: Option<&str>) -> Result<String> {
+    if let Some(c) = asked.map(str::trim).filter(|c| !c.is_empty()) {
+        return Ok(c.to_string());
+    }
+    Ok(list(state)
+        .await?
+        .into_iter()
+        .next()
+        .map(|a| a.name)
+        .unwrap_or_default())
+}
+
 /// Upper-tier and unitary councils with social care duties have ONS codes E06 (unitary),
 /// E08 (metropolitan district), E09 (London borough) or E10 (county).
 pub fn valid_ons_code(code: &str) -> bool {

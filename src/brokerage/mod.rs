@@ -235,7 +235,7 @@ pub async fn join(
     let score = if i.tender_score.trim().is_empty() {
         0
     } else {
-        match crate::sufficiency::parse_hundredths(&i.tender_score, false) {
+        match caremarket_core::money::parse_hundredths(&i.tender_score, false) {
             Ok(v) if v <= 10_000 => v,
             _ => {
                 e.add(

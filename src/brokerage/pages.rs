@@ -126,7 +126,7 @@ struct LotPage {
 
 impl LotPage {
     fn score(&self, v: &i64) -> String {
-        crate::sufficiency::show_hundredths(*v)
+        caremarket_core::money::show_hundredths(*v)
     }
 }
 

@@ -273,16 +273,9 @@ pub async fn home(state: &AppState, location_id: &str) -> Result<Option<Home>> {
 
 /// The care homes of one provider (a provider user's homes), by name.
 pub async fn provider_homes(state: &AppState, provider_id: &str) -> Result<Vec<Home>> {
-    let ids: Vec<(String,)> = state
-        .db
-        .q()
-        .fetch_all(
-            "SELECT location_id FROM cqc_locations WHERE provider_id = $1 AND care_home = $2 AND deregistration_date IS NULL ORDER BY name",
-            args![provider_id, true],
-        )
-        .await?;
+    let ids = crate::cqc::queries::provider_care_homes(&state.db, provider_id).await?;
     let mut out = Vec::new();
-    for (id,) in ids {
+    for (id, _) in ids {
         if let Some(h) = home(state, &id).await? {
             out.push(h);
         }

@@ -325,6 +325,30 @@ pub struct Funding {
     pub not_in_register: Option<i64>,
 }
 
+/// Open placements today by bed type, in every home or in one council's (by name as CQC
+/// gives it): (count, of which with a third-party top-up, the top-ups' weekly total in pence).
+pub async fn open_by_bed_type(
+    state: &AppState,
+    council: Option<&str>,
+) -> Result<BTreeMap<String, (i64, i64, i64)>> {
+    let today = state.clock.now().date_naive();
+    let rows: Vec<(String, i64, i64, i64)> = state
+        .db
+        .q()
+        .fetch_all(
+            "SELECT p.bed_type, COUNT(*), CAST(SUM(CASE WHEN p.top_up_pence > 0 THEN 1 ELSE 0 END) AS BIGINT), CAST(COALESCE(SUM(p.top_up_pence), 0) AS BIGINT) \
+             FROM placements p LEFT JOIN cqc_locations l ON l.location_id = p.location_id \
+             WHERE p.start_date <= $1 AND (p.end_date IS NULL OR p.end_date > $1) AND ($2 = '' OR LOWER(l.local_authority) = LOWER($2)) \
+             GROUP BY p.bed_type ORDER BY p.bed_type",
+            args![today, council.unwrap_or("")],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(b, n, t, p)| (b, (n, t, p)))
+        .collect())
+}
+
 pub async fn funding(state: &AppState) -> Result<Vec<Funding>> {
     let open = list(state, true).await?;
     let mut by: BTreeMap<String, Funding> = BTreeMap::new();

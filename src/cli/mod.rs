@@ -308,7 +308,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     return quality::import_postcodes(&state, a).await;
                 }
                 cqc::ImportCommand::Population(a) => {
-                    let db = open(&a.db).await?;
+                    let db = open(&a.file.db).await?;
                     let state = AppState::with_system_clock(db, Config::for_cli()).await?;
                     return sufficiency::import_population(&state, a).await;
                 }

@@ -46,7 +46,8 @@ pub struct QualityReportArgs {
     pub out: std::path::PathBuf,
 }
 
-fn read(a: &FileArgs) -> anyhow::Result<(String, Vec<u8>, ProgressBar)> {
+/// The file named, read whole, with a spinner for the load that follows.
+pub(super) fn read(a: &FileArgs) -> anyhow::Result<(String, Vec<u8>, ProgressBar)> {
     let name = a
         .file
         .file_name()

@@ -2,41 +2,32 @@
 
 use clap::Args;
 
+use super::quality::{FileArgs, read};
 use crate::AppState;
 use crate::audit::Actor;
 use crate::config::DbArgs;
 
 #[derive(Args)]
 pub struct PopulationArgs {
-    #[command(flatten)]
-    pub db: DbArgs,
     /// An ONS single-year-of-age file (code, name, geography, all_ages, age_0 … age_90; CSV
     /// or XLSX, may be gzip-compressed)
-    pub file: std::path::PathBuf,
+    #[command(flatten)]
+    pub file: FileArgs,
     /// The year of the estimates; default: from the file name (like mid2020)
     #[arg(long)]
     pub year: Option<i32>,
 }
 
-#[derive(Args)]
-pub struct ProjectionArgs {
-    #[command(flatten)]
-    pub db: DbArgs,
-    /// An ONS subnational population projection file, persons (AREA_CODE, AREA_NAME,
-    /// COMPONENT, SEX, AGE_GROUP, then a column a year; CSV or XLSX, may be gzip-compressed)
-    pub file: std::path::PathBuf,
-}
+/// An ONS subnational population projection file, persons (AREA_CODE, AREA_NAME, COMPONENT,
+/// SEX, AGE_GROUP, then a column a year; CSV or XLSX, may be gzip-compressed).
+pub type ProjectionArgs = FileArgs;
 
 pub async fn import_projections(state: &AppState, a: &ProjectionArgs) -> anyhow::Result<()> {
-    let name = a
-        .file
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| a.file.display().to_string());
-    let bytes = std::fs::read(&a.file)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", a.file.display()))?;
-    match crate::sufficiency::projections::import(state, &Actor::cli("import"), &name, &bytes).await
-    {
+    let (name, bytes, bar) = read(a)?;
+    let r =
+        crate::sufficiency::projections::import(state, &Actor::cli("import"), &name, &bytes).await;
+    bar.finish_and_clear();
+    match r {
         Ok(l) => {
             println!(
                 "Population projections for {} areas, {} to {}, loaded from {name}",
@@ -64,17 +55,13 @@ pub struct SufficiencyReportArgs {
 }
 
 pub async fn import_population(state: &AppState, a: &PopulationArgs) -> anyhow::Result<()> {
-    let name = a
-        .file
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| a.file.display().to_string());
-    let bytes = std::fs::read(&a.file)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", a.file.display()))?;
+    let (name, bytes, bar) = read(&a.file)?;
     let started = std::time::Instant::now();
-    match crate::sufficiency::import_population(state, &Actor::cli("import"), &name, &bytes, a.year)
-        .await
-    {
+    let r =
+        crate::sufficiency::import_population(state, &Actor::cli("import"), &name, &bytes, a.year)
+            .await;
+    bar.finish_and_clear();
+    match r {
         Ok(l) => {
             println!(
                 "Mid-{} population estimates for {} areas loaded from {name} in {:.1} s",

@@ -303,7 +303,7 @@ pub async fn add_fee_rate(
     let volume = if f.volume.trim().is_empty() {
         0
     } else {
-        match crate::sufficiency::parse_hundredths(&f.volume, false) {
+        match caremarket_core::money::parse_hundredths(&f.volume, false) {
             Ok(v) => v,
             Err(why) => {
                 e.add("volume", format!("Placements or hours a week {why}"));
@@ -353,36 +353,28 @@ pub struct Gap {
     pub annual_effect_pence: Option<i64>,
 }
 
-/// Open placements by bed type in the register today: (count, of which with a third-party
-/// top-up, the top-ups' weekly total in pence).
-pub async fn register_by_bed_type(
-    state: &AppState,
-) -> Result<std::collections::BTreeMap<String, (i64, i64, i64)>> {
-    let today = state.clock.now().date_naive();
-    let rows: Vec<(String, i64, i64, i64)> = state
-        .db
-        .q()
-        .fetch_all(
-            "SELECT bed_type, COUNT(*), CAST(SUM(CASE WHEN top_up_pence > 0 THEN 1 ELSE 0 END) AS BIGINT), CAST(COALESCE(SUM(top_up_pence), 0) AS BIGINT) \
-             FROM placements WHERE start_date <= $1 AND (end_date IS NULL OR end_date > $1) GROUP BY bed_type ORDER BY bed_type",
-            args![today],
-        )
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(b, n, t, p)| (b, (n, t, p)))
-        .collect())
-}
-
 /// Every service against each band's current fee (a service without fees gets one row).
 pub async fn gaps(state: &AppState) -> Result<Vec<Gap>> {
+    gaps_of(state, &models(state).await?).await
+}
+
+/// Every service's model as the council keeps it, in [`SERVICES`] order.
+async fn models(state: &AppState) -> Result<Vec<Model>> {
+    let mut v = Vec::new();
+    for (service, _) in SERVICES {
+        v.push(model(state, service).await?.0);
+    }
+    Ok(v)
+}
+
+/// The gaps for models already read (one a service, in [`SERVICES`] order).
+async fn gaps_of(state: &AppState, models: &[Model]) -> Result<Vec<Gap>> {
     let all = fee_rates(state).await?;
     let today = state.clock.now().date_naive();
     let current = current_rates(&all, today);
-    let register = register_by_bed_type(state).await?;
+    let register = crate::capacity::placements::open_by_bed_type(state, None).await?;
     let mut out = Vec::new();
-    for (service, label) in SERVICES {
-        let (m, _) = model(state, service).await?;
+    for ((service, label), m) in SERVICES.into_iter().zip(models) {
         let modelled = m.total();
         // Care home services' placements come from the register when none were entered
         // with a single band's fee (the register cannot tell bands apart).
@@ -501,7 +493,7 @@ pub struct ScenarioInput {
 pub fn uplifts_from(i: &ScenarioInput) -> std::result::Result<Vec<Uplift>, FormErrors> {
     let mut e = FormErrors::default();
     let mut v = Vec::new();
-    let pct = |s: &str| crate::sufficiency::parse_hundredths(s, false);
+    let pct = |s: &str| caremarket_core::money::parse_hundredths(s, false);
     if !i.pay_to.trim().is_empty() {
         match caremarket_core::money::parse_pounds(&i.pay_to) {
             Ok(p) if p > 0 => v.push(Uplift::PayTo { pence_per_hour: p }),
@@ -661,11 +653,11 @@ pub fn in_year_effect(annual_pence: i64, from: NaiveDate) -> (i64, i32) {
 
 pub async fn scenario_result(state: &AppState, id: i64) -> Result<ScenarioResult> {
     let scenario = scenario(state, id).await?;
+    let models = models(state).await?;
     // The same volumes as the gap table (entered, or from the register).
-    let gaps = gaps(state).await?;
+    let gaps = gaps_of(state, &models).await?;
     let mut services = Vec::new();
-    for (service, label) in SERVICES {
-        let (base, _) = model(state, service).await?;
+    for ((service, label), base) in SERVICES.into_iter().zip(&models) {
         let after = base.with(&scenario.uplifts);
         let comparison = cost::compare(&base.lines(), &after.lines());
         let volume: i64 = gaps

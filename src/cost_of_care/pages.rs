@@ -98,25 +98,18 @@ pub struct CompareQuery {
     pub to_index: Option<String>,
 }
 
-async fn compare(state: &AppState, q: &CompareQuery, errors: &mut FormErrors) -> Result<Compare> {
-    let council = match q
-        .council
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        Some(c) => c.to_string(),
-        None => crate::admin::areas::list(state)
-            .await?
-            .into_iter()
-            .next()
-            .map(|a| a.name)
-            .unwrap_or_default(),
-    };
+/// `gaps` gives each service's modelled cost (read once for the page).
+async fn compare(
+    state: &AppState,
+    q: &CompareQuery,
+    errors: &mut FormErrors,
+    gaps: &[Gap],
+) -> Result<Compare> {
+    let council = crate::admin::areas::asked_or_first(state, q.council.as_deref()).await?;
     let mut index = |v: &Option<String>, key: &str, default: i64| -> i64 {
         match v.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             None => default,
-            Some(t) => match crate::sufficiency::parse_hundredths(t, false) {
+            Some(t) => match caremarket_core::money::parse_hundredths(t, false) {
                 Ok(x) if x > 0 => x,
                 _ => {
                     errors.add(key, "Enter the index as a number above 0, like 133.9");
@@ -138,18 +131,22 @@ async fn compare(state: &AppState, q: &CompareQuery, errors: &mut FormErrors) ->
     );
     let mut rows = Vec::new();
     for c in costs {
-        let (m, _) = super::model(state, &c.service).await?;
+        let modelled = gaps
+            .iter()
+            .find(|g| g.service == c.service)
+            .map(|g| g.modelled_pence)
+            .unwrap_or_default();
         rows.push((
             service_label(&c.service).unwrap_or("").to_string(),
-            m.total(),
+            modelled,
             c,
         ));
     }
     let customised = q.from_index.is_some() || q.to_index.is_some();
     Ok(Compare {
         council,
-        from_index: crate::sufficiency::show_hundredths(from),
-        to_index: crate::sufficiency::show_hundredths(to),
+        from_index: caremarket_core::money::show_hundredths(from),
+        to_index: caremarket_core::money::show_hundredths(to),
         index_note: if customised {
             "the index you gave"
         } else {
@@ -170,7 +167,7 @@ impl OverviewPage {
         signed(*p)
     }
     fn hundredths(&self, v: &i64) -> String {
-        crate::sufficiency::show_hundredths(*v)
+        caremarket_core::money::show_hundredths(*v)
     }
     fn label(&self, s: &str) -> String {
         service_label(s).unwrap_or(s).to_string()
@@ -185,7 +182,8 @@ async fn view(
     scen: ScenarioInput,
     cq: &CompareQuery,
 ) -> Result<Response> {
-    let compare = compare(state, cq, &mut errors).await?;
+    let gaps = super::gaps(state).await?;
+    let compare = compare(state, cq, &mut errors, &gaps).await?;
     let all = super::fee_rates(state).await?;
     let rates = all
         .iter()
@@ -193,11 +191,10 @@ async fn view(
             (
                 r.clone(),
                 super::uplift_bps(&all, r)
-                    .map(|b| format!("{}%", crate::sufficiency::show_hundredths(b))),
+                    .map(|b| format!("{}%", caremarket_core::money::show_hundredths(b))),
             )
         })
         .collect();
-    let gaps = super::gaps(state).await?;
     let annual_total = gaps.iter().filter_map(|g| g.annual_effect_pence).sum();
     render_status(
         errors.status(),
@@ -214,7 +211,7 @@ async fn view(
             hca: pounds(HOMECARE_ASSOCIATION_MINIMUM_PRICE_2025_26_PENCE),
             annual_total,
             compare,
-            top_ups: super::register_by_bed_type(state)
+            top_ups: crate::capacity::placements::open_by_bed_type(state, None)
                 .await?
                 .into_iter()
                 .filter(|(_, (_, with, _))| *with > 0)
@@ -344,7 +341,7 @@ impl ScenarioPage {
         signed(*p)
     }
     fn hundredths(&self, v: &i64) -> String {
-        crate::sufficiency::show_hundredths(*v)
+        caremarket_core::money::show_hundredths(*v)
     }
 }
 
@@ -382,7 +379,7 @@ impl ScenarioReport {
         signed(*p)
     }
     fn hundredths(&self, v: &i64) -> String {
-        crate::sufficiency::show_hundredths(*v)
+        caremarket_core::money::show_hundredths(*v)
     }
 }
 

@@ -139,7 +139,7 @@ async fn view(
                 rt::summarise(&returns, year)
             },
             homes: match &provider {
-                Some(p) => rt::provider_homes(state, p).await?,
+                Some(p) => crate::cqc::queries::provider_care_homes(&state.db, p).await?,
                 None => vec![],
             },
             returns,

@@ -112,18 +112,6 @@ pub struct ReturnInput {
     pub lines: Vec<(String, String)>,
 }
 
-/// A provider's care homes (registered), for the form: (location id, name).
-pub async fn provider_homes(state: &AppState, provider_id: &str) -> Result<Vec<(String, String)>> {
-    Ok(state
-        .db
-        .q()
-        .fetch_all(
-            "SELECT location_id, name FROM cqc_locations WHERE provider_id = $1 AND care_home = $2 AND deregistration_date IS NULL ORDER BY name",
-            args![provider_id, true],
-        )
-        .await?)
-}
-
 /// Saves (or replaces) a provider's return; only for its own homes.
 pub async fn submit(
     state: &AppState,
@@ -143,7 +131,7 @@ pub async fn submit(
         i.location_id.trim().to_string()
     };
     if !home_care {
-        let homes = provider_homes(state, provider_id).await?;
+        let homes = crate::cqc::queries::provider_care_homes(&state.db, provider_id).await?;
         if !homes.iter().any(|(id, _)| *id == location) {
             // Someone else's home, or none: the same answer, so nothing is revealed.
             e.add("location_id", "Select one of your care homes");

@@ -203,6 +203,18 @@ pub async fn search(
     Ok((rows, total))
 }
 
+/// A provider's registered care homes, by name: (location ID, name). What a provider user
+/// keeps vacancies and sends cost returns for.
+pub async fn provider_care_homes(db: &Db, provider_id: &str) -> Result<Vec<(String, String)>> {
+    Ok(db
+        .q()
+        .fetch_all(
+            "SELECT location_id, name FROM cqc_locations WHERE provider_id = $1 AND care_home = $2 AND deregistration_date IS NULL ORDER BY name",
+            args![provider_id, true],
+        )
+        .await?)
+}
+
 /// Whether CQC's data knows the location (the check every form naming one makes).
 pub async fn location_exists(db: &Db, id: &str) -> Result<bool> {
     let n: i64 = db

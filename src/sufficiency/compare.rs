@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use caremarket_core::sufficiency::BedKind;
 
-use crate::{AppState, Result, args};
+use crate::{AppState, Result};
 
 const BEDS_2021: &str = include_str!(
     "../../data/sufficiency/cqc_care_home_beds_per_1000_aged_65plus_by_lad_2021_brc_derived.csv"
@@ -51,20 +51,18 @@ fn ascof(code: &str) -> Option<(String, f64)> {
 
 /// Open placements in a council's homes by bed type (the four long-term types only).
 pub async fn register(state: &AppState, council: &str) -> Result<BTreeMap<String, i64>> {
-    let today = state.clock.now().date_naive();
-    let rows: Vec<(String, i64)> = state
-        .db
-        .q()
-        .fetch_all(
-            "SELECT p.bed_type, COUNT(*) FROM placements p JOIN cqc_locations l ON l.location_id = p.location_id \
-             WHERE LOWER(l.local_authority) = LOWER($1) AND p.start_date <= $2 AND (p.end_date IS NULL OR p.end_date > $2) GROUP BY p.bed_type",
-            args![council, today],
-        )
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter(|(k, _)| BedKind::from_key(k).is_some())
-        .collect())
+    // No council named: no council's homes (not every home).
+    if council.trim().is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    Ok(
+        crate::capacity::placements::open_by_bed_type(state, Some(council))
+            .await?
+            .into_iter()
+            .filter(|(k, _)| BedKind::from_key(k).is_some())
+            .map(|(k, (n, _, _))| (k, n))
+            .collect(),
+    )
 }
 
 pub async fn comparison(state: &AppState, s: &super::Sufficiency) -> Result<Comparison> {

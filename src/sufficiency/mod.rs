@@ -8,6 +8,7 @@ pub mod compare;
 pub mod pages;
 pub mod projections;
 
+use caremarket_core::money::parse_hundredths;
 use caremarket_core::sufficiency::{Assumptions, Bands, BedKind, SupplyChange};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -261,45 +262,6 @@ pub async fn assumptions(
         },
         None => (Assumptions::default(), None),
     })
-}
-
-/// A number with up to two decimals as hundredths ("5.12" -> 512, "-1.5" -> -150).
-pub fn parse_hundredths(s: &str, negative_ok: bool) -> std::result::Result<i64, String> {
-    let t = s.trim().trim_end_matches('%').trim();
-    let (neg, t) = match t.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, t),
-    };
-    if neg && !negative_ok {
-        return Err("cannot be negative".into());
-    }
-    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
-    if (whole.is_empty() && frac.is_empty())
-        || !whole.chars().all(|c| c.is_ascii_digit())
-        || !frac.chars().all(|c| c.is_ascii_digit())
-        || frac.len() > 2
-        || whole.len() > 9
-    {
-        return Err("must be a number with at most two decimal places, like 5.25".into());
-    }
-    let w: i64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().unwrap_or(0)
-    };
-    let f: i64 = format!("{frac:0<2}").parse().unwrap_or(0);
-    let v = w * 100 + f;
-    Ok(if neg { -v } else { v })
-}
-
-/// Hundredths as a person writes them: 512 -> "5.12", -150 -> "-1.50".
-pub fn show_hundredths(v: i64) -> String {
-    format!(
-        "{}{}.{:02}",
-        if v < 0 { "-" } else { "" },
-        v.abs() / 100,
-        v.abs() % 100
-    )
 }
 
 /// The assumption form's fields: (name, label, value as hundredths, negative allowed).
@@ -725,19 +687,15 @@ pub async fn rates_from_register(
     }
     let (mut a, _) = assumptions(state, council).await?;
     let this_year = state.clock.now().year();
-    let bands = caremarket_core::sufficiency::population_in(
-        &caremarket_core::sufficiency::Base {
-            population: pop.bands(),
-            population_year: pop.year as i32,
-            projected: projections::for_council(state, council)
-                .await?
-                .into_iter()
-                .map(|(y, b, _)| (y, b))
-                .collect(),
-            beds: vec![],
-            at_risk: vec![],
-            changes: vec![],
-        },
+    let projected: Vec<(i32, Bands)> = projections::for_council(state, council)
+        .await?
+        .into_iter()
+        .map(|(y, b, _)| (y, b))
+        .collect();
+    let bands = caremarket_core::sufficiency::population_at(
+        pop.bands(),
+        pop.year as i32,
+        &projected,
         this_year,
         a.growth,
     );
@@ -841,18 +799,5 @@ mod tests {
         );
         assert_eq!(year_from_name("MYE2-mid-2021.csv"), Some(2021));
         assert_eq!(year_from_name("population.csv"), None);
-    }
-
-    #[test]
-    fn hundredths_as_people_type_them() {
-        assert_eq!(parse_hundredths("5.12", false), Ok(512));
-        assert_eq!(parse_hundredths("5.1", false), Ok(510));
-        assert_eq!(parse_hundredths("92%", false), Ok(9200));
-        assert_eq!(parse_hundredths("-1.5", true), Ok(-150));
-        assert!(parse_hundredths("-1.5", false).is_err());
-        assert!(parse_hundredths("1.234", false).is_err());
-        assert!(parse_hundredths("", false).is_err());
-        assert_eq!(show_hundredths(-150), "-1.50");
-        assert_eq!(show_hundredths(9200), "92.00");
     }
 }

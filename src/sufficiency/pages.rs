@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use caremarket_core::Role;
 use caremarket_core::sufficiency::{BAND_LABELS, BedKind};
 
-use super::{Sufficiency, show_hundredths};
+use super::Sufficiency;
 use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::export::{Table, Value};
@@ -16,6 +16,7 @@ use crate::web::forms::{FormErrors, Pairs, field};
 use crate::web::layout::render_status;
 use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post};
 use crate::{AppError, AppState, Result};
+use caremarket_core::money::show_hundredths;
 
 /// Who reads the results: council staff who shape the market, and scrutiny members.
 const READERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Viewer]);
@@ -66,20 +67,7 @@ const DEFAULT_HORIZON: i32 = 2035;
 
 impl SufficiencyQuery {
     async fn council(&self, state: &AppState) -> Result<String> {
-        if let Some(c) = self
-            .council
-            .as_deref()
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-        {
-            return Ok(c.to_string());
-        }
-        Ok(crate::admin::areas::list(state)
-            .await?
-            .into_iter()
-            .next()
-            .map(|a| a.name)
-            .unwrap_or_default())
+        crate::admin::areas::asked_or_first(state, self.council.as_deref()).await
     }
 
     fn to_year(&self) -> Result<i32> {

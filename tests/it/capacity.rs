@@ -462,19 +462,8 @@ async fn brokers_find_beds_nearest_first() {
 }
 
 async fn upload(c: &Client, csv: &str) -> crate::support::Resp {
-    let csrf = c.csrf().await;
-    let b = "BoUnDaRy";
-    let body = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"vacancies.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n"
-    );
-    c.request(
-        Method::POST,
-        "/capacity/homes/upload",
-        Some(&format!("multipart/form-data; boundary={b}")),
-        body,
-        &[],
-    )
-    .await
+    c.post_file("/capacity/homes/upload", &[], "vacancies.csv", csv)
+        .await
 }
 
 #[tokio::test]

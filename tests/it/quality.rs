@@ -70,19 +70,8 @@ pub(crate) async fn market(app: &TestApp) {
 }
 
 pub(crate) async fn upload_register(c: &Client, csv: &str) -> crate::support::Resp {
-    let csrf = c.csrf().await;
-    let b = "BoUnDaRy";
-    let body = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"register.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n"
-    );
-    c.request(
-        axum::http::Method::POST,
-        "/quality/contracts",
-        Some(&format!("multipart/form-data; boundary={b}")),
-        body,
-        &[],
-    )
-    .await
+    c.post_file("/quality/contracts", &[], "register.csv", csv)
+        .await
 }
 
 pub(crate) fn register() -> String {

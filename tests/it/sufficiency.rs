@@ -65,22 +65,23 @@ fn raw_sums() -> HashMap<String, (i64, i64, i64)> {
 }
 
 async fn upload(c: &Client, name: &str, bytes: &[u8], year: &str) -> crate::support::Resp {
-    let csrf = c.csrf().await;
-    let b = "BoUnDaRy7";
-    let mut body = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"year\"\r\n\r\n{year}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n"
+    let text = std::str::from_utf8(bytes).expect("the test files are text");
+    c.post_file("/sufficiency/population", &[("year", year)], name, text)
+        .await
+}
+
+/// A commissioner, signed in, who has loaded the mid-2020 estimates through the page.
+async fn commissioner_with_population(app: &TestApp) -> Client {
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    let r = upload(
+        &c,
+        "ons_mid2020_population_single_year_of_age_uk_areas.csv",
+        &ons_bytes(),
+        "",
     )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
-    c.request(
-        Method::POST,
-        "/sufficiency/population",
-        Some(&format!("multipart/form-data; boundary={b}")),
-        String::from_utf8(body).expect("the test files are text"),
-        &[],
-    )
-    .await
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    c
 }
 
 #[tokio::test]
@@ -262,15 +263,7 @@ pub fn refs(f: &[(String, String)]) -> Vec<(&str, &str)> {
 #[tokio::test]
 async fn plymouth_demand_supply_and_gap_from_real_data() {
     let app = TestApp::with_api_records().await;
-    let (c, _) = app.signed_in(Role::Commissioner).await;
-    let r = upload(
-        &c,
-        "ons_mid2020_population_single_year_of_age_uk_areas.csv",
-        &ons_bytes(),
-        "",
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let c = commissioner_with_population(&app).await;
 
     // Today's beds: the records' own counts, split by the stated rule.
     let s = c
@@ -478,19 +471,8 @@ async fn a_council_without_population_says_so() {
 }
 
 async fn upload_projections(c: &Client, name: &str, csv: &str) -> crate::support::Resp {
-    let csrf = c.csrf().await;
-    let b = "BoUnDaRy9";
-    let body = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n"
-    );
-    c.request(
-        Method::POST,
-        "/sufficiency/projections",
-        Some(&format!("multipart/form-data; boundary={b}")),
-        body,
-        &[],
-    )
-    .await
+    c.post_file("/sufficiency/projections", &[], name, csv)
+        .await
 }
 
 /// An ONS SNPP-shaped file for this year and next: persons rows count, male rows do not;
@@ -517,15 +499,7 @@ E06000026,Plymouth,Population,male,65,1400,1450
 #[tokio::test]
 async fn an_ons_projection_replaces_growth_for_the_years_it_covers() {
     let app = TestApp::new().await;
-    let (c, _) = app.signed_in(Role::Commissioner).await;
-    let r = upload(
-        &c,
-        "ons_mid2020_population_single_year_of_age_uk_areas.csv",
-        &ons_bytes(),
-        "",
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let c = commissioner_with_population(&app).await;
     let y0 = c.get("/api/v1/sufficiency?council=Plymouth").await.json()["from_year"]
         .as_i64()
         .unwrap();
@@ -576,15 +550,7 @@ async fn an_ons_projection_replaces_growth_for_the_years_it_covers() {
 #[tokio::test]
 async fn stock_rates_set_from_the_placements_register() {
     let app = TestApp::with_api_records().await;
-    let (c, _) = app.signed_in(Role::Commissioner).await;
-    let r = upload(
-        &c,
-        "ons_mid2020_population_single_year_of_age_uk_areas.csv",
-        &ons_bytes(),
-        "",
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let c = commissioner_with_population(&app).await;
     let r = c
         .post_form(
             "/sufficiency/assumptions",
@@ -720,15 +686,7 @@ async fn a_newer_ratings_file_does_not_hide_the_records_service_lists() {
             .await
             .unwrap();
     }
-    let (c, _) = app.signed_in(Role::Commissioner).await;
-    let r = upload(
-        &c,
-        "ons_mid2020_population_single_year_of_age_uk_areas.csv",
-        &ons_bytes(),
-        "",
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let c = commissioner_with_population(&app).await;
     let s = c.get("/api/v1/sufficiency?council=Plymouth").await.json();
     let expected = plymouth_beds_from_records();
     for k in [

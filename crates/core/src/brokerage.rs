@@ -6,21 +6,15 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+// n / d rounded half up (half away from zero), as the cost of care rounds pence.
+use crate::cost::div_round_half_up as div_round;
+
 /// Who pays: the council, or the NHS (Continuing Health Care).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Funding {
     Council,
     Health,
-}
-
-fn div_round(n: i128, d: i128) -> i64 {
-    debug_assert!(d > 0);
-    if n >= 0 {
-        ((2 * n + d) / (2 * d)) as i64
-    } else {
-        -(((-2 * n + d) / (2 * d)) as i64)
-    }
 }
 
 // ---------------------------------------------------------------------------------------

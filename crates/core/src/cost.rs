@@ -781,7 +781,7 @@ impl Unit {
     pub fn edit(self, v: i64) -> String {
         match self {
             Unit::Seconds => v.to_string(),
-            _ => fixed2(v).replace(',', ""),
+            _ => crate::money::show_hundredths(v),
         }
     }
 
@@ -812,6 +812,7 @@ impl Unit {
 
 /// "26.5" → 2650: a non-negative number with at most two decimal places, as hundredths.
 fn parse_hundredths(s: &str, what: &str) -> Result<i64, String> {
+    use crate::money::DecimalError;
     let t: String = s
         .trim()
         .chars()
@@ -820,28 +821,11 @@ fn parse_hundredths(s: &str, what: &str) -> Result<i64, String> {
     if t.starts_with('-') {
         return Err("the value cannot be negative".into());
     }
-    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
-    if (whole.is_empty() && frac.is_empty())
-        || !whole.chars().all(|c| c.is_ascii_digit())
-        || !frac.chars().all(|c| c.is_ascii_digit())
-    {
-        return Err(format!("{s:?} is not {what}"));
-    }
-    if frac.len() > 2 {
-        return Err("give at most two decimal places".into());
-    }
-    let whole: i64 = if whole.is_empty() {
-        0
-    } else {
-        whole
-            .parse()
-            .map_err(|_| "the number is too large".to_string())?
-    };
-    let frac: i64 = format!("{frac:0<2}").parse().unwrap_or(0);
-    whole
-        .checked_mul(100)
-        .and_then(|w| w.checked_add(frac))
-        .ok_or_else(|| "the number is too large".to_string())
+    crate::money::hundredths(&t).map_err(|e| match e {
+        DecimalError::NotANumber => format!("{s:?} is not {what}"),
+        DecimalError::TooManyPlaces => "give at most two decimal places".into(),
+        DecimalError::TooLarge => "the number is too large".into(),
+    })
 }
 
 /// What an input is, which decides the uplifts that move it.

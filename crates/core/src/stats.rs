@@ -20,13 +20,7 @@ pub fn quartiles(values: &[i64]) -> Option<(i64, i64, i64)> {
         }
         // v[i] + (v[i+1] − v[i]) × rem/den, rounded half up
         let (a, b) = (v[i] as i128, v[i + 1] as i128);
-        let n = a * den as i128 + (b - a) * rem as i128;
-        let d = den as i128;
-        (if n >= 0 {
-            (2 * n + d) / (2 * d)
-        } else {
-            -((-2 * n + d) / (2 * d))
-        }) as i64
+        crate::cost::div_round_half_up(a * den as i128 + (b - a) * rem as i128, den as i128)
     };
     Some((q(1, 4), q(1, 2), q(3, 4)))
 }

@@ -15,6 +15,9 @@
 
 use serde::{Deserialize, Serialize};
 
+// n / d rounded half up (half away from zero), as the cost of care rounds pence.
+use crate::cost::div_round_half_up as div_round;
+
 /// The bed types sufficiency is worked out for (the four; respite and any others a
 /// council adds for vacancies are not long-term supply).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -108,17 +111,6 @@ impl Bands {
 
 /// The age bands' labels, in [`Bands`] order.
 pub const BAND_LABELS: [&str; 3] = ["65 to 74", "75 to 84", "85 and over"];
-
-/// Rounds n / d half up (n, d ≥ 0; for negative n, half away from zero).
-fn div_round(n: i128, d: i128) -> i64 {
-    debug_assert!(d > 0);
-    let q = if n >= 0 {
-        (2 * n + d) / (2 * d)
-    } else {
-        -((-2 * n + d) / (2 * d))
-    };
-    q as i64
-}
 
 /// Growth a year per band, in basis points (150 = 1.50% a year; may be negative).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -378,11 +370,28 @@ pub struct Base {
 /// The population in `year`: the latest known figure at or before it (the estimate or a
 /// projection), grown by the growth rates for the years after that.
 pub fn population_in(base: &Base, year: i32, g: Growth) -> Bands {
-    let (from_year, from) = std::iter::once((base.population_year, base.population))
-        .chain(base.projected.iter().copied())
+    population_at(
+        base.population,
+        base.population_year,
+        &base.projected,
+        year,
+        g,
+    )
+}
+
+/// [`population_in`] from the estimate and the projections alone.
+pub fn population_at(
+    estimate: Bands,
+    estimate_year: i32,
+    projected: &[(i32, Bands)],
+    year: i32,
+    g: Growth,
+) -> Bands {
+    let (from_year, from) = std::iter::once((estimate_year, estimate))
+        .chain(projected.iter().copied())
         .filter(|(y, _)| *y <= year)
         .max_by_key(|(y, _)| *y)
-        .unwrap_or((base.population_year, base.population));
+        .unwrap_or((estimate_year, estimate));
     project(from, from_year, year, g)
 }
 

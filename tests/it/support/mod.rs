@@ -441,6 +441,36 @@ impl Client {
         .await
     }
 
+    /// A signed-in browser's file upload: a multipart form with the CSRF token, the `fields`
+    /// and one text file as `file`.
+    pub async fn post_file(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file_name: &str,
+        content: &str,
+    ) -> Resp {
+        let csrf = self.csrf().await;
+        let b = "BoUnDaRy";
+        let mut body = String::new();
+        for (k, v) in std::iter::once(("csrf_token", csrf.as_str())).chain(fields.iter().copied()) {
+            body.push_str(&format!(
+                "--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+            ));
+        }
+        body.push_str(&format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n{content}\r\n--{b}--\r\n"
+        ));
+        self.request(
+            Method::POST,
+            path,
+            Some(&format!("multipart/form-data; boundary={b}")),
+            body,
+            &[],
+        )
+        .await
+    }
+
     pub async fn post_json(&self, path: &str, body: serde_json::Value) -> Resp {
         let csrf = if self.headers.contains_key(header::AUTHORIZATION) {
             String::new()
