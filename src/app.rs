@@ -77,6 +77,9 @@ pub fn all_routes() -> Vec<RouteDef> {
     v.extend(crate::cost_of_care::pages::routes());
     v.extend(crate::cost_of_care::return_pages::routes());
     v.extend(crate::brokerage::pages::routes());
+    v.extend(crate::brokerage::request_pages::routes());
+    v.extend(crate::brokerage::rules::routes());
+    v.extend(crate::brokerage::awaiting_pages::routes());
     v
 }
 

@@ -38,6 +38,9 @@ pub struct ServiceSettings {
     /// threshold red.
     pub vacancy_amber_days: i64,
     pub vacancy_red_days: i64,
+    /// Brokerage: case reference format, offer width and deadlines, banked hours.
+    #[schema(value_type = Object)]
+    pub brokerage: caremarket_core::brokerage::Rules,
 }
 
 impl Default for ServiceSettings {
@@ -53,6 +56,7 @@ impl Default for ServiceSettings {
             risk_weights: Default::default(),
             vacancy_amber_days: 7,
             vacancy_red_days: 14,
+            brokerage: Default::default(),
         }
     }
 }
@@ -77,6 +81,10 @@ impl ServiceSettings {
             ),
             ("vacancy_amber_days", self.vacancy_amber_days.to_string()),
             ("vacancy_red_days", self.vacancy_red_days.to_string()),
+            (
+                "brokerage_rules",
+                serde_json::to_string(&self.brokerage).unwrap_or_default(),
+            ),
             (
                 "risk_weights",
                 serde_json::to_string(&self.risk_weights).unwrap_or_default(),
@@ -144,6 +152,7 @@ pub async fn load(db: &Db) -> anyhow::Result<ServiceSettings> {
             // (and the admin page shows what is in force).
             "qaf_framework" => s.qaf = serde_json::from_str(&v).unwrap_or_default(),
             "risk_weights" => s.risk_weights = serde_json::from_str(&v).unwrap_or_default(),
+            "brokerage_rules" => s.brokerage = serde_json::from_str(&v).unwrap_or_default(),
             "vacancy_amber_days" => {
                 s.vacancy_amber_days = v.parse().unwrap_or(s.vacancy_amber_days)
             }

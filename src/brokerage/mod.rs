@@ -4,7 +4,12 @@
 //! withdraw mid-term and their rows stay with the dates (seed 003 §4.5). The offer cascade,
 //! the awaiting care list and banked hours follow the rules in `caremarket_core::brokerage`.
 
+pub mod awaiting;
+pub mod awaiting_pages;
 pub mod pages;
+pub mod request_pages;
+pub mod requests;
+pub mod rules;
 
 use chrono::{DateTime, NaiveDate, Utc};
 

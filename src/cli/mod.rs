@@ -364,6 +364,7 @@ fn write_report(html: String, out: &std::path::Path) -> anyhow::Result<()> {
 async fn serve(db: Db, args: &ServeArgs, banner: Option<String>) -> anyhow::Result<()> {
     let config = Config::from_args(args);
     let state = AppState::with_system_clock(db.clone(), config).await?;
+    crate::brokerage::requests::spawn_expiry_task(state.clone());
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;

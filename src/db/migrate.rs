@@ -42,6 +42,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     22 "0022_scenario_dates",
     23 "0023_brokerage_lots",
     24 "0024_services_edition",
+    25 "0025_care_requests",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -68,6 +69,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     22 "0022_scenario_dates",
     23 "0023_brokerage_lots",
     24 "0024_services_edition",
+    25 "0025_care_requests",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

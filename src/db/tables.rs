@@ -61,4 +61,7 @@ pub const TABLES: &[&str] = &[
     "population_projections",
     "lots",
     "lot_providers",
+    "care_requests",
+    "offers",
+    "awaiting_episodes",
 ];

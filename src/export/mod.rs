@@ -35,6 +35,24 @@ pub enum Value {
     Decimal(Option<f64>),
     /// Money in pence, written as pounds with two decimals (a number in XLSX).
     Pence(i64),
+    /// Any figure kept in hundredths (hours, days), written with two decimals.
+    Hundredths(i64),
+    /// No figure (nothing to average, say).
+    Empty,
+}
+
+impl Value {
+    /// The figure as a page shows it.
+    pub fn shown(&self) -> String {
+        match self {
+            Value::Text(t) => t.clone(),
+            Value::Int(n) => n.to_string(),
+            Value::Decimal(Some(x)) => format!("{x:.1}"),
+            Value::Decimal(None) | Value::Empty => "–".into(),
+            Value::Pence(p) => caremarket_core::money::pounds(*p),
+            Value::Hundredths(h) => caremarket_core::money::show_hundredths(*h),
+        }
+    }
 }
 
 impl Table {
@@ -54,7 +72,8 @@ impl Table {
                     Value::Int(n) => n.to_string(),
                     Value::Decimal(Some(x)) => format!("{x:.1}"),
                     Value::Decimal(None) => String::new(),
-                    Value::Pence(p) => format!(
+                    Value::Empty => String::new(),
+                    Value::Pence(p) | Value::Hundredths(p) => format!(
                         "{}{}.{:02}",
                         if *p < 0 { "-" } else { "" },
                         p.abs() / 100,
@@ -105,10 +124,10 @@ impl Table {
                     Value::Decimal(Some(x)) => {
                         ws.write_number_with_format(r, c, *x, &one_dp)?;
                     }
-                    Value::Decimal(None) => {}
+                    Value::Decimal(None) | Value::Empty => {}
                     // Pence to pounds for the sheet only: the figure people read, exact to
                     // the penny at two decimals.
-                    Value::Pence(p) => {
+                    Value::Pence(p) | Value::Hundredths(p) => {
                         ws.write_number_with_format(r, c, *p as f64 / 100.0, &money)?;
                     }
                 }

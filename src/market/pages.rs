@@ -923,13 +923,7 @@ struct ReportPage {
 
 impl ReportPage {
     fn cell(&self, v: &crate::export::Value) -> String {
-        match v {
-            crate::export::Value::Text(t) => t.clone(),
-            crate::export::Value::Int(n) => n.to_string(),
-            crate::export::Value::Decimal(Some(x)) => format!("{x:.1}"),
-            crate::export::Value::Decimal(None) => "–".into(),
-            crate::export::Value::Pence(p) => caremarket_core::money::pounds(*p),
-        }
+        v.shown()
     }
 }
 

@@ -47,15 +47,23 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         v.push(("Find a bed", "/capacity"));
     }
     if matches!(role, Role::Admin | Role::Commissioner | Role::Broker) {
+        v.push(("Care requests", "/brokerage/requests"));
         v.push(("Lots", "/brokerage/lots"));
     }
     if role == Role::Provider {
+        v.push(("Offers of home care", "/offers"));
         v.push(("Your QA visits", "/quality/visits"));
         v.push(("Your action plans", "/quality/plans"));
         v.push(("Your vacancies", "/capacity/homes"));
         v.push(("Your returns", "/capacity/returns"));
         v.push(("Survey of the council", "/quality/survey"));
         v.push(("Your cost returns", "/cost-of-care/returns"));
+    }
+    if matches!(
+        role,
+        Role::Admin | Role::Commissioner | Role::Broker | Role::Viewer
+    ) {
+        v.push(("Awaiting care", "/brokerage/awaiting"));
     }
     if matches!(role, Role::Admin | Role::Commissioner | Role::Viewer) {
         v.push(("Cost of care", "/cost-of-care"));

@@ -9,6 +9,8 @@ mod api;
 mod audit;
 mod authz;
 mod brokerage;
+mod brokerage_awaiting;
+mod brokerage_requests;
 mod browser;
 mod browser_market;
 mod capacity;

@@ -129,6 +129,82 @@ pub fn reporting_dates(first: NaiveDate, last: NaiveDate, step_days: i64) -> Vec
 }
 
 // ---------------------------------------------------------------------------------------
+// A council's brokerage rules
+
+/// How urgent a request is, and how long a provider has to answer its offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Urgency {
+    pub key: String,
+    pub label: String,
+    pub response_minutes: i64,
+}
+
+/// The rules a council sets for brokerage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Rules {
+    /// The council's case reference format: `9` a digit, `A` a letter, anything else itself
+    /// ("ASC-9999999"). Empty: 3 to 20 letters, digits, `-` or `/`.
+    pub case_reference_format: String,
+    /// How many providers hold the offer at once (1: one at a time, in rank order)
+    pub offer_width: usize,
+    pub urgencies: Vec<Urgency>,
+    /// Providers are reminded this many minutes before an offer's deadline
+    pub reminder_minutes: i64,
+    pub bank: BankRules,
+    /// Days between the awaiting care list's reporting dates (7: weekly)
+    pub reporting_step_days: i64,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        let u = |k: &str, l: &str, m| Urgency {
+            key: k.into(),
+            label: l.into(),
+            response_minutes: m,
+        };
+        Rules {
+            case_reference_format: String::new(),
+            offer_width: 1,
+            urgencies: vec![
+                u("standard", "Standard", 24 * 60),
+                u("hospital_discharge", "Hospital discharge", 4 * 60),
+                u("crisis", "Crisis (care breaking down)", 2 * 60),
+            ],
+            reminder_minutes: 60,
+            bank: BankRules {
+                cap_hundredths: 2000,
+                expiry_weeks: 12,
+            },
+            reporting_step_days: 7,
+        }
+    }
+}
+
+impl Rules {
+    pub fn urgency(&self, key: &str) -> Option<&Urgency> {
+        self.urgencies.iter().find(|u| u.key == key)
+    }
+}
+
+/// Whether `s` is a case reference in the council's `format` (see [`Rules`]).
+pub fn case_reference_ok(format: &str, s: &str) -> bool {
+    if format.is_empty() {
+        let n = s.chars().count();
+        return (3..=20).contains(&n)
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/');
+    }
+    let (f, v): (Vec<char>, Vec<char>) = (format.chars().collect(), s.chars().collect());
+    f.len() == v.len()
+        && f.iter().zip(&v).all(|(f, c)| match f {
+            '9' => c.is_ascii_digit(),
+            'A' => c.is_ascii_alphabetic(),
+            other => other.eq_ignore_ascii_case(c),
+        })
+}
+
+// ---------------------------------------------------------------------------------------
 // The offer cascade
 
 /// Why a provider said no.
@@ -152,6 +228,8 @@ pub enum OfferStatus {
     Expired,
     /// Closed because another provider accepted, or the request was withdrawn
     Closed,
+    /// A broker moved past it before an answer (with a reason, audited)
+    Skipped,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,6 +271,10 @@ pub enum Refused {
     NoOpenOffer,
     /// The request is placed, waiting or withdrawn
     NotOffering,
+    /// The request is already placed or withdrawn: nothing more can be done with it
+    Closed,
+    /// A new order must list exactly the providers not yet offered
+    NotTheRemainingProviders,
 }
 
 /// One request's cascade: the lot's primary provider first, then the framework in rank
@@ -326,7 +408,13 @@ impl Cascade {
     }
 
     /// The broker withdraws the request (the person no longer needs care, say).
-    pub fn withdraw(&mut self) {
+    pub fn withdraw(&mut self) -> Result<(), Refused> {
+        if matches!(
+            self.state,
+            RequestState::Placed { .. } | RequestState::Withdrawn
+        ) {
+            return Err(Refused::Closed);
+        }
         for o in self
             .offers
             .iter_mut()
@@ -335,6 +423,86 @@ impl Cascade {
             o.status = OfferStatus::Closed;
         }
         self.state = RequestState::Withdrawn;
+        Ok(())
+    }
+
+    /// The providers not yet offered, in the order they will be.
+    pub fn remaining(&self) -> &[String] {
+        &self.order[self.next.min(self.order.len())..]
+    }
+
+    /// A broker moves past the open offers (the provider is known to be full, say): they
+    /// close as skipped and the next providers are offered.
+    pub fn skip(&mut self, now: i64) -> Result<Vec<Event>, Refused> {
+        if self.state != RequestState::Offering {
+            return Err(Refused::NotOffering);
+        }
+        for o in self
+            .offers
+            .iter_mut()
+            .filter(|o| o.status == OfferStatus::Open)
+        {
+            o.status = OfferStatus::Skipped;
+        }
+        Ok(self.refill(now))
+    }
+
+    /// A broker re-orders the providers not yet offered: `rest` must hold exactly them.
+    pub fn reorder(&mut self, rest: &[String]) -> Result<(), Refused> {
+        if matches!(
+            self.state,
+            RequestState::Placed { .. } | RequestState::Withdrawn
+        ) {
+            return Err(Refused::Closed);
+        }
+        let mut a = self.remaining().to_vec();
+        let mut b = rest.to_vec();
+        a.sort();
+        b.sort();
+        if a != b {
+            return Err(Refused::NotTheRemainingProviders);
+        }
+        self.order.truncate(self.next);
+        self.order.extend(rest.iter().cloned());
+        Ok(())
+    }
+
+    /// A waiting request goes round again: to `order` (the lot's providers today, say, or
+    /// ones that have since declared capacity), each offered afresh.
+    pub fn reopen(&mut self, order: &[String], now: i64) -> Result<Vec<Event>, Refused> {
+        if self.state != RequestState::Waiting {
+            return Err(Refused::NotOffering);
+        }
+        let mut seen = std::collections::HashSet::new();
+        self.order.truncate(self.next);
+        self.order
+            .extend(order.iter().filter(|p| seen.insert((*p).clone())).cloned());
+        self.state = RequestState::Offering;
+        Ok(self.refill(now))
+    }
+
+    /// A spot purchase: the broker places the package with a provider directly (on the
+    /// framework or not); open offers close.
+    pub fn spot(&mut self, provider: &str) -> Result<Vec<Event>, Refused> {
+        if matches!(
+            self.state,
+            RequestState::Placed { .. } | RequestState::Withdrawn
+        ) {
+            return Err(Refused::Closed);
+        }
+        for o in self
+            .offers
+            .iter_mut()
+            .filter(|o| o.status == OfferStatus::Open)
+        {
+            o.status = OfferStatus::Closed;
+        }
+        self.state = RequestState::Placed {
+            provider: provider.to_string(),
+        };
+        Ok(vec![Event::Placed {
+            provider: provider.to_string(),
+        }])
     }
 
     /// The earliest deadline still open: when the expiry task must next look.
@@ -448,6 +616,19 @@ mod tests {
             left: left.map(d),
             hours_hundredths: hours,
         }
+    }
+
+    #[test]
+    fn case_references_follow_the_councils_format() {
+        assert!(case_reference_ok("", "ASC-1234567"));
+        assert!(!case_reference_ok("", "AB"));
+        assert!(!case_reference_ok("", "Mrs Smith"));
+        assert!(case_reference_ok("ASC-9999999", "ASC-0012345"));
+        assert!(case_reference_ok("ASC-9999999", "asc-0012345"));
+        assert!(!case_reference_ok("ASC-9999999", "ASC-001234"));
+        assert!(!case_reference_ok("ASC-9999999", "ASC-00123X5"));
+        assert!(case_reference_ok("AA999", "LE123"));
+        assert!(!case_reference_ok("AA999", "L1123"));
     }
 
     #[test]
@@ -614,12 +795,20 @@ mod tests {
         Decline(usize, i64),
         Expire(i64),
         Withdraw,
+        Skip(i64),
+        Reorder(u64),
+        Spot(usize),
+        Reopen(i64),
     }
 
     fn act() -> impl Strategy<Value = Act> {
         prop_oneof![
             (0usize..6, 0i64..500).prop_map(|(p, t)| Act::Accept(p, t)),
             (0usize..6, 0i64..500).prop_map(|(p, t)| Act::Decline(p, t)),
+            (0i64..500).prop_map(Act::Skip),
+            any::<u64>().prop_map(Act::Reorder),
+            (0usize..3).prop_map(Act::Spot),
+            (0i64..500).prop_map(Act::Reopen),
             (0i64..500).prop_map(Act::Expire),
             Just(Act::Withdraw),
         ]
@@ -753,30 +942,45 @@ mod tests {
             prop_assert_eq!(fast, naive(&episodes, &dates));
         }
 
-        /// Whatever happens: never more open offers than the width; never two acceptances;
-        /// placed means exactly one accepted offer; and once every deadline has passed, the
+        /// Whatever happens, brokers' actions included: never more open offers than the
+        /// width; never two acceptances; an accepted offer means placed with that provider,
+        /// and placed stays placed; and once every deadline has passed, the
         /// request is placed, waiting or withdrawn.
         #[test]
         fn the_cascade_keeps_its_promises(n in 1usize..6, width in 1usize..3, acts in proptest::collection::vec(act(), 0..30)) {
             let (mut c, _) = Cascade::start(&order(n), width, 50, 0);
             let mut now = 0;
+            let mut placed: Option<String> = None;
             for a in acts {
                 match a {
                     Act::Accept(p, t) => { now = now.max(t); let _ = c.accept(&format!("P{p}"), now); }
                     Act::Decline(p, t) => { now = now.max(t); let _ = c.decline(&format!("P{p}"), DeclineReason::Area, now); }
                     Act::Expire(t) => { now = now.max(t); c.expire(now); }
-                    Act::Withdraw => if matches!(c.state, RequestState::Offering) && now % 7 == 0 { c.withdraw() },
+                    Act::Withdraw => if now % 7 == 0 { let _ = c.withdraw(); },
+                    Act::Skip(t) => { now = now.max(t); let _ = c.skip(now); }
+                    Act::Reorder(seed) => {
+                        let mut rest = c.remaining().to_vec();
+                        if !rest.is_empty() { let k = (seed as usize) % rest.len(); rest.rotate_left(k); }
+                        let _ = c.reorder(&rest);
+                    }
+                    Act::Spot(p) => if now % 5 == 0 { let _ = c.spot(&format!("S{p}")); },
+                    Act::Reopen(t) => { now = now.max(t); let _ = c.reopen(&order(n), now); }
                 }
                 prop_assert!(c.open_offers().count() <= width);
                 let accepted = c.offers.iter().filter(|o| o.status == OfferStatus::Accepted).count();
                 prop_assert!(accepted <= 1);
-                prop_assert_eq!(accepted == 1, matches!(c.state, RequestState::Placed { .. }));
+                if let Some(o) = c.offers.iter().find(|o| o.status == OfferStatus::Accepted) {
+                    prop_assert_eq!(&c.state, &RequestState::Placed { provider: o.provider.clone() });
+                }
                 if c.state != RequestState::Offering {
                     prop_assert_eq!(c.open_offers().count(), 0);
                 }
-                // Each provider is offered at most once.
+                // No provider holds two open offers for one request.
                 let mut seen = std::collections::HashSet::new();
-                prop_assert!(c.offers.iter().all(|o| seen.insert(o.provider.clone())));
+                prop_assert!(c.open_offers().all(|o| seen.insert(o.provider.clone())));
+                // A placed request stays placed, with the same provider.
+                if let Some(p) = &placed { prop_assert_eq!(&c.state, &RequestState::Placed { provider: p.clone() }); }
+                if let RequestState::Placed { provider } = &c.state { placed = Some(provider.clone()); }
             }
             // Run the clock out: every request ends placed, waiting or withdrawn.
             for _ in 0..=n { now += 1_000; c.expire(now); }
