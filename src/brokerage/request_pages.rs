@@ -244,6 +244,7 @@ struct RequestPage {
     /// Providers not yet offered, with names
     remaining: Vec<(String, String)>,
     placed_name: Option<String>,
+    package: Option<super::packages::Package>,
     can_act: bool,
     errors: FormErrors,
 }
@@ -285,7 +286,7 @@ async fn provider_name(state: &AppState, id: &str) -> Result<Option<String>> {
     Ok(n.and_then(|x| x.0))
 }
 
-async fn request_view(
+pub(super) async fn request_view(
     state: &AppState,
     ctx: &RequestCtx,
     id: i64,
@@ -311,6 +312,7 @@ async fn request_view(
             trail: requests::trail(state, id).await?,
             remaining,
             placed_name,
+            package: super::packages::for_request(state, id).await?,
             can_act: matches!(ctx.user()?.role, Role::Admin | Role::Broker),
             errors,
             r,

@@ -43,6 +43,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     23 "0023_brokerage_lots",
     24 "0024_services_edition",
     25 "0025_care_requests",
+    26 "0026_packages",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -70,6 +71,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     23 "0023_brokerage_lots",
     24 "0024_services_edition",
     25 "0025_care_requests",
+    26 "0026_packages",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

@@ -64,4 +64,7 @@ pub const TABLES: &[&str] = &[
     "care_requests",
     "offers",
     "awaiting_episodes",
+    "packages",
+    "package_reviews",
+    "delivered_hours",
 ];

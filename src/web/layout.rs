@@ -48,10 +48,12 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     }
     if matches!(role, Role::Admin | Role::Commissioner | Role::Broker) {
         v.push(("Care requests", "/brokerage/requests"));
+        v.push(("Packages", "/brokerage/packages"));
         v.push(("Lots", "/brokerage/lots"));
     }
     if role == Role::Provider {
         v.push(("Offers of home care", "/offers"));
+        v.push(("Your packages", "/packages"));
         v.push(("Your QA visits", "/quality/visits"));
         v.push(("Your action plans", "/quality/plans"));
         v.push(("Your vacancies", "/capacity/homes"));
