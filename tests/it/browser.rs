@@ -56,7 +56,7 @@ pub async fn click_and_wait(b: &Browser, css: &str) {
     panic!("no new page after clicking {css}");
 }
 
-async fn axe_clean(b: &Browser, page: &str, checked: &mut Vec<String>) {
+pub async fn axe_clean(b: &Browser, page: &str, checked: &mut Vec<String>) {
     let v = b.axe_check().await.unwrap();
     assert!(v.is_empty(), "axe on {page}: {v:#?}");
     checked.push(page.to_string());
@@ -192,7 +192,7 @@ async fn admin_signs_in_creates_a_user_and_signs_out() {
     );
 }
 
-async fn sign_in(b: &Browser, base: &str, email: &str, password: &str) {
+pub async fn sign_in(b: &Browser, base: &str, email: &str, password: &str) {
     b.goto(&format!("{base}/sign-in")).await.unwrap();
     b.fill("#email", email).await.unwrap();
     b.fill("#password", password).await.unwrap();

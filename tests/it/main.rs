@@ -13,6 +13,7 @@ mod brokerage_awaiting;
 mod brokerage_packages;
 mod brokerage_requests;
 mod browser;
+mod browser_brokerage;
 mod browser_market;
 mod capacity;
 mod cli;
