@@ -543,13 +543,16 @@ fn own_provider(ctx: &RequestCtx) -> Result<String> {
     ctx.user()?.provider_id.clone().ok_or(AppError::Forbidden)
 }
 
-async fn offer_views(state: &AppState, provider: &str) -> Result<Vec<OfferView>> {
-    let mut out = Vec::new();
-    for o in requests::offers_to(state, provider).await? {
-        let r = requests::get(state, o.request_id).await?;
-        out.push(view_of(&r, &o));
-    }
-    Ok(out)
+async fn offer_views(
+    state: &AppState,
+    provider: &str,
+    status: Option<&str>,
+) -> Result<Vec<OfferView>> {
+    Ok(requests::offers_to(state, provider, status)
+        .await?
+        .iter()
+        .map(|(o, r)| view_of(r, o))
+        .collect())
 }
 
 fn view_of(r: &CareRequest, o: &OfferRow) -> OfferView {
@@ -595,7 +598,7 @@ impl OffersPage {
 }
 
 async fn offers_page(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
-    let all = offer_views(&state, &own_provider(&ctx)?).await?;
+    let all = offer_views(&state, &own_provider(&ctx)?, None).await?;
     let (open, past) = all.into_iter().partition(|o| o.status == "open");
     render_status(
         StatusCode::OK,
@@ -797,12 +800,26 @@ pub async fn api_raise(
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/offers", tag = "brokerage", responses((status = 200, body = Vec<OfferView>)))]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct OffersQuery {
+    /// Only offers in this state: open, accepted, declined, expired, closed or skipped
+    pub status: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/offers", tag = "brokerage", params(OffersQuery), responses((status = 200, body = Vec<OfferView>)))]
 pub async fn api_offers(
     State(state): State<AppState>,
     ctx: RequestCtx,
+    axum::extract::Query(q): axum::extract::Query<OffersQuery>,
 ) -> Result<Json<Vec<OfferView>>> {
-    Ok(Json(offer_views(&state, &own_provider(&ctx)?).await?))
+    Ok(Json(
+        offer_views(
+            &state,
+            &own_provider(&ctx)?,
+            q.status.as_deref().filter(|s| !s.is_empty()),
+        )
+        .await?,
+    ))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]

@@ -186,16 +186,36 @@ pub async fn trail(state: &AppState, request_id: i64) -> Result<Vec<OfferRow>> {
         .await?)
 }
 
-/// Offers made to one provider, newest first.
-pub async fn offers_to(state: &AppState, provider_id: &str) -> Result<Vec<OfferRow>> {
-    Ok(state
+/// Offers made to one provider (only those with `status`, if given), newest first, each
+/// with its request: two queries however many offers there are.
+pub async fn offers_to(
+    state: &AppState,
+    provider_id: &str,
+    status: Option<&str>,
+) -> Result<Vec<(OfferRow, CareRequest)>> {
+    let status = status.unwrap_or("");
+    let offers: Vec<OfferRow> = state
         .db
         .q()
         .fetch_all(
-            &format!("{OFFER_SELECT} WHERE o.provider_id = $1 ORDER BY o.made_at DESC, o.id DESC"),
-            args![provider_id],
+            &format!("{OFFER_SELECT} WHERE o.provider_id = $1 AND ($2 = '' OR o.status = $2) ORDER BY o.made_at DESC, o.id DESC"),
+            args![provider_id, status],
         )
-        .await?)
+        .await?;
+    let requests: Vec<CareRequest> = state
+        .db
+        .q()
+        .fetch_all(
+            &format!("{SELECT} WHERE r.id IN (SELECT request_id FROM offers WHERE provider_id = $1 AND ($2 = '' OR status = $2))"),
+            args![provider_id, status],
+        )
+        .await?;
+    let by_id: std::collections::HashMap<i64, CareRequest> =
+        requests.into_iter().map(|r| (r.id, r)).collect();
+    Ok(offers
+        .into_iter()
+        .filter_map(|o| by_id.get(&o.request_id).cloned().map(|r| (o, r)))
+        .collect())
 }
 
 // ---------------------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 //! up a deployment. Every option can also come from a `CAREMARKET_*` environment variable.
 
 mod bench;
+mod bench_brokerage;
 mod cqc;
 pub mod dbtools;
 mod quality;
+mod simulate;
 mod sufficiency;
 
 use clap::{Parser, Subcommand};
@@ -62,6 +64,9 @@ enum Command {
     /// Printable reports for scrutiny
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Simulations on synthetic demand
+    #[command(subcommand)]
+    Simulate(SimulateCommand),
     /// Take a consistent copy of a SQLite database while the service runs
     Backup {
         #[command(flatten)]
@@ -78,6 +83,9 @@ enum BenchCommand {
     Http(bench::HttpArgs),
     /// Provider users updating their homes' vacancies at once; checks no update is lost
     Vacancies(bench::VacancyArgs),
+    /// Care requests raised at once, with the framework's providers answering through the
+    /// API, until all are placed or waiting (an in-process server on loopback)
+    Brokerage(bench_brokerage::BrokerageArgs),
 }
 
 #[derive(Subcommand)]
@@ -92,6 +100,12 @@ enum EvalCommand {
         #[arg(long)]
         api_records: Option<std::path::PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum SimulateCommand {
+    /// A year of home care requests placed by the offer cascade and by batch matching
+    Brokerage(simulate::BrokerageSimArgs),
 }
 
 #[derive(Subcommand)]
@@ -243,6 +257,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => user(cmd).await,
         Command::Bench(BenchCommand::Http(a)) => bench::http(&a).await,
         Command::Bench(BenchCommand::Vacancies(a)) => bench::vacancies(&a).await,
+        Command::Bench(BenchCommand::Brokerage(a)) => bench_brokerage::brokerage(&a).await,
+        Command::Simulate(SimulateCommand::Brokerage(a)) => simulate::brokerage(&a),
         Command::Eval(EvalCommand::Risk { file, api_records }) => {
             let read = |f: &std::path::Path| {
                 std::fs::read(f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))

@@ -10,6 +10,7 @@ mod audit;
 mod authz;
 mod brokerage;
 mod brokerage_awaiting;
+mod brokerage_cli;
 mod brokerage_packages;
 mod brokerage_requests;
 mod browser;
