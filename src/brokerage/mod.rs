@@ -9,6 +9,8 @@ pub mod awaiting_pages;
 pub mod package_pages;
 pub mod packages;
 pub mod pages;
+pub mod ranking;
+pub mod ranking_pages;
 pub mod request_pages;
 pub mod requests;
 pub mod rules;

@@ -274,7 +274,7 @@ impl RequestPage {
     }
 }
 
-async fn provider_name(state: &AppState, id: &str) -> Result<Option<String>> {
+pub(super) async fn provider_name(state: &AppState, id: &str) -> Result<Option<String>> {
     let n: Option<(Option<String>,)> = state
         .db
         .q()

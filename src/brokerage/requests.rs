@@ -929,6 +929,10 @@ pub fn spawn_expiry_task(state: AppState) {
             if let Err(e) = expire_due(&state).await {
                 tracing::warn!(error = %e, "offer expiry failed; trying again shortly");
             }
+            // Approved rankings take effect on their date, here too.
+            if let Err(e) = super::ranking::apply_due(&state).await {
+                tracing::warn!(error = %e, "applying approved rankings failed; trying again shortly");
+            }
             tokio::time::sleep(std::time::Duration::from_secs(10)).await;
         }
     });

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_brokerage;
+mod brokerage;
 mod cqc;
 pub mod dbtools;
 mod quality;
@@ -67,6 +68,9 @@ enum Command {
     /// Simulations on synthetic demand
     #[command(subcommand)]
     Simulate(SimulateCommand),
+    /// Home care brokerage: the annual re-ranking
+    #[command(subcommand)]
+    Brokerage(BrokerageCommand),
     /// Take a consistent copy of a SQLite database while the service runs
     Backup {
         #[command(flatten)]
@@ -100,6 +104,13 @@ enum EvalCommand {
         #[arg(long)]
         api_records: Option<std::path::PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum BrokerageCommand {
+    /// Work out a lot's new framework order from QAF, CQC and performance (kept as a
+    /// proposal for a commissioner to approve)
+    Rerank(brokerage::RerankArgs),
 }
 
 #[derive(Subcommand)]
@@ -259,6 +270,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Vacancies(a)) => bench::vacancies(&a).await,
         Command::Bench(BenchCommand::Brokerage(a)) => bench_brokerage::brokerage(&a).await,
         Command::Simulate(SimulateCommand::Brokerage(a)) => simulate::brokerage(&a),
+        Command::Brokerage(BrokerageCommand::Rerank(a)) => brokerage::rerank(&a).await,
         Command::Eval(EvalCommand::Risk { file, api_records }) => {
             let read = |f: &std::path::Path| {
                 std::fs::read(f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))

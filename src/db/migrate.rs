@@ -44,6 +44,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     24 "0024_services_edition",
     25 "0025_care_requests",
     26 "0026_packages",
+    27 "0027_rankings",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -72,6 +73,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     24 "0024_services_edition",
     25 "0025_care_requests",
     26 "0026_packages",
+    27 "0027_rankings",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

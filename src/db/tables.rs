@@ -67,4 +67,5 @@ pub const TABLES: &[&str] = &[
     "packages",
     "package_reviews",
     "delivered_hours",
+    "rankings",
 ];

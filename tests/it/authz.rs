@@ -461,6 +461,32 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "admin+commissioner+broker+provider",
     ),
     ("POST", "/api/v1/packages/{id}/hours", "provider"),
+    (
+        "GET",
+        "/brokerage/lots/{id}/ranking",
+        "admin+commissioner+broker",
+    ),
+    ("POST", "/brokerage/lots/{id}/ranking", "admin+commissioner"),
+    (
+        "GET",
+        "/brokerage/rankings/{id}",
+        "admin+commissioner+broker",
+    ),
+    (
+        "POST",
+        "/brokerage/rankings/{id}/approve",
+        "admin+commissioner",
+    ),
+    (
+        "POST",
+        "/brokerage/rankings/{id}/reject",
+        "admin+commissioner",
+    ),
+    (
+        "GET",
+        "/api/v1/brokerage/lots/{id}/rankings",
+        "admin+commissioner+broker",
+    ),
     ("GET", "/brokerage/rules", "admin+commissioner"),
     ("POST", "/brokerage/rules", "admin+commissioner"),
     ("GET", "/brokerage/requests", "admin+commissioner+broker"),

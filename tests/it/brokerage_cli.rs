@@ -5,10 +5,10 @@ use std::process::Command;
 
 use crate::support::TestDb;
 
-fn caremarket(db: &TestDb, args: &[&str]) -> (bool, String) {
+fn caremarket(url: &str, args: &[&str]) -> (bool, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_caremarket"))
         .args(args)
-        .env("CAREMARKET_DATABASE_URL", &db.url)
+        .env("CAREMARKET_DATABASE_URL", url)
         .env("CAREMARKET_LOG", "warn")
         .output()
         .expect("run caremarket");
@@ -25,7 +25,7 @@ fn caremarket(db: &TestDb, args: &[&str]) -> (bool, String) {
 #[tokio::test]
 async fn a_simulated_year_through_the_cascade_and_through_matching() {
     let db = TestDb::new().await;
-    let (ok, out) = caremarket(&db, &["simulate", "brokerage", "--json"]);
+    let (ok, out) = caremarket(&db.url, &["simulate", "brokerage", "--json"]);
     assert!(ok, "{out}");
     let r: serde_json::Value = serde_json::from_str(&out).unwrap();
     for m in ["cascade", "matching"] {
@@ -42,10 +42,10 @@ async fn a_simulated_year_through_the_cascade_and_through_matching() {
         assert!((1000.0..1300.0).contains(&per_case), "{m}: {per_case}");
     }
     assert_eq!(r["cascade"]["requests"], r["matching"]["requests"]);
-    let (ok, out) = caremarket(&db, &["simulate", "brokerage", "--days", "90"]);
+    let (ok, out) = caremarket(&db.url, &["simulate", "brokerage", "--days", "90"]);
     assert!(ok, "{out}");
     assert!(out.contains("cascade") && out.contains("matching"), "{out}");
-    let (ok, out) = caremarket(&db, &["simulate", "brokerage", "--decline", "2"]);
+    let (ok, out) = caremarket(&db.url, &["simulate", "brokerage", "--decline", "2"]);
     assert!(!ok);
     assert!(
         out.contains("--decline is a chance between 0 and 1"),
@@ -56,16 +56,16 @@ async fn a_simulated_year_through_the_cascade_and_through_matching() {
 #[tokio::test]
 async fn the_brokerage_benchmark_runs_and_checks_the_cascade() {
     let db = TestDb::new().await;
-    let (ok, out) = caremarket(&db, &["migrate"]);
+    let (ok, out) = caremarket(&db.url, &["migrate"]);
     assert!(ok, "{out}");
-    let (ok, out) = caremarket(&db, &["bench", "brokerage", "--requests", "10"]);
+    let (ok, out) = caremarket(&db.url, &["bench", "brokerage", "--requests", "10"]);
     assert!(!ok);
     assert!(out.contains("load the records first"), "{out}");
     let api = crate::cqc::api_path();
-    let (ok, out) = caremarket(&db, &["import", "api-records", &api]);
+    let (ok, out) = caremarket(&db.url, &["import", "api-records", &api]);
     assert!(ok, "{out}");
     let (ok, out) = caremarket(
-        &db,
+        &db.url,
         &["bench", "brokerage", "--requests", "40", "--providers", "5"],
     );
     assert!(ok, "{out}");
@@ -74,4 +74,74 @@ async fn the_brokerage_benchmark_runs_and_checks_the_cascade() {
         out.contains("accepted twice: 0, offers left open: 0"),
         "{out}"
     );
+}
+
+#[tokio::test]
+async fn the_re_ranking_command_keeps_a_proposal() {
+    let app = crate::support::TestApp::with_api_records().await;
+    crate::brokerage_requests::framework(&app).await;
+    let db = &app.db;
+    let (ok, out) = caremarket(
+        &db.url,
+        &[
+            "brokerage",
+            "rerank",
+            "--lot",
+            "Nowhere",
+            "--from",
+            "01/04/2018",
+            "--to",
+            "31/03/2019",
+            "--effective-from",
+            "01/05/2019",
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        out.contains("no lot called \"Nowhere\"; the lots are: Plymouth North"),
+        "{out}"
+    );
+    let (ok, out) = caremarket(
+        &db.url,
+        &[
+            "brokerage",
+            "rerank",
+            "--lot",
+            "plymouth north",
+            "--from",
+            "01/04/2018",
+            "--to",
+            "soon",
+            "--effective-from",
+            "01/05/2019",
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        out.contains("--period-to: Enter the last day of the year looked at"),
+        "{out}"
+    );
+    let (ok, out) = caremarket(
+        &db.url,
+        &[
+            "brokerage",
+            "rerank",
+            "--lot",
+            "plymouth north",
+            "--from",
+            "01/04/2018",
+            "--to",
+            "31/03/2019",
+            "--effective-from",
+            "01/05/2019",
+        ],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("kept as a proposal"), "{out}");
+    // The framework (A then B) with no offers, no concerns and no QAF visits: the order comes
+    // from CQC's ratings alone, and both lines are there.
+    assert!(
+        out.contains(crate::brokerage_requests::A) && out.contains(crate::brokerage_requests::B)
+    );
+    assert_eq!(app.count("rankings").await, 1);
 }

@@ -12,6 +12,7 @@ mod brokerage;
 mod brokerage_awaiting;
 mod brokerage_cli;
 mod brokerage_packages;
+mod brokerage_ranking;
 mod brokerage_requests;
 mod browser;
 mod browser_brokerage;
