@@ -6,6 +6,8 @@
 
 pub mod awaiting;
 pub mod awaiting_pages;
+pub mod matching;
+pub mod matching_pages;
 pub mod package_pages;
 pub mod packages;
 pub mod pages;

@@ -589,6 +589,9 @@ struct OffersPage {
     page: PageCtx,
     open: Vec<OfferView>,
     past: Vec<OfferView>,
+    /// The provider's lots with the spare hours it last declared on each
+    capacity: Vec<(super::Lot, String)>,
+    errors: FormErrors,
 }
 
 impl OffersPage {
@@ -598,14 +601,38 @@ impl OffersPage {
 }
 
 async fn offers_page(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
-    let all = offer_views(&state, &own_provider(&ctx)?, None).await?;
+    offers_view(&state, &ctx, FormErrors::default()).await
+}
+
+pub(super) async fn offers_view(
+    state: &AppState,
+    ctx: &RequestCtx,
+    errors: FormErrors,
+) -> Result<Response> {
+    let provider = own_provider(ctx)?;
+    let all = offer_views(state, &provider, None).await?;
     let (open, past) = all.into_iter().partition(|o| o.status == "open");
+    let spare = super::matching::spare_of(state, Some(&provider)).await?;
+    let capacity = super::matching::lots_of(state, &provider)
+        .await?
+        .into_iter()
+        .map(|l| {
+            let s = spare
+                .iter()
+                .find(|s| s.lot_id == l.id)
+                .map(|s| caremarket_core::money::show_hundredths(s.spare_hours))
+                .unwrap_or_default();
+            (l, s)
+        })
+        .collect();
     render_status(
-        StatusCode::OK,
+        errors.status(),
         &OffersPage {
-            page: PageCtx::new(&state, &ctx, "Offers of home care"),
+            page: PageCtx::new(state, ctx, "Offers of home care"),
             open,
             past,
+            capacity,
+            errors,
         },
     )
 }

@@ -45,6 +45,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     25 "0025_care_requests",
     26 "0026_packages",
     27 "0027_rankings",
+    28 "0028_provider_capacity",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -74,6 +75,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     25 "0025_care_requests",
     26 "0026_packages",
     27 "0027_rankings",
+    28 "0028_provider_capacity",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

@@ -68,4 +68,5 @@ pub const TABLES: &[&str] = &[
     "package_reviews",
     "delivered_hours",
     "rankings",
+    "provider_capacity",
 ];

@@ -11,6 +11,7 @@ mod authz;
 mod brokerage;
 mod brokerage_awaiting;
 mod brokerage_cli;
+mod brokerage_matching;
 mod brokerage_packages;
 mod brokerage_ranking;
 mod brokerage_requests;
