@@ -83,6 +83,7 @@ pub fn all_routes() -> Vec<RouteDef> {
     v.extend(crate::brokerage::package_pages::routes());
     v.extend(crate::brokerage::ranking_pages::routes());
     v.extend(crate::brokerage::matching_pages::routes());
+    v.extend(crate::brokerage::report::routes());
     v
 }
 

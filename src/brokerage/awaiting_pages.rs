@@ -48,14 +48,14 @@ pub struct AwaitingQuery {
     pub format: Option<String>,
 }
 
-struct Asked {
-    filter: Filter,
-    dates: Vec<NaiveDate>,
-    step: i64,
-    errors: FormErrors,
+pub(super) struct Asked {
+    pub filter: Filter,
+    pub dates: Vec<NaiveDate>,
+    pub step: i64,
+    pub errors: FormErrors,
 }
 
-fn asked(state: &AppState, q: &AwaitingQuery) -> Asked {
+pub(super) fn asked(state: &AppState, q: &AwaitingQuery) -> Asked {
     let mut errors = FormErrors::default();
     let step = state.settings().brokerage.reporting_step_days.max(1);
     let today = state.clock.now().date_naive();

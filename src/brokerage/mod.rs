@@ -13,6 +13,7 @@ pub mod packages;
 pub mod pages;
 pub mod ranking;
 pub mod ranking_pages;
+pub mod report;
 pub mod request_pages;
 pub mod requests;
 pub mod rules;

@@ -96,14 +96,15 @@ fn median(mut v: Vec<i64>) -> Option<i64> {
     })
 }
 
-/// One provider's inputs over the period.
-async fn inputs_for(
+/// A provider's quality as of `to`: its QAF level (0 the best grade on the council's scale:
+/// the worst of its locations' latest confirmed grades) and its CQC level (0 Outstanding to
+/// 3 Inadequate: the worst current overall rating of its registered locations); None when
+/// not visited or not rated.
+pub async fn quality_levels(
     state: &AppState,
     provider: &str,
-    previous_rank: usize,
-    from: NaiveDate,
     to: NaiveDate,
-) -> Result<RankInput> {
+) -> Result<(Option<u8>, Option<u8>)> {
     let db = &state.db;
     // QAF: each location's latest confirmed grade, the worst of them.
     let grades: Vec<(String, Option<String>)> = db
@@ -142,6 +143,19 @@ async fn inputs_for(
             _ => None,
         })
         .max();
+    Ok((qaf_level, cqc_level))
+}
+
+/// One provider's inputs over the period.
+async fn inputs_for(
+    state: &AppState,
+    provider: &str,
+    previous_rank: usize,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<RankInput> {
+    let db = &state.db;
+    let (qaf_level, cqc_level) = quality_levels(state, provider, to).await?;
     // Performance: offers made in the period and how they were answered.
     let start = from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
     let end = (to + chrono::Duration::days(1))

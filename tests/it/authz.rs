@@ -496,6 +496,16 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "admin+commissioner+broker",
     ),
     ("POST", "/api/v1/offers/capacity", "provider"),
+    (
+        "GET",
+        "/brokerage/report",
+        "admin+commissioner+broker+viewer",
+    ),
+    (
+        "GET",
+        "/brokerage/report.pdf",
+        "admin+commissioner+broker+viewer",
+    ),
     ("GET", "/brokerage/rules", "admin+commissioner"),
     ("POST", "/brokerage/rules", "admin+commissioner"),
     ("GET", "/brokerage/requests", "admin+commissioner+broker"),

@@ -10,12 +10,12 @@ use caremarket_core::Role;
 
 use crate::support::TestApp;
 
-const SEED_DATES: &str = "04/04/2018 10/04/2018 23/04/2018 30/04/2018 07/05/2018 14/05/2018 21/05/2018 28/05/2018 04/06/2018 11/06/2018 18/06/2018";
+pub const SEED_DATES: &str = "04/04/2018 10/04/2018 23/04/2018 30/04/2018 07/05/2018 14/05/2018 21/05/2018 28/05/2018 04/06/2018 11/06/2018 18/06/2018";
 
 // Periods: 30/03–04/04 (as long as the gap to the second date, 6 days), 05/04–10/04,
 // 11/04–23/04, 24/04–30/04, 01/05–07/05, 08/05–14/05, 15/05–21/05, 22/05–28/05,
 // 29/05–04/06, 05/06–11/06, 12/06–18/06.
-const STAYS: &str = "Case reference,Funding,Lot,Hours,Date joined,Date left,Outcome\n\
+pub const STAYS: &str = "Case reference,Funding,Lot,Hours,Date joined,Date left,Outcome\n\
 ASC-001,LCC,,10,20/03/2018,12/04/2018,placed\n\
 ASC-002,Health,,14,02/04/2018,30/04/2018,placed\n\
 ASC-003,Council,,7.5,09/04/2018,16/04/2018,placed\n\

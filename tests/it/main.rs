@@ -14,6 +14,7 @@ mod brokerage_cli;
 mod brokerage_matching;
 mod brokerage_packages;
 mod brokerage_ranking;
+mod brokerage_report;
 mod brokerage_requests;
 mod browser;
 mod browser_brokerage;
