@@ -435,6 +435,54 @@ async fn shutdown_signal() {
 
 pub const DEMO_ADMIN: &str = "admin@caremarket.demo";
 
+/// Home care lots for Plymouth, once, so brokerage can be tried at once: each lot's
+/// framework is the providers with registered services in its districts (in the records
+/// these are care home providers: the demo has no home care framework of its own), the first
+/// by provider ID as the primary. No requests or waiting lists are made up.
+async fn demo_lots(state: &AppState, actor: &Actor) -> anyhow::Result<()> {
+    if !crate::brokerage::lots(state).await?.is_empty() {
+        return Ok(());
+    }
+    for (name, districts) in [
+        ("Plymouth North", "PL5 PL6"),
+        ("Plymouth Central", "PL1 PL2 PL3 PL4"),
+        ("Plymouth East", "PL7 PL9"),
+    ] {
+        let Ok(lot) = crate::brokerage::add_lot(state, actor, name, "general", districts).await?
+        else {
+            continue;
+        };
+        let mut providers: Vec<String> = Vec::new();
+        for d in districts.split(' ') {
+            let rows: Vec<(Option<String>,)> = state
+                .db
+                .q()
+                .fetch_all(
+                    "SELECT DISTINCT provider_id FROM cqc_locations WHERE postcode_district = $1 AND deregistration_date IS NULL AND provider_id IS NOT NULL",
+                    crate::args![d],
+                )
+                .await?;
+            providers.extend(rows.into_iter().filter_map(|r| r.0));
+        }
+        providers.sort();
+        providers.dedup();
+        for (i, p) in providers.iter().take(26).enumerate() {
+            let j = crate::brokerage::JoinInput {
+                provider_id: p.clone(),
+                role: if i == 0 { "primary" } else { "framework" }.into(),
+                tender_score: String::new(),
+                joined_on: "09/10/2017".into(),
+            };
+            let _ = crate::brokerage::join(state, actor, lot, &j).await?;
+        }
+        println!(
+            "Demo lot {name} ({districts}): {} providers",
+            providers.len().min(26)
+        );
+    }
+    Ok(())
+}
+
 /// Prepares the demonstration: areas, an admin with a fresh password (printed once), and
 /// two-factor sign-in not required, so a first look needs no phone.
 async fn demo_setup(db: &Db, args: &ServeArgs) -> anyhow::Result<String> {
@@ -496,6 +544,7 @@ async fn demo_setup(db: &Db, args: &ServeArgs) -> anyhow::Result<String> {
             l.year, l.areas
         );
     }
+    demo_lots(&state, &actor).await?;
     Ok(format!(
         "Demo ready. Sign in as {DEMO_ADMIN} with password {pw}\n(shown once; two-factor sign-in is off in the demo: turn it on in Settings)"
     ))
