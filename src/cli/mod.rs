@@ -436,9 +436,9 @@ async fn shutdown_signal() {
 pub const DEMO_ADMIN: &str = "admin@caremarket.demo";
 
 /// Home care lots for Plymouth, once, so brokerage can be tried at once: each lot's
-/// framework is the providers with registered services in its districts (in the records
-/// these are care home providers: the demo has no home care framework of its own), the first
-/// by provider ID as the primary. No requests or waiting lists are made up.
+/// framework is the providers of home care agencies ("Community based adult social care
+/// services" in CQC's data) registered in its districts, the first by provider ID as the
+/// primary (the demo has no tender of its own). No requests or waiting lists are made up.
 async fn demo_lots(state: &AppState, actor: &Actor) -> anyhow::Result<()> {
     if !crate::brokerage::lots(state).await?.is_empty() {
         return Ok(());
@@ -458,7 +458,7 @@ async fn demo_lots(state: &AppState, actor: &Actor) -> anyhow::Result<()> {
                 .db
                 .q()
                 .fetch_all(
-                    "SELECT DISTINCT provider_id FROM cqc_locations WHERE postcode_district = $1 AND deregistration_date IS NULL AND provider_id IS NOT NULL",
+                    "SELECT DISTINCT provider_id FROM cqc_locations WHERE postcode_district = $1 AND primary_inspection_category = 'Community based adult social care services' AND deregistration_date IS NULL AND provider_id IS NOT NULL",
                     crate::args![d],
                 )
                 .await?;
