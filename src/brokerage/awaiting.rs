@@ -162,6 +162,8 @@ struct Row {
     funding: &'static str,
     lot_id: Option<i64>,
     service_line: String,
+    /// Whether the file said the service line (or the lot, which has one)
+    line_given: bool,
     hours: i64,
     joined: NaiveDate,
     left: Option<NaiveDate>,
@@ -172,7 +174,8 @@ struct Row {
 /// health; LCC, LA, NHS and CHC are understood), lot (optional, by name), service line
 /// (general by default), hours a week, the date joined and, once gone, the date left. All or
 /// nothing; a stay is known by its case and the date it joined, so loading the same file
-/// again changes nothing, and a later file can add the dates people left.
+/// again changes nothing, and a later file can add the dates people left (what a later file
+/// leaves empty, such as the lot, is kept as it was).
 pub async fn import(
     state: &AppState,
     actor: &Actor,
@@ -290,6 +293,7 @@ pub async fn import(
             case_ref,
             funding,
             lot_id: lot.map(|l| l.id),
+            line_given: !line_typed.is_empty() || lot.is_some(),
             service_line,
             hours,
             joined,
@@ -310,8 +314,8 @@ pub async fn import(
         for r in &rows {
             let n = tx
                 .execute(
-                    "UPDATE awaiting_episodes SET funding = $1, lot_id = $2, service_line = $3, hours = $4, left_on = $5, left_reason = $6 WHERE case_ref = $7 AND joined_on = $8 AND source = 'import'",
-                    args![r.funding, r.lot_id, &r.service_line, r.hours, r.left, r.left_reason.as_deref(), &r.case_ref, r.joined],
+                    "UPDATE awaiting_episodes SET funding = $1, lot_id = COALESCE($2, lot_id), service_line = COALESCE($3, service_line), hours = $4, left_on = COALESCE($5, left_on), left_reason = COALESCE($6, left_reason) WHERE case_ref = $7 AND joined_on = $8 AND source = 'import'",
+                    args![r.funding, r.lot_id, r.line_given.then_some(r.service_line.as_str()), r.hours, r.left, r.left_reason.as_deref(), &r.case_ref, r.joined],
                 )
                 .await?;
             if n == 0 {

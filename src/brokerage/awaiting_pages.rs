@@ -59,11 +59,21 @@ pub(super) fn asked(state: &AppState, q: &AwaitingQuery) -> Asked {
     let mut errors = FormErrors::default();
     let step = state.settings().brokerage.reporting_step_days.max(1);
     let today = state.clock.now().date_naive();
-    let lot = q
-        .lot
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .and_then(|s| s.parse().ok());
+    let lot = match q.lot.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.add("lot", "Select a lot from the list");
+                None
+            }
+        },
+    };
+    if let Some(l) = q.service_line.as_deref().filter(|s| !s.is_empty())
+        && !super::SERVICE_LINES.iter().any(|(k, _)| *k == l)
+    {
+        errors.add("service_line", "Select general or specialist care");
+    }
     let to = match q.to.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(t) => match caremarket_core::cqc::parse_date(t, false) {

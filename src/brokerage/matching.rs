@@ -129,11 +129,27 @@ pub async fn plan(state: &AppState) -> Result<(Plan, Vec<super::requests::CareRe
     Ok((suggest(&requests, &offerable), waiting))
 }
 
-/// Sends the suggested offers: each request goes to its one suggested provider. Returns how
-/// many went (a request placed or changed since the suggestion is left alone).
-pub async fn send(state: &AppState, actor: &Actor, chosen: &[(i64, String)]) -> Result<usize> {
-    let mut sent = 0;
+/// Sends the suggested offers: each request goes to its one suggested provider, if that
+/// provider is on the request's lot. Returns how many went and how many did not (a request
+/// placed or changed since the suggestion, a provider not on the lot, an error: logged).
+pub async fn send(
+    state: &AppState,
+    actor: &Actor,
+    chosen: &[(i64, String)],
+) -> Result<(usize, usize)> {
+    let (mut sent, mut not) = (0, 0);
     for (id, provider) in chosen {
+        let on_lot = match super::requests::get(state, *id).await {
+            Ok(r) => super::offer_order(state, r.lot_id)
+                .await?
+                .iter()
+                .any(|p| p == provider),
+            Err(_) => false,
+        };
+        if !on_lot {
+            not += 1;
+            continue;
+        }
         let p = provider.clone();
         let r = super::requests::step(
             state,
@@ -143,10 +159,15 @@ pub async fn send(state: &AppState, actor: &Actor, chosen: &[(i64, String)]) -> 
             serde_json::json!({"provider_id": provider, "reason": "batch matching"}),
             move |c, t| c.reopen(std::slice::from_ref(&p), t),
         )
-        .await?;
-        if r.is_ok() {
-            sent += 1;
+        .await;
+        match r {
+            Ok(Ok(_)) => sent += 1,
+            Ok(Err(_)) => not += 1,
+            Err(e) => {
+                tracing::warn!(request = id, error = %e, "matching offer not sent");
+                not += 1;
+            }
         }
     }
-    Ok(sent)
+    Ok((sent, not))
 }

@@ -111,11 +111,19 @@ async fn send(
             "No offers chosen: nothing sent",
         ));
     }
-    let n = matching::send(&state, &Actor::from_ctx(&ctx), &chosen).await?;
+    let malformed = all_of(&f, "offer").len() - chosen.len();
+    let (n, not) = matching::send(&state, &Actor::from_ctx(&ctx), &chosen).await?;
+    let not = not + malformed;
     Ok(redirect_with_flash(
         &state,
         "/brokerage/requests",
-        &format!("{n} offers sent from the matching"),
+        &if not == 0 {
+            format!("{n} offers sent from the matching")
+        } else {
+            format!(
+                "{n} offers sent from the matching; {not} not sent (the request had moved on, or the provider is not on its lot)"
+            )
+        },
     ))
 }
 

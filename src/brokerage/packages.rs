@@ -266,11 +266,16 @@ pub async fn end(
     };
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    tx.execute(
-        "UPDATE packages SET end_date = $1, end_reason = $2, end_note = $3 WHERE id = $4 AND end_date IS NULL",
-        args![d, reason, (!note.trim().is_empty()).then(|| note.trim().to_string()), p.id],
-    )
-    .await?;
+    let n = tx
+        .execute(
+            "UPDATE packages SET end_date = $1, end_reason = $2, end_note = $3 WHERE id = $4 AND end_date IS NULL",
+            args![d, reason, (!note.trim().is_empty()).then(|| note.trim().to_string()), p.id],
+        )
+        .await?;
+    if n == 0 {
+        e.add("end_date", "This package has already ended");
+        return Ok(Err(e));
+    }
     audit::entry("package.end", "package", p.id)
         .after(serde_json::json!({"end_date": d, "end_reason": reason, "note": note.trim()}))
         .write(&mut tx, actor, now)
@@ -388,11 +393,21 @@ pub async fn ledger_of(state: &AppState, p: &Package) -> Result<Vec<LedgerLine>>
     let mut starts = Vec::new();
     let mut w = p.start_date;
     while w <= last {
-        let planned = reviews
+        let mut planned = reviews
             .iter()
             .rev()
             .find(|r| r.reviewed_on <= w)
             .map_or(p.planned_hours, |r| r.planned_hours);
+        // The week the package ends is planned only for the days before it ended.
+        if let Some(end) = p.end_date {
+            let days = (end - w).num_days().clamp(0, 7);
+            if days < 7 {
+                planned = caremarket_core::cost::div_round_half_up(
+                    i128::from(planned) * i128::from(days),
+                    7,
+                );
+            }
+        }
         let got = recorded.get(&w).copied();
         weeks.push(Week {
             planned,
@@ -463,6 +478,15 @@ pub async fn import_hours(
                 .ok()
                 .and_then(|n| all.iter().find(|p| p.id == n))
             {
+                // Both given and not the same package: say so rather than guess which.
+                Some(p) if !case.is_empty() && p.case_ref != case => {
+                    problems.push(r.problem(
+                        "case_ref",
+                        &case,
+                        &format!("is not the case of package {pk} ({})", p.case_ref),
+                    ));
+                    continue;
+                }
                 Some(p) => p,
                 None => {
                     problems.push(r.problem(

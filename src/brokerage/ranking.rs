@@ -457,7 +457,14 @@ pub async fn apply_due(state: &AppState) -> Result<usize> {
     };
     let mut applied = 0;
     for p in due {
-        let lines = p.lines()?;
+        // A damaged ranking is logged and left; the others still take effect.
+        let lines = match p.lines() {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(ranking = p.id, error = %e, "could not apply this ranking");
+                continue;
+            }
+        };
         let current: Vec<super::LotProvider> = super::providers(state, p.lot_id)
             .await?
             .into_iter()

@@ -29,6 +29,8 @@ struct ReportPage {
     service_name: String,
     today: String,
     qs: String,
+    /// What part of the awaiting care list the table covers
+    scope: String,
     lots: Vec<(super::Lot, usize)>,
     providers: usize,
     withdrawn: Vec<(String, String, chrono::NaiveDate, String)>,
@@ -141,14 +143,31 @@ pub async fn report_html(state: &AppState, q: &AwaitingQuery, for_file: bool) ->
         )
         .await?;
     let stays = super::awaiting::stays(state, &a.filter).await?;
+    let scope = {
+        let mut parts = Vec::new();
+        if let Some(l) = a.filter.lot {
+            parts.push(super::lot(state, l).await?.name);
+        }
+        if let Some(s) = &a.filter.service_line {
+            parts.push(super::requests::label(&super::SERVICE_LINES, s).to_lowercase());
+        }
+        if parts.is_empty() {
+            "All lots".to_string()
+        } else {
+            parts.join(", ")
+        }
+    };
     let page = ReportPage {
         service_name: state.settings().service_name.clone(),
         today: today.format("%-d %B %Y").to_string(),
         qs: serde_urlencoded::to_string([
+            ("lot", q.lot.clone().unwrap_or_default()),
+            ("service_line", q.service_line.clone().unwrap_or_default()),
             ("dates", q.dates.clone().unwrap_or_default()),
             ("to", q.to.clone().unwrap_or_default()),
         ])
         .unwrap_or_default(),
+        scope,
         providers: current.len(),
         lots,
         withdrawn,

@@ -575,7 +575,7 @@ fn view_of(r: &CareRequest, o: &OfferRow) -> OfferView {
 /// found when the provider was never offered it.
 async fn own_offer(state: &AppState, ctx: &RequestCtx, id: i64) -> Result<OfferView> {
     let provider = own_provider(ctx)?;
-    let trail = requests::trail(state, id).await.unwrap_or_default();
+    let trail = requests::trail(state, id).await?;
     let Some(o) = trail.iter().rev().find(|o| o.provider_id == provider) else {
         return Err(AppError::NotFound);
     };

@@ -824,7 +824,9 @@ pub async fn expire_due(state: &AppState) -> Result<(usize, usize)> {
     let mut expired = 0;
     for (id,) in due {
         let mut n = 0;
-        step(
+        // One request that cannot be moved on (say its record is damaged) must not stop the
+        // others lapsing: it is logged and the rest go on.
+        let r = step(
             state,
             &actor,
             id,
@@ -846,8 +848,11 @@ pub async fn expire_due(state: &AppState) -> Result<(usize, usize)> {
                 Ok(ev)
             },
         )
-        .await?
-        .ok();
+        .await;
+        if let Err(e) = r {
+            tracing::warn!(request = id, error = %e, "could not expire this request's offers");
+            continue;
+        }
         expired += n;
     }
     let reminders = remind_due(state, now).await?;

@@ -46,6 +46,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     26 "0026_packages",
     27 "0027_rankings",
     28 "0028_provider_capacity",
+    29 "0029_one_open_request",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -76,6 +77,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     26 "0026_packages",
     27 "0027_rankings",
     28 "0028_provider_capacity",
+    29 "0029_one_open_request",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

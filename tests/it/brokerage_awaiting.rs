@@ -181,6 +181,12 @@ ASC-012,Council,10,05/04/2018,01/04/2018\n";
         .post_file("/brokerage/awaiting/import", &[], "acl.csv", STAYS)
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // A lot or service line that is not one is said so, not ignored.
+    let r = broker
+        .get("/brokerage/awaiting?lot=abc&service_line=night")
+        .await;
+    assert!(r.body.contains("Select a lot from the list"), "{}", r.body);
+    assert!(r.body.contains("Select general or specialist care"));
     // A date that cannot be read is said so.
     let r = broker
         .get(&format!(

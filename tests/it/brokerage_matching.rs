@@ -116,10 +116,19 @@ async fn everyone_waiting_is_matched_to_declared_spare_hours() {
             &[
                 ("offer", &format!("{large}:{A}")),
                 ("offer", &format!("{small}:{B}")),
+                // Not on the lot (a stale or altered form): not sent, and said so.
+                ("offer", &format!("{middle}:1-000000000")),
             ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = broker.get("/brokerage/requests").await;
+    assert!(
+        page.body
+            .contains("2 offers sent from the matching; 1 not sent"),
+        "{}",
+        page.body
+    );
     for (id, p, state) in [
         (large, A, "offering"),
         (small, B, "offering"),
