@@ -320,6 +320,18 @@ impl Cascade {
         self.offers.iter().filter(|o| o.status == OfferStatus::Open)
     }
 
+    /// Every offer still open ends as `to` (closed when the request is placed or withdrawn,
+    /// skipped when a broker moves past it).
+    fn close_open(&mut self, to: OfferStatus) {
+        for o in self
+            .offers
+            .iter_mut()
+            .filter(|o| o.status == OfferStatus::Open)
+        {
+            o.status = to.clone();
+        }
+    }
+
     /// Opens offers to the next providers until `width` are open or the order runs out;
     /// with none open and none left, the request waits.
     fn refill(&mut self, now: i64) -> Vec<Event> {
@@ -363,13 +375,7 @@ impl Cascade {
     pub fn accept(&mut self, provider: &str, now: i64) -> Result<Vec<Event>, Refused> {
         let i = self.open_index(provider, now)?;
         self.offers[i].status = OfferStatus::Accepted;
-        for o in self
-            .offers
-            .iter_mut()
-            .filter(|o| o.status == OfferStatus::Open)
-        {
-            o.status = OfferStatus::Closed;
-        }
+        self.close_open(OfferStatus::Closed);
         self.state = RequestState::Placed {
             provider: provider.to_string(),
         };
@@ -415,13 +421,7 @@ impl Cascade {
         ) {
             return Err(Refused::Closed);
         }
-        for o in self
-            .offers
-            .iter_mut()
-            .filter(|o| o.status == OfferStatus::Open)
-        {
-            o.status = OfferStatus::Closed;
-        }
+        self.close_open(OfferStatus::Closed);
         self.state = RequestState::Withdrawn;
         Ok(())
     }
@@ -437,13 +437,7 @@ impl Cascade {
         if self.state != RequestState::Offering {
             return Err(Refused::NotOffering);
         }
-        for o in self
-            .offers
-            .iter_mut()
-            .filter(|o| o.status == OfferStatus::Open)
-        {
-            o.status = OfferStatus::Skipped;
-        }
+        self.close_open(OfferStatus::Skipped);
         Ok(self.refill(now))
     }
 
@@ -490,13 +484,7 @@ impl Cascade {
         ) {
             return Err(Refused::Closed);
         }
-        for o in self
-            .offers
-            .iter_mut()
-            .filter(|o| o.status == OfferStatus::Open)
-        {
-            o.status = OfferStatus::Closed;
-        }
+        self.close_open(OfferStatus::Closed);
         self.state = RequestState::Placed {
             provider: provider.to_string(),
         };
