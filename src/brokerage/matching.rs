@@ -89,7 +89,7 @@ pub async fn declare(
 
 /// The suggestion for everyone on the awaiting care list now.
 pub async fn plan(state: &AppState) -> Result<(Plan, Vec<super::requests::CareRequest>)> {
-    let waiting = super::requests::list(state, &["waiting"]).await?;
+    let waiting = super::requests::list(state, Some("waiting")).await?;
     let today = state.clock.now().date_naive();
     let stays = super::awaiting::stays(state, &Default::default()).await?;
     let requests: Vec<Request> = waiting

@@ -8,8 +8,8 @@ use axum::response::Response;
 use caremarket_core::Role;
 use caremarket_core::matching::Plan;
 
-use super::matching;
 use super::requests::CareRequest;
+use super::{matching, own_provider};
 use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::web::forms::{FormErrors, Pairs, all_of, field};
@@ -125,10 +125,6 @@ async fn send(
             )
         },
     ))
-}
-
-fn own_provider(ctx: &RequestCtx) -> Result<String> {
-    ctx.user()?.provider_id.clone().ok_or(AppError::Forbidden)
 }
 
 async fn declare(

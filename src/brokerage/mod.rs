@@ -24,6 +24,11 @@ use crate::audit::{self, Actor};
 use crate::web::forms::FormErrors;
 use crate::{AppError, AppState, Result, args};
 
+/// The provider a provider user acts for (a provider account always has one).
+pub(crate) fn own_provider(ctx: &crate::web::RequestCtx) -> Result<String> {
+    ctx.user()?.provider_id.clone().ok_or(AppError::Forbidden)
+}
+
 pub const SERVICE_LINES: [(&str, &str); 2] = [
     ("general", "General home care"),
     ("specialist", "Specialist care with nurse oversight"),
@@ -227,15 +232,10 @@ pub async fn join(
     let _ = lot(state, lot_id).await?;
     let mut e = FormErrors::default();
     let provider = i.provider_id.trim();
-    let known: Option<(Option<String>,)> = state
-        .db
-        .q()
-        .fetch_optional(
-            "SELECT name FROM cqc_providers WHERE provider_id = $1",
-            args![provider],
-        )
-        .await?;
-    if known.is_none() {
+    if crate::cqc::queries::provider(&state.db, provider)
+        .await?
+        .is_none()
+    {
         e.add(
             "provider_id",
             "Enter a CQC provider ID from the CQC data, like 1-101667957",

@@ -60,12 +60,11 @@ async fn visible(state: &AppState, ctx: &RequestCtx, id: i64) -> Result<Package>
     Ok(p)
 }
 
+/// The provider a provider user acts for; None for council staff, who see every package.
 fn own_provider(ctx: &RequestCtx) -> Result<Option<String>> {
-    let u = ctx.user()?;
-    Ok(match u.role {
-        Role::Provider => Some(u.provider_id.clone().ok_or(AppError::Forbidden)?),
-        _ => None,
-    })
+    (ctx.user()?.role == Role::Provider)
+        .then(|| super::own_provider(ctx))
+        .transpose()
 }
 
 #[derive(Template)]

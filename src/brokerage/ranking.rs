@@ -82,20 +82,6 @@ pub async fn get(state: &AppState, id: i64) -> Result<Proposal> {
         .ok_or(AppError::NotFound)
 }
 
-fn median(mut v: Vec<i64>) -> Option<i64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_unstable();
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        // Whole minutes, halves rounded up.
-        (v[n / 2 - 1] + v[n / 2] + 1) / 2
-    })
-}
-
 /// A provider's quality as of `to`: its QAF level (0 the best grade on the council's scale:
 /// the worst of its locations' latest confirmed grades) and its CQC level (0 Outstanding to
 /// 3 Inadequate: the worst current overall rating of its registered locations); None when
@@ -182,12 +168,14 @@ async fn inputs_for(
             decided.len() as i128,
         )
     });
-    let median_response_minutes = median(
-        offers
+    // The median as the cost of care's quartiles take it (the middle two averaged, half up).
+    let median_response_minutes = caremarket_core::stats::quartiles(
+        &offers
             .iter()
             .filter_map(|o| o.2.map(|a| (a - o.1).num_minutes().max(0)))
-            .collect(),
-    );
+            .collect::<Vec<i64>>(),
+    )
+    .map(|(_, median, _)| median);
     let hand_backs: i64 = db
         .q()
         .scalar(

@@ -14,6 +14,7 @@ use caremarket_core::Role;
 use caremarket_core::brokerage::Refused;
 use serde::Serialize;
 
+use super::own_provider;
 use super::requests::{
     self, CareRequest, DECLINE_REASONS, NEEDS, NewRequest, OfferRow, TIMES_OF_DAY, label,
 };
@@ -104,7 +105,7 @@ impl RequestsPage {
 }
 
 async fn requests_page(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
-    let all = requests::list(&state, &[]).await?;
+    let all = requests::list(&state, None).await?;
     let (open, mut closed): (Vec<_>, Vec<_>) = all
         .into_iter()
         .partition(|r| matches!(r.state.as_str(), "offering" | "waiting"));
@@ -274,16 +275,11 @@ impl RequestPage {
     }
 }
 
+/// A provider's name as CQC gives it, if it has one.
 pub(super) async fn provider_name(state: &AppState, id: &str) -> Result<Option<String>> {
-    let n: Option<(Option<String>,)> = state
-        .db
-        .q()
-        .fetch_optional(
-            "SELECT name FROM cqc_providers WHERE provider_id = $1",
-            crate::args![id],
-        )
-        .await?;
-    Ok(n.and_then(|x| x.0))
+    Ok(crate::cqc::queries::provider(&state.db, id)
+        .await?
+        .and_then(|p| p.name))
 }
 
 pub(super) async fn request_view(
@@ -469,15 +465,10 @@ async fn spot(
     Form(f): Form<Pairs>,
 ) -> Result<Response> {
     let provider = field(&f, "provider_id").trim().to_string();
-    let known: i64 = state
-        .db
-        .q()
-        .scalar(
-            "SELECT COUNT(*) FROM cqc_providers WHERE provider_id = $1",
-            crate::args![&provider],
-        )
-        .await?;
-    if known == 0 {
+    if crate::cqc::queries::provider(&state.db, &provider)
+        .await?
+        .is_none()
+    {
         let mut e = FormErrors::default();
         e.add(
             "provider_id",
@@ -537,10 +528,6 @@ pub struct OfferView {
     pub deadline: chrono::DateTime<chrono::Utc>,
     /// open, accepted, declined, expired, closed or skipped
     pub status: String,
-}
-
-fn own_provider(ctx: &RequestCtx) -> Result<String> {
-    ctx.user()?.provider_id.clone().ok_or(AppError::Forbidden)
 }
 
 async fn offer_views(
@@ -794,7 +781,7 @@ pub struct RequestDetail {
 
 #[utoipa::path(get, path = "/api/v1/brokerage/requests", tag = "brokerage", responses((status = 200, body = Vec<CareRequest>)))]
 pub async fn api_requests(State(state): State<AppState>) -> Result<Json<Vec<CareRequest>>> {
-    Ok(Json(requests::list(&state, &[]).await?))
+    Ok(Json(requests::list(&state, None).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/brokerage/requests/{id}", tag = "brokerage", params(("id" = i64, Path)), responses((status = 200, body = RequestDetail)))]

@@ -141,17 +141,16 @@ pub async fn get(state: &AppState, id: i64) -> Result<CareRequest> {
         .ok_or(AppError::NotFound)
 }
 
-/// Requests in the given states, oldest first.
-pub async fn list(state: &AppState, states: &[&str]) -> Result<Vec<CareRequest>> {
-    let all: Vec<CareRequest> = state
+/// Requests, all or those in one state, oldest first.
+pub async fn list(state: &AppState, in_state: Option<&str>) -> Result<Vec<CareRequest>> {
+    Ok(state
         .db
         .q()
-        .fetch_all(&format!("{SELECT} ORDER BY r.raised_at, r.id"), args![])
-        .await?;
-    Ok(all
-        .into_iter()
-        .filter(|r| states.is_empty() || states.contains(&r.state.as_str()))
-        .collect())
+        .fetch_all(
+            &format!("{SELECT} WHERE ($1 = '' OR r.state = $1) ORDER BY r.raised_at, r.id"),
+            args![in_state.unwrap_or("")],
+        )
+        .await?)
 }
 
 /// One offer as the offers table keeps it.

@@ -35,19 +35,6 @@ pub struct BrokerageArgs {
     pub concurrency: usize,
 }
 
-/// A small seeded generator (xorshift64*): the benchmark needs no cryptographic randomness,
-/// only the same decisions on both engines.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 async fn user_with_token(
     state: &AppState,
     email: &str,
@@ -178,7 +165,8 @@ pub async fn brokerage(a: &BrokerageArgs) -> anyhow::Result<()> {
         let (done, answers, too_late) = (done.clone(), answers.clone(), too_late.clone());
         let decline = a.decline;
         workers.push(tokio::spawn(async move {
-            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1));
+            // The same seeded decisions on both engines (no cryptographic randomness needed).
+            let mut rng = caremarket_core::eval::Rng::new(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1));
             let mut taken = 0usize;
             let mut lat = Vec::new();
             while !done.load(Ordering::Relaxed) {
@@ -219,7 +207,7 @@ pub async fn brokerage(a: &BrokerageArgs) -> anyhow::Result<()> {
                             .body(serde_json::json!({"reason": "no_capacity"}).to_string())
                             .send()
                             .await
-                    } else if rng.next() < decline {
+                    } else if ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < decline {
                         client
                             .post(format!("{base}/api/v1/offers/{id}/decline"))
                             .bearer_auth(&token)
