@@ -182,8 +182,7 @@ pub async fn import(
     name: &str,
     bytes: &[u8],
 ) -> std::result::Result<Imported, String> {
-    let bytes = crate::import::gunzip_if_needed(name, bytes).map_err(|e| e.0)?;
-    let grids = crate::import::open(name, &bytes).map_err(|e| e.0)?;
+    let grids = crate::import::open(name, bytes).map_err(|e| e.0)?;
     let (g, cols) = crate::import::find_header(name, &grids, COLUMNS).map_err(|e| e.0)?;
     let lots = super::lots(state).await.map_err(|e| e.to_string())?;
     let mut problems = Vec::new();

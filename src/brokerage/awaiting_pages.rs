@@ -29,7 +29,10 @@ pub fn routes() -> Vec<RouteDef> {
     vec![
         get("/brokerage/awaiting", READERS, page),
         get("/brokerage/awaiting/download", READERS, download),
-        post("/brokerage/awaiting/import", LOADERS, import),
+        crate::web::with_body_limit(
+            post("/brokerage/awaiting/import", LOADERS, import),
+            crate::web::COUNCIL_UPLOAD_LIMIT,
+        ),
         get("/api/v1/brokerage/awaiting", READERS, api_awaiting),
     ]
 }
@@ -270,9 +273,8 @@ async fn download(
 async fn import(
     State(state): State<AppState>,
     ctx: RequestCtx,
-    mp: axum::extract::Multipart,
+    up: crate::web::forms::Upload,
 ) -> Result<Response> {
-    let up = crate::web::forms::Upload::read(mp).await?;
     let mut errors = FormErrors::default();
     let Some((name, bytes)) = &up.file else {
         errors.add("file", "Select a file of stays on the list (CSV or XLSX)");

@@ -39,7 +39,10 @@ pub fn routes() -> Vec<RouteDef> {
         get("/packages", PROVIDERS, own_packages_page),
         get("/packages/{id}", PROVIDERS, own_package_page),
         post("/packages/{id}/hours", PROVIDERS, record),
-        post("/packages/hours/import", PROVIDERS, import),
+        crate::web::with_body_limit(
+            post("/packages/hours/import", PROVIDERS, import),
+            crate::web::COUNCIL_UPLOAD_LIMIT,
+        ),
         get("/api/v1/packages", READERS_AND_PROVIDERS, api_packages),
         get("/api/v1/packages/{id}", READERS_AND_PROVIDERS, api_package),
         post("/api/v1/packages/{id}/hours", PROVIDERS, api_record),
@@ -356,9 +359,8 @@ async fn record(
 async fn import(
     State(state): State<AppState>,
     ctx: RequestCtx,
-    mp: axum::extract::Multipart,
+    up: crate::web::forms::Upload,
 ) -> Result<Response> {
-    let up = crate::web::forms::Upload::read(mp).await?;
     let mut errors = FormErrors::default();
     let Some((name, bytes)) = &up.file else {
         errors.add("file", "Select a file of delivered hours (CSV or XLSX)");

@@ -456,8 +456,7 @@ pub async fn import_hours(
     name: &str,
     bytes: &[u8],
 ) -> std::result::Result<usize, String> {
-    let bytes = crate::import::gunzip_if_needed(name, bytes).map_err(|e| e.0)?;
-    let grids = crate::import::open(name, &bytes).map_err(|e| e.0)?;
+    let grids = crate::import::open(name, bytes).map_err(|e| e.0)?;
     let (g, cols) = crate::import::find_header(name, &grids, COLUMNS).map_err(|e| e.0)?;
     if cols.idx("package").is_none() && cols.idx("case_ref").is_none() {
         return Err(format!(

@@ -31,7 +31,7 @@ pub fn routes() -> Vec<RouteDef> {
         get("/capacity/homes.csv", KEEPERS, homes_csv),
         crate::web::with_body_limit(
             post("/capacity/homes/upload", KEEPERS, homes_upload),
-            crate::web::UPLOAD_LIMIT,
+            crate::web::COUNCIL_UPLOAD_LIMIT,
         ),
         get("/capacity/homes/{id}", KEEPERS, home_page),
         post("/capacity/homes/{id}", KEEPERS, home_save),
@@ -410,9 +410,8 @@ async fn homes_csv(State(state): State<AppState>, ctx: RequestCtx) -> Result<Res
 async fn homes_upload(
     State(state): State<AppState>,
     ctx: RequestCtx,
-    mp: axum::extract::Multipart,
+    up: crate::web::forms::Upload,
 ) -> Result<Response> {
-    let up = crate::web::forms::Upload::read(mp).await?;
     let provider = provider_scope(&ctx)?;
     let forms = || async {
         Ok::<_, AppError>(

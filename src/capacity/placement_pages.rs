@@ -24,7 +24,7 @@ pub fn routes() -> Vec<RouteDef> {
         get("/capacity/placements.csv", PLACERS, csv),
         crate::web::with_body_limit(
             post("/capacity/placements/upload", PLACERS, upload),
-            crate::web::UPLOAD_LIMIT,
+            crate::web::COUNCIL_UPLOAD_LIMIT,
         ),
         post("/capacity/placements/{id}/end", PLACERS, end),
         get("/api/v1/capacity/placements", PLACERS, api_list),
@@ -177,9 +177,8 @@ async fn csv(State(state): State<AppState>) -> Result<Response> {
 async fn upload(
     State(state): State<AppState>,
     ctx: RequestCtx,
-    mp: axum::extract::Multipart,
+    up: crate::web::forms::Upload,
 ) -> Result<Response> {
-    let up = crate::web::forms::Upload::read(mp).await?;
     let mut errors = FormErrors::default();
     let Some((name, bytes)) = &up.file else {
         errors.add("file", "Select a placements file (CSV or XLSX)");

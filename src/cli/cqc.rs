@@ -192,7 +192,8 @@ async fn market_breakdown(state: &AppState, a: &SummaryArgs, by: &str) -> anyhow
 /// Runs an import from the command line with a progress spinner and a summary line.
 pub async fn import(state: &AppState, kind: Kind, a: &ImportArgs) -> anyhow::Result<()> {
     let name = a.file.display().to_string();
-    let bytes = std::fs::read(&a.file).map_err(|e| anyhow::anyhow!("cannot read {name}: {e}"))?;
+    let bytes = crate::import::read_file(&a.file, &crate::import::Limits::CQC)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let bar = ProgressBar::new_spinner().with_style(
         ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -209,8 +210,15 @@ pub async fn import(state: &AppState, kind: Kind, a: &ImportArgs) -> anyhow::Res
         skip_invalid: a.skip_invalid,
     };
     let started = std::time::Instant::now();
-    let result =
-        crate::cqc::import_owned(state, &Actor::cli("import"), kind, &name, bytes, &opts).await;
+    let result = crate::cqc::import_owned(
+        state,
+        &Actor::cli("import"),
+        kind,
+        &name,
+        bytes.into(),
+        &opts,
+    )
+    .await;
     bar.finish_and_clear();
     let r = match result {
         Ok(r) => r,

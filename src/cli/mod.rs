@@ -273,7 +273,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Brokerage(BrokerageCommand::Rerank(a)) => brokerage::rerank(&a).await,
         Command::Eval(EvalCommand::Risk { file, api_records }) => {
             let read = |f: &std::path::Path| {
-                std::fs::read(f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))
+                crate::import::read_file(f, &crate::import::Limits::CQC)
+                    .map_err(|e| anyhow::anyhow!("{e}"))
             };
             let bytes = match file {
                 Some(f) => read(&f)?,

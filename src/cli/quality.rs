@@ -53,8 +53,8 @@ pub(super) fn read(a: &FileArgs) -> anyhow::Result<(String, Vec<u8>, ProgressBar
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| a.file.display().to_string());
-    let bytes = std::fs::read(&a.file)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", a.file.display()))?;
+    let bytes = crate::import::read_file(&a.file, &crate::import::Limits::COUNCIL)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let bar = ProgressBar::new_spinner().with_style(
         ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),

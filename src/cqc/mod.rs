@@ -12,7 +12,7 @@ pub mod sync;
 use chrono::NaiveDate;
 
 use crate::audit::{self, Actor};
-use crate::import::{FileError, RowProblem, content_hash, summarise_problems};
+use crate::import::{FileError, RowProblem, summarise_problems};
 use crate::{AppError, AppState};
 pub use records::Kind;
 
@@ -78,7 +78,8 @@ impl From<sqlx::Error> for ImportFailure {
 fn rejects_csv(header: &[String], rows: &[(usize, Vec<String>, String)]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut h: Vec<String> = vec!["row".into(), "problem".into()];
-    h.extend(header.iter().cloned());
+    // The header is copied from the upload too: a formula there is as live as in a cell.
+    h.extend(header.iter().map(|c| crate::export::neutralise(c)));
     let _ = w.write_record(&h);
     for (row, cells, reason) in rows {
         let mut rec = vec![row.to_string(), reason.clone()];
@@ -108,7 +109,7 @@ pub async fn import_file(
     bytes: &[u8],
     opts: &ImportOptions,
 ) -> Result<ImportResult, ImportFailure> {
-    import_owned(state, actor, kind, file_name, bytes.to_vec(), opts).await
+    import_owned(state, actor, kind, file_name, bytes.to_vec().into(), opts).await
 }
 
 /// The same, taking the file's bytes (no copy of a file of tens of MB).
@@ -117,7 +118,7 @@ pub async fn import_owned(
     actor: &Actor,
     kind: Kind,
     file_name: &str,
-    bytes: Vec<u8>,
+    bytes: axum::body::Bytes,
     opts: &ImportOptions,
 ) -> Result<ImportResult, ImportFailure> {
     let started = std::time::Instant::now();
@@ -128,13 +129,11 @@ pub async fn import_owned(
         .next()
         .unwrap_or(file_name)
         .to_string();
-    let owned =
-        match crate::import::gunzip_if_needed(&file_name, &bytes).map_err(ImportFailure::File)? {
-            std::borrow::Cow::Owned(unzipped) => unzipped,
-            std::borrow::Cow::Borrowed(_) => bytes,
-        };
-    // The hash of the content, so the same data gzipped or not is the same file.
-    let sha = content_hash(&owned);
+    // The hash of the content once unpacked (streamed, nothing kept), so the same data
+    // gzipped or not is the same file. The parsers unpack as they read.
+    let sha = crate::import::expanded_hash(&file_name, &bytes, &crate::import::Limits::CQC)
+        .map_err(ImportFailure::File)?;
+    let owned = bytes;
     let already = |prev| ImportResult {
         outcome: ImportOutcome::AlreadyImported(prev),
         warnings: vec![],

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Json;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use caremarket_core::Role;
@@ -369,9 +369,8 @@ async fn upload_form(State(state): State<AppState>, ctx: RequestCtx) -> Result<R
 async fn upload_submit(
     State(state): State<AppState>,
     ctx: RequestCtx,
-    mp: Multipart,
+    up: crate::web::forms::Upload,
 ) -> Result<Response> {
-    let up = crate::web::forms::Upload::read(mp).await?;
     let kind = up.field("kind").to_string();
     let edition = up.field("edition").trim().to_string();
     let skip_invalid = up.ticked("skip_invalid");

@@ -309,7 +309,7 @@ fn with_rows(
     specs: &[ColumnSpec],
     mut each: impl FnMut(&mut RowReader, &mut Batch) -> bool,
 ) -> Result<Parsed, FileError> {
-    let grids = import::open(name, bytes)?;
+    let grids = import::open_with(name, bytes, &import::Limits::CQC)?;
     let (g, cols) = import::find_header(name, &grids, specs)?;
     let grid: &Grid = &grids[g];
     let mut batch = Batch {
@@ -629,17 +629,16 @@ fn jdate(v: &serde_json::Value, key: &str) -> Result<Option<NaiveDate>, String> 
 
 /// JSON lines of CQC API location records (`GET /locations/{id}`), one object a line.
 pub fn api_records(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
-    let text_all = import::text::decode(name, bytes)?;
     let mut batch = Batch::default();
     let mut problems = Vec::new();
     let mut rejected = Vec::new();
     let mut providers: HashMap<String, ProviderRecord> = HashMap::new();
     let mut seen_ids = HashMap::new();
+    let mut records = Vec::new();
     let mut legacy_outcomes = 0usize;
-    for (i, line) in text_all.lines().enumerate() {
-        let row = i + 1;
+    import::text::for_each_line(name, bytes, &import::Limits::CQC, |row, line| {
         if line.trim().is_empty() {
-            continue;
+            return Ok(());
         }
         batch.rows_read += 1;
         let mut row_problems = Vec::new();
@@ -649,7 +648,7 @@ pub fn api_records(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
                 let p = RowProblem::new(row, "(line)", line, format!("is not a JSON object: {e}"));
                 rejected.push((row, vec![line.to_string()], p.reason.clone()));
                 problems.push(p);
-                continue;
+                return Ok(());
             }
         };
         match record(&v, row, &mut row_problems) {
@@ -660,16 +659,9 @@ pub fn api_records(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
                         "location {} appears more than once; line {row} was kept",
                         loc.location_id
                     ));
-                    batch.locations.retain(|l| l.location_id != loc.location_id);
-                    batch.ratings.retain(|r| r.location_id != loc.location_id);
-                    batch
-                        .relationships
-                        .retain(|r| r.location_id != loc.location_id);
                 }
                 batch.latest_date = batch.latest_date.max(latest);
-                batch.locations.push(loc);
-                batch.ratings.extend(ratings);
-                batch.relationships.extend(rels);
+                records.push((row, loc, ratings, rels));
                 if let Some(p) = provider {
                     providers.entry(p.provider_id.clone()).or_insert(p);
                 }
@@ -683,6 +675,16 @@ pub fn api_records(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
                 rejected.push((row, vec![line.to_string()], reason));
                 problems.extend(row_problems);
             }
+        }
+        Ok(())
+    })?;
+    // A location given twice keeps its last line (kept apart until now, so that a file of
+    // repeats costs one pass, not one pass per repeat).
+    for (row, loc, ratings, rels) in records {
+        if seen_ids.get(&loc.location_id) == Some(&row) {
+            batch.locations.push(loc);
+            batch.ratings.extend(ratings);
+            batch.relationships.extend(rels);
         }
     }
     if batch.rows_read == 0 {

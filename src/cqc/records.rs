@@ -114,11 +114,14 @@ pub struct Batch {
     pub unknown_columns: Vec<String>,
 }
 
-/// Trims and collapses empty (and CQC's "-" placeholder) to None.
+/// Trims and collapses empty (and CQC's "-" placeholder) to None. Control characters (a
+/// JSON record can carry "\u0000", which PostgreSQL cannot store) are dropped.
 pub fn text(s: &str) -> Option<String> {
     let t = s.trim().trim_matches('\u{a0}');
     if t.is_empty() || t == "-" {
         None
+    } else if t.chars().any(crate::import::is_stray_control) {
+        text(&t.replace(crate::import::is_stray_control, ""))
     } else {
         Some(t.to_string())
     }

@@ -1,20 +1,26 @@
 //! Reading the files people upload: CSV (UTF-8 with or without BOM, UTF-16 with BOM,
-//! Windows-1252), XLSX, XLS and ODS. Finds the header row by name within the first rows,
-//! matches columns ignoring case, spacing and punctuation, and reports each problem with the
-//! file, row, column, value and reason. Nothing here touches the database.
+//! Windows-1252), XLSX, XLSB and ODS, gzipped or not. Files are read as streams within
+//! [`Limits`] (rows, columns, cell size, decompressed size, time), so no file costs more
+//! memory than its values. Finds the header row by name within the first rows, matches
+//! columns ignoring case, spacing and punctuation, and reports each problem with the file,
+//! row, column, value and reason. Nothing here touches the database.
 
+pub mod limits;
+mod sheets;
 pub mod text;
 
 use caremarket_core::cqc::normalise_header;
 use std::collections::HashMap;
 use std::io::Cursor;
 
-/// How far down a sheet the header row may be (CQC's own files have up to 7 title rows).
+pub use limits::{Budget, Limits};
+
+/// How far down a sheet the header row may be: within its first rows that are not blank
+/// (CQC's own files have up to 7 title rows).
 pub const HEADER_SEARCH_ROWS: usize = 15;
-/// A cell longer than this is refused: nothing in these files is legitimately that long.
+/// A cell longer than this is a problem in its row: nothing in these files is legitimately
+/// that long. (Far longer cells refuse the whole file: see [`Limits::max_cell_bytes`].)
 pub const MAX_CELL_CHARS: usize = 10_000;
-/// Uncompressed size above which a spreadsheet is refused (a ZIP bomb guard).
-pub const MAX_UNCOMPRESSED_BYTES: u64 = 1_000_000_000;
 /// Per-entry compression ratio above which an entry is treated as a ZIP bomb.
 pub const MAX_RATIO: u64 = 250;
 
@@ -55,83 +61,206 @@ impl RowProblem {
     }
 }
 
-/// The rows of one sheet (or the CSV), as text cells.
-pub enum Grid {
-    Csv(Vec<csv::StringRecord>),
-    Sheet {
-        name: String,
-        range: calamine::Range<calamine::Data>,
-    },
+/// The rows of one sheet (or the CSV), as text cells. Only cells with a value are kept
+/// (a sheet of 60,000 rows and 150 mostly empty flag columns costs what its values cost),
+/// all their text in one buffer; rows are numbered as the spreadsheet shows them, less one.
+#[derive(Debug, Default)]
+pub struct Grid {
+    name: Option<String>,
+    text: String,
+    cells: Vec<CellAt>,
+    /// Where each row's cells start in `cells`; one more entry than rows.
+    rows: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct CellAt {
+    col: u32,
+    start: u32,
+    end: u32,
 }
 
 impl Grid {
     pub fn len(&self) -> usize {
-        match self {
-            Grid::Csv(r) => r.len(),
-            Grid::Sheet { range, .. } => range.height(),
-        }
+        self.rows.len().saturating_sub(1)
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// The cells of row `i` (0-based) as text. Spreadsheet dates become ISO dates, whole
-    /// numbers lose their ".0", errors such as #REF! come through as text.
-    pub fn row(&self, i: usize) -> Vec<String> {
-        match self {
-            Grid::Csv(r) => r[i].iter().map(str::to_string).collect(),
-            Grid::Sheet { range, .. } => {
-                let w = range.width();
-                (0..w)
-                    .map(|c| range.get((i, c)).map(cell_text).unwrap_or_default())
-                    .collect()
-            }
+    fn row_cells(&self, i: usize) -> &[CellAt] {
+        match (self.rows.get(i), self.rows.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.cells[a as usize..b as usize],
+            _ => &[],
         }
     }
 
-    /// Like [`Grid::row`] but only the listed columns, without building the others.
-    pub fn cell(&self, i: usize, col: usize) -> String {
-        match self {
-            Grid::Csv(r) => r[i].get(col).unwrap_or("").to_string(),
-            Grid::Sheet { range, .. } => range.get((i, col)).map(cell_text).unwrap_or_default(),
+    /// The text of one cell, "" when it is empty or beyond the row's end.
+    pub fn cell_str(&self, i: usize, col: usize) -> &str {
+        let cells = self.row_cells(i);
+        match cells.binary_search_by_key(&(col as u32), |c| c.col) {
+            Ok(k) => &self.text[cells[k].start as usize..cells[k].end as usize],
+            Err(_) => "",
         }
+    }
+
+    /// The cells of row `i` (0-based) as text, up to its last cell with a value.
+    /// Spreadsheet dates are ISO dates, whole numbers have no ".0", errors such as #REF!
+    /// come through as text.
+    pub fn row(&self, i: usize) -> Vec<String> {
+        let cells = self.row_cells(i);
+        let width = cells.last().map(|c| c.col as usize + 1).unwrap_or(0);
+        let mut out = vec![String::new(); width];
+        for c in cells {
+            out[c.col as usize] = self.text[c.start as usize..c.end as usize].to_string();
+        }
+        out
+    }
+
+    /// One cell as an owned string (see [`Grid::cell_str`]).
+    pub fn cell(&self, i: usize, col: usize) -> String {
+        self.cell_str(i, col).to_string()
+    }
+
+    /// Whether row `i` has no cell with more than spaces in it.
+    pub fn row_is_blank(&self, i: usize) -> bool {
+        self.row_cells(i).iter().all(|c| {
+            self.text[c.start as usize..c.end as usize]
+                .trim()
+                .is_empty()
+        })
     }
 
     pub fn sheet_name(&self) -> Option<&str> {
-        match self {
-            Grid::Csv(_) => None,
-            Grid::Sheet { name, .. } => Some(name),
+        self.name.as_deref()
+    }
+}
+
+/// Builds a [`Grid`] from cells as a reader finds them, refusing the file at the first
+/// limit it passes. Cells normally come row by row, left to right; any that do not are
+/// sorted at the end.
+pub struct GridBuilder<'b> {
+    budget: &'b Budget,
+    name: Option<String>,
+    text: String,
+    cells: Vec<(u32, CellAt)>,
+    height: usize,
+    sorted: bool,
+    since_check: usize,
+}
+
+impl<'b> GridBuilder<'b> {
+    pub fn new(budget: &'b Budget, name: Option<String>) -> GridBuilder<'b> {
+        GridBuilder {
+            budget,
+            name,
+            text: String::new(),
+            cells: Vec::new(),
+            height: 0,
+            sorted: true,
+            since_check: 0,
+        }
+    }
+
+    /// Says that row `row` (0-based) exists even if it holds no value (a CSV line of
+    /// empty fields), so the rows after it keep their numbers.
+    pub fn touch_row(&mut self, row: usize) -> Result<(), FileError> {
+        if row >= self.budget.limits.max_rows {
+            return Err(self.budget.too_many_rows(row + 1));
+        }
+        self.height = self.height.max(row + 1);
+        Ok(())
+    }
+
+    /// Adds one cell. Empty values are not kept; control characters other than tab and
+    /// line breaks are dropped (they cannot be stored in PostgreSQL text and mean nothing
+    /// in a cell).
+    pub fn push(&mut self, row: usize, col: usize, value: &str) -> Result<(), FileError> {
+        if value.is_empty() {
+            return Ok(());
+        }
+        let limits = &self.budget.limits;
+        if row >= limits.max_rows {
+            return Err(self.budget.too_many_rows(row + 1));
+        }
+        if col >= limits.max_columns {
+            return Err(self.budget.too_many_columns(row + 1, col));
+        }
+        if value.len() > limits.max_cell_bytes {
+            return Err(self.budget.cell_too_long(row + 1, col, value.len()));
+        }
+        self.since_check += 1;
+        if self.since_check >= 4096 {
+            self.since_check = 0;
+            self.budget.check_time()?;
+        }
+        if let Some((r, last)) = self.cells.last()
+            && (*r as usize, last.col as usize) >= (row, col)
+        {
+            self.sorted = false;
+        }
+        let start = self.text.len();
+        if value.chars().any(is_stray_control) {
+            self.text
+                .extend(value.chars().filter(|c| !is_stray_control(*c)));
+        } else {
+            self.text.push_str(value);
+        }
+        if self.text.len() > u32::MAX as usize {
+            return Err(FileError(format!(
+                "{} holds more text than can be read at once",
+                self.name.as_deref().unwrap_or("the file")
+            )));
+        }
+        self.cells.push((
+            row as u32,
+            CellAt {
+                col: col as u32,
+                start: start as u32,
+                end: self.text.len() as u32,
+            },
+        ));
+        self.height = self.height.max(row + 1);
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Grid {
+        if !self.sorted {
+            // Later cells at the same place win, as a spreadsheet would show them.
+            self.cells.sort_by_key(|(r, c)| (*r, c.col));
+            let mut kept: Vec<(u32, CellAt)> = Vec::with_capacity(self.cells.len());
+            for cell in self.cells {
+                match kept.last_mut() {
+                    Some(last) if (last.0, last.1.col) == (cell.0, cell.1.col) => *last = cell,
+                    _ => kept.push(cell),
+                }
+            }
+            self.cells = kept;
+        }
+        let mut rows = Vec::with_capacity(self.height + 1);
+        let mut k = 0usize;
+        for r in 0..=self.height {
+            while k < self.cells.len() && (self.cells[k].0 as usize) < r {
+                k += 1;
+            }
+            rows.push(k as u32);
+        }
+        self.text.shrink_to_fit();
+        Grid {
+            name: self.name,
+            text: self.text,
+            cells: self.cells.into_iter().map(|(_, c)| c).collect(),
+            rows,
         }
     }
 }
 
-fn cell_text(d: &calamine::Data) -> String {
-    use calamine::Data;
-    match d {
-        Data::Empty => String::new(),
-        Data::String(s) => s.clone(),
-        Data::Int(i) => i.to_string(),
-        Data::Float(f) => {
-            if f.fract() == 0.0 && f.abs() < 1e15 {
-                format!("{}", *f as i64)
-            } else {
-                f.to_string()
-            }
-        }
-        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
-        Data::DateTime(dt) => {
-            // calamine knows the workbook's date system (1900 or 1904) and gives the date
-            // itself; the serial alone would be four years off in a 1904 workbook.
-            let (y, m, d, ..) = dt.to_ymd_hms_milli();
-            match chrono::NaiveDate::from_ymd_opt(y as i32, m as u32, d as u32) {
-                Some(date) => date.to_string(),
-                None => dt.as_f64().to_string(),
-            }
-        }
-        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-        Data::Error(e) => format!("#{e:?}"),
-    }
+/// A control character that has no place in a cell or a form field: everything below a
+/// space but tab, line feed and carriage return, and DEL. NUL above all: PostgreSQL refuses
+/// it in text.
+pub fn is_stray_control(c: char) -> bool {
+    (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}'
 }
 
 /// What kind of file the bytes are, from their content (never from the name, which can lie).
@@ -139,6 +268,7 @@ fn cell_text(d: &calamine::Data) -> String {
 pub enum Sniffed {
     Zip,
     Ole,
+    Gzip,
     Text,
 }
 
@@ -147,17 +277,20 @@ pub fn sniff(bytes: &[u8]) -> Sniffed {
         Sniffed::Zip
     } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
         Sniffed::Ole
+    } else if bytes.starts_with(&[0x1f, 0x8b]) {
+        Sniffed::Gzip
     } else {
         Sniffed::Text
     }
 }
 
 /// Refuses ZIP bombs before any decompression: the archive's own directory says how big each
-/// entry will be.
-fn check_zip(name: &str, bytes: &[u8]) -> Result<(), FileError> {
+/// entry will be, and the reader refuses any entry that grows past what it declared.
+fn check_zip(name: &str, bytes: &[u8], limits: &Limits) -> Result<(), FileError> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
         FileError(format!("{name} is damaged or incomplete: it looks like a spreadsheet (XLSX or ODS) but cannot be opened ({e})"))
     })?;
+    let allowed = limits.expanded_allowance(bytes.len() as u64);
     let mut total: u64 = 0;
     for i in 0..archive.len() {
         let Ok(meta) = archive.by_index_raw(i) else {
@@ -175,53 +308,65 @@ fn check_zip(name: &str, bytes: &[u8]) -> Result<(), FileError> {
             )));
         }
     }
-    if total > MAX_UNCOMPRESSED_BYTES {
+    if total > allowed {
         return Err(FileError(format!(
-            "{name} is refused: it would expand to {:.1} GB when opened",
-            total as f64 / 1e9
+            "{name} is refused: it would expand to {} when opened, and a file of its size may expand to at most {}",
+            limits::human_bytes(total),
+            limits::human_bytes(allowed)
         )));
     }
     Ok(())
 }
 
-/// Opens a file into the sheets it holds (one for CSV). `prefer` names sheets to try first.
+/// Reads a file from disk for the CLI, refusing one larger than the limits allow before
+/// reading it (a file that grows while it is read stops at the limit too).
+pub fn read_file(path: &std::path::Path, limits: &Limits) -> Result<Vec<u8>, FileError> {
+    use std::io::Read;
+    let name = path.display().to_string();
+    let f = std::fs::File::open(path).map_err(|e| FileError(format!("cannot read {name}: {e}")))?;
+    if let Ok(meta) = f.metadata() {
+        limits.check_file_size(&name, meta.len())?;
+    }
+    let mut bytes = Vec::new();
+    f.take(limits.max_file_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| FileError(format!("cannot read {name}: {e}")))?;
+    limits.check_file_size(&name, bytes.len() as u64)?;
+    Ok(bytes)
+}
+
+/// Opens a file a council or provider sends (see [`Limits::COUNCIL`]).
 pub fn open(name: &str, bytes: &[u8]) -> Result<Vec<Grid>, FileError> {
+    open_with(name, bytes, &Limits::COUNCIL)
+}
+
+/// Opens a file into the sheets it holds (one for CSV), within `limits`. Gzip is opened
+/// transparently (as the project bundles its demo data).
+pub fn open_with(name: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Grid>, FileError> {
     if bytes.is_empty() {
         return Err(FileError(format!("{name} is empty")));
     }
+    limits.check_file_size(name, bytes.len() as u64)?;
+    let budget = Budget::new(name, limits);
     match sniff(bytes) {
-        Sniffed::Zip | Sniffed::Ole => {
-            if sniff(bytes) == Sniffed::Zip {
-                check_zip(name, bytes)?;
-            }
-            let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec()))
-                .map_err(|e| {
-                    FileError(format!(
-                        "{name} cannot be read as a spreadsheet (XLSX, XLS or ODS): {e}"
-                    ))
-                })?;
-            use calamine::Reader;
-            let names = wb.sheet_names().to_vec();
-            let mut grids = Vec::new();
-            for sheet in names {
-                match wb.worksheet_range(&sheet) {
-                    Ok(range) => grids.push(Grid::Sheet { name: sheet, range }),
-                    Err(e) => {
-                        return Err(FileError(format!(
-                            "{name}: sheet {sheet:?} cannot be read: {e}"
-                        )));
-                    }
-                }
-            }
-            if grids.is_empty() {
-                return Err(FileError(format!("{name} has no sheets")));
-            }
-            Ok(grids)
+        Sniffed::Zip => {
+            check_zip(name, bytes, limits)?;
+            sheets::open_zip(name, bytes, &budget)
         }
-        Sniffed::Text => {
-            let text = text::decode(name, bytes)?;
-            Ok(vec![Grid::Csv(text::parse_csv(name, &text)?)])
+        Sniffed::Ole => Err(FileError(format!(
+            "{name} is an Excel 97-2003 workbook (.xls), which caremarket does not read: open it in Excel or LibreOffice, save it as .xlsx (or CSV) and upload that"
+        ))),
+        Sniffed::Gzip => {
+            let head = text::gzip_head(name, bytes)?;
+            if matches!(sniff(&head), Sniffed::Zip | Sniffed::Ole | Sniffed::Gzip) {
+                // A spreadsheet needs its whole archive at hand: unpack it (within the
+                // allowance) and open that.
+                let inner = gunzip_bounded(name, bytes, limits)?;
+                return open_with(name, &inner, limits);
+            }
+            Ok(vec![text::csv_grid(name, bytes, &budget)?])
         }
+        Sniffed::Text => Ok(vec![text::csv_grid(name, bytes, &budget)?]),
     }
 }
 
@@ -308,7 +453,7 @@ impl DataRow<'_> {
 /// The rows below the header, leaving out blank ones (spreadsheets keep them).
 pub fn data_rows<'a>(grid: &'a Grid, cols: &'a Columns) -> impl Iterator<Item = DataRow<'a>> {
     (cols.header_row + 1..grid.len())
-        .filter(move |&i| (0..cols.headers.len()).any(|c| !grid.cell(i, c).trim().is_empty()))
+        .filter(move |&i| !grid.row_is_blank(i))
         .map(move |i| DataRow {
             grid,
             cols,
@@ -327,7 +472,10 @@ pub fn find_header(
     let required: Vec<&ColumnSpec> = specs.iter().filter(|s| s.required).collect();
     let mut best_missing: Option<Vec<&str>> = None;
     for (g, grid) in grids.iter().enumerate() {
-        for r in 0..grid.len().min(HEADER_SEARCH_ROWS) {
+        let first_rows = (0..grid.len())
+            .filter(|&r| !grid.row_is_blank(r))
+            .take(HEADER_SEARCH_ROWS);
+        for r in first_rows {
             let cells = grid.row(r);
             let norm: Vec<String> = cells.iter().map(|c| normalise_header(c)).collect();
             let mut found = HashMap::new();
@@ -370,8 +518,6 @@ pub fn find_header(
             }
         }
     }
-    let want: Vec<&str> = required.iter().map(|s| s.names[0]).collect();
-    let _ = want;
     match best_missing {
         Some(missing) => {
             let names: Vec<String> = missing
@@ -419,30 +565,54 @@ pub fn summarise_problems(file: &str, problems: &[RowProblem]) -> String {
     out
 }
 
-/// Gzip-compressed files (as the project bundles its demo data) are opened transparently,
-/// with the same size cap as spreadsheets against decompression bombs.
+/// Gzip-compressed bytes unpacked within the file's allowance (see
+/// [`Limits::expanded_allowance`]); other bytes as they are. For the project's own bundled
+/// files and for files whose whole content is needed at once.
 pub fn gunzip_if_needed<'a>(
     name: &str,
     bytes: &'a [u8],
 ) -> Result<std::borrow::Cow<'a, [u8]>, FileError> {
-    if !bytes.starts_with(&[0x1f, 0x8b]) {
+    if sniff(bytes) != Sniffed::Gzip {
         return Ok(std::borrow::Cow::Borrowed(bytes));
     }
+    gunzip_bounded(name, bytes, &Limits::CQC).map(std::borrow::Cow::Owned)
+}
+
+fn gunzip_bounded(name: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<u8>, FileError> {
     use std::io::Read;
     let mut out = Vec::new();
-    let mut dec = flate2::read::GzDecoder::new(bytes).take(MAX_UNCOMPRESSED_BYTES + 1);
-    dec.read_to_end(&mut out)
-        .map_err(|e| FileError(format!("{name} is a damaged gzip file: {e}")))?;
-    if out.len() as u64 > MAX_UNCOMPRESSED_BYTES {
-        return Err(FileError(format!(
-            "{name} is refused: it would expand to more than 1 GB"
-        )));
-    }
-    Ok(std::borrow::Cow::Owned(out))
+    text::expanded(bytes, limits)
+        .read_to_end(&mut out)
+        .map_err(|e| limits::expanded_error(name, "is a damaged gzip file", &e))?;
+    Ok(out)
 }
 
 /// SHA-256 of the file's bytes, hex: the same file imported twice is recognised.
 pub fn content_hash(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// SHA-256 of a file's content once unpacked (gzip or not), read as a stream within the
+/// limits: the same data gzipped or not is the same file.
+pub fn expanded_hash(name: &str, bytes: &[u8], limits: &Limits) -> Result<String, FileError> {
+    use sha2::Digest;
+    use std::io::Read;
+    limits.check_file_size(name, bytes.len() as u64)?;
+    if sniff(bytes) != Sniffed::Gzip {
+        return Ok(content_hash(bytes));
+    }
+    let mut r = text::expanded(bytes, limits);
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = r
+            .read(&mut buf)
+            .map_err(|e| limits::expanded_error(name, "is a damaged gzip file", &e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
 }

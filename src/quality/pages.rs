@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::Json;
-use axum::extract::{Form, Multipart, Path, Query, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use caremarket_core::Role;
@@ -29,7 +29,7 @@ pub fn routes() -> Vec<RouteDef> {
         get("/quality/contracts", CONTRACT_READERS, contracts_page),
         crate::web::with_body_limit(
             post("/quality/contracts", QA_OFFICERS, contracts_upload),
-            crate::web::UPLOAD_LIMIT,
+            crate::web::COUNCIL_UPLOAD_LIMIT,
         ),
         get("/quality/visits", VISIT_READERS, visits_page),
         get("/quality/visits/new", QA_OFFICERS, visit_new_form),
@@ -157,9 +157,9 @@ async fn contracts_page(State(state): State<AppState>, ctx: RequestCtx) -> Resul
 async fn contracts_upload(
     State(state): State<AppState>,
     ctx: RequestCtx,
-    mp: Multipart,
+    up: crate::web::forms::Upload,
 ) -> Result<Response> {
-    let file = crate::web::forms::Upload::read(mp).await?.file;
+    let file = up.file;
     let mut errors = FormErrors::default();
     let Some((name, bytes)) = file else {
         errors.add("file", "Select the contracts register file (CSV or XLSX)");

@@ -35,7 +35,7 @@ pub fn routes() -> Vec<RouteDef> {
         post("/quality/issues", QA_OFFICERS, issue_create),
         crate::web::with_body_limit(
             post("/quality/issues/upload", QA_OFFICERS, issues_upload),
-            crate::web::UPLOAD_LIMIT,
+            crate::web::COUNCIL_UPLOAD_LIMIT,
         ),
         get("/quality/training", COUNCIL, training_page),
         post("/quality/training", QA_OFFICERS, offer_create),
@@ -507,9 +507,8 @@ async fn issue_create(
 async fn issues_upload(
     State(state): State<AppState>,
     ctx: RequestCtx,
-    mp: axum::extract::Multipart,
+    up: crate::web::forms::Upload,
 ) -> Result<Response> {
-    let up = crate::web::forms::Upload::read(mp).await?;
     let mut errors = FormErrors::default();
     let Some((name, bytes)) = &up.file else {
         errors.add("file", "Select a file of issues (CSV or XLSX)");

@@ -99,8 +99,7 @@ pub async fn import_population(
             "{name}: say which year the estimates are for (the file name does not, like mid2020)"
         ));
     };
-    let bytes = crate::import::gunzip_if_needed(name, bytes).map_err(|e| e.0)?;
-    let grids = crate::import::open(name, &bytes).map_err(|e| e.0)?;
+    let grids = crate::import::open(name, bytes).map_err(|e| e.0)?;
     let (g, cols) =
         crate::import::find_header(name, &grids, POPULATION_COLUMNS).map_err(|e| e.0)?;
     let mut problems = Vec::new();

@@ -40,11 +40,11 @@ pub fn routes() -> Vec<RouteDef> {
         get("/sufficiency/population", READERS, population_page),
         crate::web::with_body_limit(
             post("/sufficiency/population", PLANNERS, population_upload),
-            crate::web::UPLOAD_LIMIT,
+            crate::web::COUNCIL_UPLOAD_LIMIT,
         ),
         crate::web::with_body_limit(
             post("/sufficiency/projections", PLANNERS, projections_upload),
-            crate::web::UPLOAD_LIMIT,
+            crate::web::COUNCIL_UPLOAD_LIMIT,
         ),
         get("/api/v1/sufficiency", READERS, api_sufficiency),
         get("/api/v1/population", READERS, api_population),
@@ -618,9 +618,8 @@ async fn population_page(State(state): State<AppState>, ctx: RequestCtx) -> Resu
 async fn population_upload(
     State(state): State<AppState>,
     ctx: RequestCtx,
-    mp: axum::extract::Multipart,
+    up: crate::web::forms::Upload,
 ) -> Result<Response> {
-    let up = crate::web::forms::Upload::read(mp).await?;
     let typed_year = up.fields.get("year").cloned().unwrap_or_default();
     let mut errors = FormErrors::default();
     let year = match typed_year.trim() {
@@ -662,9 +661,8 @@ async fn population_upload(
 async fn projections_upload(
     State(state): State<AppState>,
     ctx: RequestCtx,
-    mp: axum::extract::Multipart,
+    up: crate::web::forms::Upload,
 ) -> Result<Response> {
-    let up = crate::web::forms::Upload::read(mp).await?;
     let mut errors = FormErrors::default();
     let Some((name, bytes)) = &up.file else {
         errors.add(

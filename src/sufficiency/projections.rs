@@ -46,8 +46,7 @@ pub async fn import(
     name: &str,
     bytes: &[u8],
 ) -> std::result::Result<Loaded, String> {
-    let bytes = crate::import::gunzip_if_needed(name, bytes).map_err(|e| e.0)?;
-    let grids = crate::import::open(name, &bytes).map_err(|e| e.0)?;
+    let grids = crate::import::open(name, bytes).map_err(|e| e.0)?;
     let (g, cols) = crate::import::find_header(name, &grids, COLUMNS).map_err(|e| e.0)?;
     let grid = &grids[g];
     // The year columns: headers that are years.

@@ -24,6 +24,9 @@ pub enum AppError {
     Csrf,
     #[error("Too many requests")]
     TooManyRequests,
+    /// A body or file larger than the route takes (the message says the limit).
+    #[error("{0}")]
+    TooLarge(String),
     /// Something the request needs is not on this server (e.g. Chromium for PDF).
     #[error("{0}")]
     Unavailable(String),
@@ -51,6 +54,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Db(e) if is_unique_violation(e) => StatusCode::CONFLICT,
             AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -75,6 +79,7 @@ impl AppError {
             ),
             AppError::TooManyRequests => ("Too many requests".into(), "Wait a few minutes and try again.".into()),
             AppError::BadRequest(m) => ("There is a problem with the request".into(), m.clone()),
+            AppError::TooLarge(m) => ("The file is too large".into(), m.clone()),
             AppError::Unavailable(m) => ("This is not available on this server".into(), m.clone()),
             AppError::Conflict(m) => ("There is a conflict".into(), m.clone()),
             AppError::Unprocessable(m) => ("There is a problem".into(), m.clone()),

@@ -71,39 +71,112 @@ pub fn valid_email(s: &str) -> bool {
 /// chosen, and the other fields as text (a ticked checkbox is present, an unticked one not).
 #[derive(Debug, Default)]
 pub struct Upload {
-    pub file: Option<(String, Vec<u8>)>,
+    pub file: Option<(String, axum::body::Bytes)>,
     pub fields: std::collections::HashMap<String, String>,
 }
 
+/// The longest text field a multipart form may carry beside its file.
+const UPLOAD_FIELD_LIMIT: usize = 64 * 1024;
+
+fn too_large(e: &axum::extract::multipart::MultipartError) -> bool {
+    e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE
+}
+
+fn too_large_file() -> crate::AppError {
+    crate::AppError::TooLarge(
+        "The file is larger than this page accepts. Upload a smaller file (or split it in two)."
+            .into(),
+    )
+}
+
+/// Read straight from the request (a handler takes `up: Upload`): the file is gathered
+/// into one buffer of the size the request declares, not grown by doubling, so a 50 MB
+/// file costs 50 MB.
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Upload {
+    type Rejection = crate::AppError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> crate::Result<Upload> {
+        let declared = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0)
+            .min(super::UPLOAD_LIMIT);
+        let mp = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(|e| {
+                crate::AppError::BadRequest(format!("the upload could not be read: {e}"))
+            })?;
+        Upload::read(mp, declared).await
+    }
+}
+
 impl Upload {
-    pub async fn read(mut mp: axum::extract::Multipart) -> crate::Result<Upload> {
+    async fn read(mut mp: axum::extract::Multipart, declared: usize) -> crate::Result<Upload> {
         let mut out = Upload::default();
-        while let Some(field) = mp.next_field().await.map_err(|e| {
-            crate::AppError::BadRequest(format!("the upload could not be read: {e}"))
+        while let Some(mut field) = mp.next_field().await.map_err(|e| {
+            if too_large(&e) {
+                too_large_file()
+            } else {
+                crate::AppError::BadRequest(format!("the upload could not be read: {e}"))
+            }
         })? {
             let key = field.name().unwrap_or("").to_string();
             if key == "file" {
-                // Browsers on Windows have sent the whole path: keep the file's own name.
-                let name = field
+                // Browsers on Windows have sent the whole path: keep the file's own name,
+                // without control characters (it is stored in the import history).
+                let name: String = field
                     .file_name()
                     .unwrap_or("upload")
                     .rsplit(['/', '\\'])
                     .next()
                     .unwrap_or("upload")
-                    .to_string();
-                let bytes = field.bytes().await.map_err(|e| {
-                    crate::AppError::BadRequest(format!("the file could not be received: {e}"))
-                })?;
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(200)
+                    .collect();
+                let name = if name.trim().is_empty() {
+                    "upload".to_string()
+                } else {
+                    name
+                };
+                let mut bytes = Vec::with_capacity(declared);
+                while let Some(chunk) = field.chunk().await.map_err(|e| {
+                    if too_large(&e) {
+                        too_large_file()
+                    } else {
+                        crate::AppError::BadRequest(format!("the file could not be received: {e}"))
+                    }
+                })? {
+                    bytes.extend_from_slice(&chunk);
+                }
                 if !bytes.is_empty() {
-                    out.file = Some((name, bytes.to_vec()));
+                    out.file = Some((name, bytes.into()));
                 }
             } else {
-                out.fields
-                    .insert(key, field.text().await.unwrap_or_default());
+                let mut value = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(|e| {
+                    crate::AppError::BadRequest(format!("the form could not be read: {e}"))
+                })? {
+                    if value.len() + chunk.len() > UPLOAD_FIELD_LIMIT {
+                        return Err(crate::AppError::TooLarge(format!(
+                            "The field {key:?} is longer than {} characters.",
+                            UPLOAD_FIELD_LIMIT
+                        )));
+                    }
+                    value.extend_from_slice(&chunk);
+                }
+                let value = String::from_utf8(value).map_err(|_| {
+                    crate::AppError::BadRequest(format!("the field {key:?} is not text"))
+                })?;
+                crate::web::text::check_field(&key, &value)?;
+                out.fields.insert(key, value);
             }
         }
         Ok(out)
     }
+
     pub fn field(&self, k: &str) -> &str {
         self.fields.get(k).map(String::as_str).unwrap_or("")
     }

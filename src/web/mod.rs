@@ -7,6 +7,7 @@ pub mod error;
 pub mod forms;
 pub mod layout;
 pub mod pipeline;
+pub mod text;
 
 use axum::handler::Handler;
 use axum::http::Method;
@@ -89,8 +90,11 @@ pub fn delete<H: Handler<T, AppState>, T: 'static>(
     route(Method::DELETE, path, access, h)
 }
 
-/// The largest upload accepted (and the largest request body at all).
+/// The largest upload accepted (a CQC file; and the largest request body at all).
 pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
+
+/// The largest file a council or provider upload page takes (registers, returns, hours).
+pub const COUNCIL_UPLOAD_LIMIT: usize = crate::import::Limits::COUNCIL.max_file_bytes as usize;
 
 /// Lets a route take bodies up to `bytes` (uploads), instead of axum's 2 MB default.
 pub fn with_body_limit(mut r: RouteDef, bytes: usize) -> RouteDef {

@@ -195,7 +195,7 @@ type Failed = (AppError, Option<RequestCtx>);
 async fn handle(
     state: &AppState,
     rid: String,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Result<(Response, Option<RequestCtx>), Failed> {
     let now = state.clock.now();
@@ -270,6 +270,12 @@ async fn handle(
         user_agent,
     };
 
+    // Text nobody types and PostgreSQL cannot store is refused here, once, for every route.
+    let req = match screen_text(req).await {
+        Ok(r) => r,
+        Err(e) => return Err((e, Some(ctx))),
+    };
+    let mut req = req;
     if !is_safe(req.method()) && bearer.is_none() {
         let expected = session_csrf.or(anon_csrf);
         let (parts, body) = req.into_parts();
@@ -304,6 +310,79 @@ async fn handle(
         );
     }
     Ok((res, Some(ctx)))
+}
+
+/// JSON bodies are read whole by the handlers' extractor too; this is its limit.
+const JSON_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Refuses control characters (NUL above all) in the path, the query string and urlencoded
+/// or JSON bodies. Multipart fields are checked as they are read (`forms::Upload`). The
+/// body is handed back intact.
+async fn screen_text(req: Request) -> Result<Request, AppError> {
+    let raw_path = req.uri().path();
+    if let Some(c) = super::text::stray_control(&String::from_utf8_lossy(&percent_decode(raw_path)))
+    {
+        return Err(AppError::BadRequest(format!(
+            "The address contains a control character (U+{:04X}).",
+            c as u32
+        )));
+    }
+    if let Some(q) = req.uri().query()
+        && let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+    {
+        super::text::check_pairs("The address's", &pairs)?;
+    }
+    if is_safe(req.method()) {
+        return Ok(req);
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let form = content_type.starts_with("application/x-www-form-urlencoded");
+    let json = content_type.starts_with("application/json") || content_type.ends_with("+json");
+    if !form && !json {
+        return Ok(req);
+    }
+    let (parts, body) = req.into_parts();
+    let limit = if form { FORM_LIMIT } else { JSON_LIMIT };
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        AppError::TooLarge(format!(
+            "The request is larger than {} MB, more than any form or API call here takes.",
+            limit / (1024 * 1024)
+        ))
+    })?;
+    if form {
+        if let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes) {
+            super::text::check_pairs("The form's", &pairs)?;
+        }
+    } else if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+        super::text::check_json(&v)?;
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// `%XX` escapes decoded (a path's own bytes, before any router sees them).
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) =
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+        {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Finds the submitted CSRF token (an `X-CSRF-Token` header, or the `csrf_token` field of a

@@ -417,6 +417,11 @@ async fn malformed_files_are_refused_whole_with_reasons_and_change_nothing() {
         ratings_csv(&[]).trim_end(),
         "x".repeat(10_000_000)
     );
+    let long_field = format!(
+        "{}\n1-100,{},Y,Leeds,X,Overall,Overall,Good,14/08/2018,1-200,P\n",
+        ratings_csv(&[]).trim_end(),
+        "x".repeat(20_000)
+    );
     let png: Vec<u8> = [
         &[0x89u8, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..],
         &[0u8; 64],
@@ -458,7 +463,14 @@ async fn malformed_files_are_refused_whole_with_reasons_and_change_nothing() {
         ),
         ("bomb.xlsx", bomb, "ZIP bomb"),
         ("picture.csv", png, "not a spreadsheet or a text file"),
-        ("big-field.csv", big_field.into_bytes(), "at most 10000"),
+        // A cell far beyond anything real stops the read at once, naming where it is...
+        (
+            "big-field.csv",
+            big_field.into_bytes(),
+            "the cell in row 2, column B holds 64 KB or more; a cell may hold at most 64 KB",
+        ),
+        // ...one merely too long for its column is a problem in its row.
+        ("long-field.csv", long_field.into_bytes(), "at most 10000"),
         ("nul.csv", b"Location ID,Domain\x00\n".to_vec(), "NUL"),
     ];
     for (name, bytes, expect) in cases {

@@ -29,3 +29,4 @@ mod market;
 mod quality;
 mod sufficiency;
 mod themes;
+mod uploads;

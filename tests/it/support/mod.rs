@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fake_cqc;
+pub mod served;
 pub mod sheets;
 pub mod smtp;
 pub mod webdriver;

@@ -143,6 +143,84 @@ pub fn xlsx(sheets: &[(&str, Vec<Vec<String>>)]) -> Vec<u8> {
     zip(&entries)
 }
 
+/// An XLSX workbook of one sheet whose cells are given by reference ("A1", "XFD1048576"),
+/// as a hostile file would place them: nothing in between.
+pub fn xlsx_cells(cells: &[(&str, &str)]) -> Vec<u8> {
+    let mut x = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+    );
+    for (at, v) in cells {
+        let row: String = at.chars().filter(|c| c.is_ascii_digit()).collect();
+        x.push_str(&format!(
+            r#"<row r="{row}"><c r="{at}" t="inlineStr"><is><t>{}</t></is></c></row>"#,
+            esc(v)
+        ));
+    }
+    x.push_str("</sheetData></worksheet>");
+    xlsx_with_sheet_xml(&x)
+}
+
+/// An XLSX workbook of one sheet whose worksheet XML is given as written.
+pub fn xlsx_with_sheet_xml(sheet_xml: &str) -> Vec<u8> {
+    let book = xlsx(&[("Sheet1", vec![])]);
+    // Swap the empty sheet for this one: rebuild with the same parts.
+    let out: Vec<Entry> = unzip_stored_names(&book)
+        .into_iter()
+        .map(|(name, data)| Entry {
+            data: if name == "xl/worksheets/sheet1.xml" {
+                sheet_xml.as_bytes().to_vec()
+            } else {
+                data
+            },
+            name,
+            deflate: true,
+        })
+        .collect();
+    zip(&out)
+}
+
+/// The entries of a ZIP written by [`zip`] (deflated or stored), for rebuilding.
+fn unzip_stored_names(z: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 30 <= z.len() && z[i..i + 4] == 0x04034b50u32.to_le_bytes() {
+        let method = u16::from_le_bytes([z[i + 8], z[i + 9]]);
+        let packed = u32::from_le_bytes(z[i + 18..i + 22].try_into().unwrap()) as usize;
+        let name_len = u16::from_le_bytes([z[i + 26], z[i + 27]]) as usize;
+        let name = String::from_utf8(z[i + 30..i + 30 + name_len].to_vec()).unwrap();
+        let start = i + 30 + name_len;
+        let body = &z[start..start + packed];
+        let data = if method == 8 {
+            let mut d = Vec::new();
+            flate2::read::DeflateDecoder::new(body)
+                .read_to_end(&mut d)
+                .unwrap();
+            d
+        } else {
+            body.to_vec()
+        };
+        out.push((name, data));
+        i = start + packed;
+    }
+    out
+}
+
+/// An ODS workbook whose `content.xml` body (the rows of one table) is given as written.
+pub fn ods_raw(table_body: &str) -> Vec<u8> {
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="Sheet1">{table_body}</table:table></office:spreadsheet></office:body></office:document-content>"#
+    );
+    zip(&[
+        Entry {
+            name: "mimetype".into(),
+            data: b"application/vnd.oasis.opendocument.spreadsheet".to_vec(),
+            deflate: false,
+        },
+        entry("content.xml", content),
+    ])
+}
+
 fn col_name(mut c: usize) -> String {
     let mut s = String::new();
     loop {
