@@ -180,6 +180,9 @@ pub async fn copy(from: &str, to: &str) -> anyhow::Result<()> {
     for (t, cols, _) in &plan {
         bar.set_message(t.to_string());
         let rows = read_table(&src, t, cols).await?;
+        if dst.engine() == Engine::Postgres {
+            refuse_nul(t, cols, &rows)?;
+        }
         let list = cols
             .iter()
             .map(|c| c.0.as_str())
@@ -234,6 +237,36 @@ pub async fn copy(from: &str, to: &str) -> anyhow::Result<()> {
         redact(to),
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// PostgreSQL cannot store NUL in text (SQLite can, and older versions of caremarket let it
+/// in): name the row and column so it can be mended in the source before copying again.
+fn refuse_nul(table: &str, cols: &[(String, Kind)], rows: &[Vec<Arg>]) -> anyhow::Result<()> {
+    for row in rows {
+        for (c, v) in row.iter().enumerate() {
+            let bad = match v {
+                Arg::Text(Some(s)) => s.contains('\0'),
+                Arg::Json(Some(j)) => j.to_string().contains("\\u0000"),
+                _ => false,
+            };
+            if bad {
+                let key = match row.first() {
+                    Some(Arg::I64(Some(i))) => i.to_string(),
+                    Some(Arg::Text(Some(s))) => format!("{s:?}"),
+                    _ => "?".into(),
+                };
+                anyhow::bail!(
+                    "cannot copy table {table}, row {} = {key}: column {} holds a NUL character, which PostgreSQL cannot store. Remove it in the source (for example: UPDATE {table} SET {} = replace({}, char(0), '') WHERE {} = {key}) and copy again; nothing was copied",
+                    cols[0].0,
+                    cols[c].0,
+                    cols[c].0,
+                    cols[c].0,
+                    cols[0].0
+                );
+            }
+        }
+    }
     Ok(())
 }
 

@@ -28,5 +28,6 @@ mod dbcopy;
 mod market;
 mod quality;
 mod sufficiency;
+mod text_input;
 mod themes;
 mod uploads;
