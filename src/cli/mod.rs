@@ -394,6 +394,8 @@ async fn serve(db: Db, args: &ServeArgs, banner: Option<String>) -> anyhow::Resu
     let config = Config::from_args(args);
     let state = AppState::with_system_clock(db.clone(), config).await?;
     crate::brokerage::requests::spawn_expiry_task(state.clone());
+    // The first dashboard after a start should not wait for the market picture.
+    crate::market::warm(&state);
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;

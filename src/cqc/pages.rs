@@ -431,6 +431,8 @@ async fn upload_submit(
                     None,
                 ),
                 ImportOutcome::Imported(row) => {
+                    // The next dashboard should not wait for the new market picture.
+                    crate::market::warm(&state);
                     // Kept with the import, in its transaction.
                     let link = r
                         .rejects_csv

@@ -410,13 +410,34 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
     })
 }
 
-/// Keeps each location's latest overall rating on its row, for search and lists. Only the
-/// locations the batch touched can have changed.
+/// Keeps each location's latest overall rating, and its latest rating proper for each key
+/// question, on its row: for search and lists, and so that the market picture of today
+/// reads one row per location. Only the locations the batch touched can have changed.
 async fn refresh_current_ratings(tx: &mut Tx, locations: &[LocationRecord]) -> Result<()> {
     let t0 = std::time::Instant::now();
-    let sql = "UPDATE cqc_locations SET \
-        overall_rating = (SELECT r.rating FROM cqc_ratings r WHERE r.location_id = cqc_locations.location_id AND r.domain = 'Overall' AND r.service_group = 'Overall' ORDER BY CASE WHEN r.rating IN ('Inspected but not rated', 'No published rating') THEN 1 ELSE 0 END, r.publication_date DESC LIMIT 1), \
-        overall_date = (SELECT r.publication_date FROM cqc_ratings r WHERE r.location_id = cqc_locations.location_id AND r.domain = 'Overall' AND r.service_group = 'Overall' ORDER BY CASE WHEN r.rating IN ('Inspected but not rated', 'No published rating') THEN 1 ELSE 0 END, r.publication_date DESC LIMIT 1)";
+    let latest = |order_by_current: &str, domain: &str| {
+        format!(
+            "(SELECT r.{order_by_current} FROM cqc_ratings r WHERE r.location_id = cqc_locations.location_id AND r.domain = '{domain}' AND r.service_group = 'Overall' ORDER BY CASE WHEN r.rating IN ('Inspected but not rated', 'No published rating') THEN 1 ELSE 0 END, r.publication_date DESC LIMIT 1)"
+        )
+    };
+    // A key question's "Inspected but not rated" never stands as its rating (see
+    // market::key_question_ratings_as_at, which the history uses).
+    let key_question = |domain: &str| {
+        format!(
+            "(SELECT r.rating FROM cqc_ratings r WHERE r.location_id = cqc_locations.location_id AND r.service_group = 'Overall' AND r.domain = '{domain}' AND r.rating NOT IN ('Inspected but not rated', 'No published rating') ORDER BY r.publication_date DESC LIMIT 1)"
+        )
+    };
+    let sql = format!(
+        "UPDATE cqc_locations SET overall_rating = {}, overall_date = {}, safe_rating = {}, effective_rating = {}, caring_rating = {}, responsive_rating = {}, well_led_rating = {}",
+        latest("rating", "Overall"),
+        latest("publication_date", "Overall"),
+        key_question("Safe"),
+        key_question("Effective"),
+        key_question("Caring"),
+        key_question("Responsive"),
+        key_question("Well-led"),
+    );
+    let sql = sql.as_str();
     if locations.len() > 2000 {
         tx.execute(sql, args![]).await?;
     } else {

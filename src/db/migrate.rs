@@ -47,6 +47,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     27 "0027_rankings",
     28 "0028_provider_capacity",
     29 "0029_one_open_request",
+    30 "0030_current_key_questions",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -78,6 +79,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     27 "0027_rankings",
     28 "0028_provider_capacity",
     29 "0029_one_open_request",
+    30 "0030_current_key_questions",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

@@ -75,14 +75,38 @@ pub struct AllFacts {
     pub compared: bool,
 }
 
+/// One build shared by everyone who asks while it runs (single flight): the first caller
+/// builds, the others wait for its result instead of building the same thing again.
+type Flight<T> = Arc<tokio::sync::OnceCell<Arc<T>>>;
+
 /// The cache of [`AllFacts`], keyed by the data version (moved on by every
 /// import and sync, in this process or another: see `data_version`) and the date asked about.
 #[derive(Default)]
 pub struct MarketCache {
     version: i64,
-    entries: HashMap<Option<NaiveDate>, Arc<AllFacts>>,
+    entries: HashMap<Option<NaiveDate>, Flight<AllFacts>>,
     /// Finished dashboards by scope and settings: a page view is then a lookup and a render.
-    dashboards: HashMap<String, Arc<Dashboard>>,
+    dashboards: HashMap<String, Flight<Dashboard>>,
+    /// How many times the market picture has been built, for tests and the log.
+    builds: u64,
+}
+
+impl MarketCache {
+    pub fn builds(&self) -> u64 {
+        self.builds
+    }
+
+    /// Moves on to a newer data version, dropping what was built for older ones. A caller
+    /// that read an older version than the cache holds gets no flight (it builds for itself
+    /// and keeps nothing).
+    fn at_version(&mut self, version: i64) -> bool {
+        if version > self.version {
+            self.version = version;
+            self.entries.clear();
+            self.dashboards.clear();
+        }
+        version == self.version
+    }
 }
 
 pub async fn data_version(db: &Db) -> Result<i64> {
@@ -97,41 +121,128 @@ pub async fn data_version(db: &Db) -> Result<i64> {
 
 pub async fn all_facts(state: &AppState, as_at: Option<NaiveDate>) -> Result<Arc<AllFacts>> {
     let version = data_version(&state.db).await?;
-    {
-        let cache = state.market_cache.lock().expect("market cache");
-        if cache.version == version
-            && let Some(hit) = cache.entries.get(&as_at)
-        {
-            return Ok(hit.clone());
+    let flight = {
+        let mut cache = state.market_cache.lock().expect("market cache");
+        if !cache.at_version(version) {
+            None
+        } else {
+            // Many different "as at" dates would grow it without end: keep the latest few.
+            if cache.entries.len() >= 16 && !cache.entries.contains_key(&as_at) {
+                cache.entries.clear();
+            }
+            Some(cache.entries.entry(as_at).or_default().clone())
         }
+    };
+    let build = || async {
+        let t0 = std::time::Instant::now();
+        state.market_cache.lock().expect("market cache").builds += 1;
+        let built = load_all(&state.db, as_at).await?;
+        tracing::info!(
+            version,
+            ?as_at,
+            locations = built.facts.len(),
+            ms = t0.elapsed().as_millis() as u64,
+            "market picture built"
+        );
+        Ok::<_, crate::AppError>(Arc::new(built))
+    };
+    match flight {
+        Some(cell) => Ok(cell.get_or_try_init(build).await?.clone()),
+        None => build().await,
     }
-    let fresh = Arc::new(load_all(&state.db, as_at).await?);
-    let mut cache = state.market_cache.lock().expect("market cache");
-    if cache.version != version {
-        cache.version = version;
-        cache.entries.clear();
-        cache.dashboards.clear();
-    }
-    // Many different "as at" dates would grow it without end: keep the latest few.
-    if cache.entries.len() >= 16 {
-        cache.entries.clear();
-    }
-    cache.entries.insert(as_at, fresh.clone());
-    Ok(fresh)
+}
+
+/// Builds today's market picture in the background, so the first page after the server
+/// starts, or after an import, does not wait for it (and nobody builds it twice: see
+/// [`all_facts`]).
+pub fn warm(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = all_facts(&state, None).await {
+            tracing::warn!(error = %e, "could not build the market picture ahead of time");
+        }
+    });
+}
+
+/// A location's row with its current ratings as kept at import time.
+#[derive(sqlx::FromRow)]
+struct CurrentRow {
+    #[sqlx(flatten)]
+    location: Row,
+    overall_rating: Option<String>,
+    overall_date: Option<NaiveDate>,
+    safe_rating: Option<String>,
+    effective_rating: Option<String>,
+    caring_rating: Option<String>,
+    responsive_rating: Option<String>,
+    well_led_rating: Option<String>,
+}
+
+type Ratings = (
+    HashMap<String, (NaiveDate, Rating)>,
+    HashMap<String, [Option<Rating>; 5]>,
+);
+
+/// Today's ratings from the locations' own rows, one row a location (see
+/// `cqc::store::refresh_current_ratings`).
+fn current_ratings(rows: Vec<CurrentRow>) -> (Vec<Row>, Ratings) {
+    let mut overall = HashMap::new();
+    let mut kq = HashMap::new();
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            if let (Some(rating), Some(date)) = (
+                r.overall_rating.as_deref().and_then(Rating::parse),
+                r.overall_date,
+            ) {
+                overall.insert(r.location.location_id.clone(), (date, rating));
+            }
+            let k = [
+                &r.safe_rating,
+                &r.effective_rating,
+                &r.caring_rating,
+                &r.responsive_rating,
+                &r.well_led_rating,
+            ]
+            .map(|x| x.as_deref().and_then(Rating::parse));
+            if k.iter().any(Option::is_some) {
+                kq.insert(r.location.location_id.clone(), k);
+            }
+            r.location
+        })
+        .collect();
+    (rows, (overall, kq))
 }
 
 async fn load_all(db: &Db, as_at: Option<NaiveDate>) -> Result<AllFacts> {
     let (editions, notes) = editions_as_at(db, as_at).await?;
     let present = locations_as_at(db, &editions).await?;
-    let rows: Vec<Row> = db
-        .q()
-        .fetch_all(
-            "SELECT location_id, care_home, beds, region, local_authority, provider_id, registered_manager FROM cqc_locations",
-            args![],
-        )
-        .await?;
-    let overall = crate::cqc::summary::overall_ratings_dated_as_at(db, as_at).await?;
-    let kq = key_question_ratings_as_at(db, as_at).await?;
+    let (rows, (overall, kq)) = match as_at {
+        // Today: the current ratings kept on each location's row at import time.
+        None => current_ratings(
+            db.q()
+                .fetch_all(
+                    "SELECT location_id, care_home, beds, region, local_authority, provider_id, registered_manager, \
+                     overall_rating, overall_date, safe_rating, effective_rating, caring_rating, responsive_rating, well_led_rating \
+                     FROM cqc_locations",
+                    args![],
+                )
+                .await?,
+        ),
+        // Another date: worked out from the rating history.
+        Some(_) => {
+            let rows: Vec<Row> = db
+                .q()
+                .fetch_all(
+                    "SELECT location_id, care_home, beds, region, local_authority, provider_id, registered_manager FROM cqc_locations",
+                    args![],
+                )
+                .await?;
+            let overall = crate::cqc::summary::overall_ratings_dated_as_at(db, as_at).await?;
+            let kq = key_question_ratings_as_at(db, as_at).await?;
+            (rows, (overall, kq))
+        }
+    };
     let (services, specialisms) = services(db).await?;
     let mut las: HashMap<String, Option<String>> = HashMap::new();
     let facts = rows
@@ -701,23 +812,26 @@ pub async fn dashboard(
         scope.area, scope.region, scope.as_at
     );
     let version = data_version(&state.db).await?;
-    {
-        let cache = state.market_cache.lock().expect("market cache");
-        if cache.version == version
-            && let Some(d) = cache.dashboards.get(&key)
-        {
-            return Ok(d.clone());
+    let flight = {
+        let mut cache = state.market_cache.lock().expect("market cache");
+        if !cache.at_version(version) {
+            None
+        } else {
+            if cache.dashboards.len() >= 256 && !cache.dashboards.contains_key(&key) {
+                cache.dashboards.clear();
+            }
+            Some(cache.dashboards.entry(key).or_default().clone())
         }
+    };
+    let build = || async {
+        Ok::<_, crate::AppError>(Arc::new(
+            build_dashboard(state, name, scope, target, comparators, compare).await?,
+        ))
+    };
+    match flight {
+        Some(cell) => Ok(cell.get_or_try_init(build).await?.clone()),
+        None => build().await,
     }
-    let d = Arc::new(build_dashboard(state, name, scope, target, comparators, compare).await?);
-    let mut cache = state.market_cache.lock().expect("market cache");
-    if cache.version == version {
-        if cache.dashboards.len() >= 256 {
-            cache.dashboards.clear();
-        }
-        cache.dashboards.insert(key, d.clone());
-    }
-    Ok(d)
 }
 
 async fn build_dashboard(

@@ -26,6 +26,7 @@ mod cqc;
 mod cqc_sync;
 mod dbcopy;
 mod market;
+mod market_cache;
 mod quality;
 mod sufficiency;
 mod text_input;
