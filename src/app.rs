@@ -20,6 +20,8 @@ pub struct AppState {
     pub market_cache: Arc<std::sync::Mutex<crate::market::MarketCache>>,
     /// The active bed types (see `capacity::bed_types`).
     pub bed_types: crate::capacity::BedTypeCache,
+    /// Sign-in attempts on one account, one at a time (see `accounts::guard`).
+    pub sign_in_turns: Arc<crate::accounts::guard::Turns>,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
             settings: Arc::new(RwLock::new(Arc::new(settings))),
             market_cache: Default::default(),
             bed_types: Default::default(),
+            sign_in_turns: Default::default(),
         })
     }
 

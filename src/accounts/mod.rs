@@ -2,6 +2,7 @@
 //! codes), invitations and password resets by one-time link, and API tokens.
 //! The functions here hold the rules; `pages` only parses and renders.
 
+pub mod guard;
 pub mod pages;
 pub mod password;
 pub mod session;
@@ -100,14 +101,6 @@ fn throttle_policy() -> throttle::Policy {
     throttle::Policy::default()
 }
 
-fn account_key(email: &str) -> String {
-    format!("account:{}", email.trim().to_lowercase())
-}
-
-fn address_key(addr: &str) -> String {
-    format!("address:{addr}")
-}
-
 pub enum SignIn {
     /// Signed in; the cookie value and where to go next.
     Done { token: String, next: &'static str },
@@ -118,49 +111,27 @@ pub enum SignIn {
 pub const WRONG_CREDENTIALS: &str = "Enter a correct email address and password";
 pub const LOCKED: &str = "You have tried to sign in too many times. Wait 15 minutes and try again.";
 
-/// Checks the password under the throttling rule and starts a session.
+/// Checks the password under the throttling rule (see `caremarket_core::throttle`) and
+/// starts a session. Every failure is in the audit log (never the password), with the lock
+/// it led to; attempts refused while locked are counted.
 pub async fn sign_in(
     state: &AppState,
     ctx: &RequestCtx,
     email: &str,
     password: &str,
 ) -> Result<SignIn> {
-    let now = state.clock.now();
     let policy = throttle_policy();
+    let email = email.trim().to_lowercase();
+    let addr = ctx.client_address.as_str();
+    // One attempt at a time on this account (in this server): parallel guesses see each
+    // other's failures; parallel correct sign-ins do not count against each other.
+    let _turn = state.sign_in_turns.take(&guard::account_key(&email)).await;
+    let now = state.clock.now();
     let since = now - Duration::minutes(policy.window_minutes);
-    let acct = account_key(email);
-    let addr = address_key(&ctx.client_address);
-    // The attempt is recorded before the password is checked and counted with the others,
-    // so requests sent in parallel all see each other: no more guesses than the rule allows.
-    // A successful attempt removes it again.
-    let mut tx = state.db.begin().await?;
-    let mut attempt_ids = Vec::new();
-    for key in [&acct, &addr] {
-        let id: i64 = tx
-            .scalar(
-                "INSERT INTO login_failures (throttle_key, failed_at) VALUES ($1, $2) RETURNING id",
-                args![key.as_str(), now],
-            )
-            .await?;
-        attempt_ids.push(id);
-    }
-    tx.commit().await?;
-    let a = (store::count_failures(&state.db, &acct, since).await? as u32).saturating_sub(1);
-    let b = (store::count_failures(&state.db, &addr, since).await? as u32).saturating_sub(1);
-    let forget_attempt = |ids: Vec<i64>| async move {
-        for id in ids {
-            state
-                .db
-                .q()
-                .execute("DELETE FROM login_failures WHERE id = $1", args![id])
-                .await?;
-        }
-        Ok::<(), AppError>(())
-    };
-    match throttle::decide(a, b, &policy) {
+    let failures = guard::sign_in_failures(&state.db, &email, addr, since).await?;
+    match throttle::decide(failures, &policy) {
         Decision::Locked => {
-            // While locked, attempts do not extend the lock.
-            forget_attempt(attempt_ids).await?;
+            guard::count_refused(state, "sign_in_while_locked").await?;
             return Ok(SignIn::Refused(LOCKED.into()));
         }
         Decision::Delay(units) => {
@@ -171,7 +142,7 @@ pub async fn sign_in(
         }
         Decision::Allow => {}
     }
-    let user = store::user_by_email(&state.db, email).await?;
+    let user = store::user_by_email(&state.db, &email).await?;
     // Argon2 takes tens of milliseconds of CPU: off the async workers.
     let ok = password::verify_async(
         password,
@@ -180,24 +151,56 @@ pub async fn sign_in(
     .await;
     let user = match user {
         Some(u) if ok && !u.disabled => u,
-        _ => {
+        other => {
+            let (pair, account, address) = (
+                guard::pair_key(&email, addr),
+                guard::account_key(&email),
+                guard::address_key(addr),
+            );
+            guard::record(&state.db, &[&pair, &account, &address], now).await?;
+            let after = failures.plus_one();
+            let locked = throttle::decide(after, &policy) == Decision::Locked;
+            let reason = match &other {
+                None => "no such account",
+                Some(u) if u.disabled => "account disabled",
+                Some(_) => "wrong password",
+            };
+            let mut tx = state.db.begin().await?;
+            let entity_id = other.as_ref().map(|u| u.id.to_string()).unwrap_or_default();
+            let typed: String = email.chars().take(254).collect();
+            audit::entry("session.sign_in_failed", "user", &entity_id)
+                .after(serde_json::json!({"email": typed, "reason": reason, "failures_in_window": after.pair, "from_everywhere": after.account}))
+                .write(&mut tx, &Actor::from_ctx(ctx), now)
+                .await?;
+            if locked {
+                // Which count reached its lock: this address and this account, this address
+                // on every account, or this account from everywhere.
+                let scope = if after.pair >= policy.pair_lock_after {
+                    "this address, this account"
+                } else if after.address >= policy.address_lock_after {
+                    "this address, every account"
+                } else {
+                    "this account, every address"
+                };
+                audit::entry("session.locked", "user", &entity_id)
+                    .after(serde_json::json!({"email": typed, "scope": scope, "minutes": policy.window_minutes}))
+                    .write(&mut tx, &Actor::from_ctx(ctx), now)
+                    .await?;
+            }
+            tx.commit().await?;
             // The attempt that reaches the lock says so at once.
-            let locked = matches!(throttle::decide(a + 1, b + 1, &policy), Decision::Locked);
             return Ok(SignIn::Refused(
                 if locked { LOCKED } else { WRONG_CREDENTIALS }.into(),
             ));
         }
     };
-    forget_attempt(vec![attempt_ids[1]]).await?;
+    // This address knows the password: its own failures on this account are forgotten. The
+    // account's failures from elsewhere, and this address's on other accounts, stand.
+    guard::forget(&state.db, &guard::pair_key(&email, addr)).await?;
     let role = user.role()?;
     let needs_second = user.totp_enabled;
     let must_set_up = !user.totp_enabled && state.settings().mfa_required_roles.contains(&role);
     let mut tx = state.db.begin().await?;
-    tx.execute(
-        "DELETE FROM login_failures WHERE throttle_key = $1",
-        args![&acct],
-    )
-    .await?;
     let token = session::create(&mut tx, user.id, !(needs_second || must_set_up), ctx, now).await?;
     tx.execute(
         "UPDATE users SET last_sign_in_at = $1 WHERE id = $2",
@@ -210,7 +213,7 @@ pub async fn sign_in(
         ..Actor::from_ctx(ctx)
     };
     audit::entry("session.sign_in", "user", user.id)
-        .after(serde_json::json!({"second_factor_pending": needs_second || must_set_up}))
+        .after(serde_json::json!({"second_factor_pending": needs_second || must_set_up, "must_change_password": user.must_change_password}))
         .write(&mut tx, &actor, now)
         .await?;
     tx.commit().await?;
@@ -218,6 +221,8 @@ pub async fn sign_in(
         "/sign-in/two-factor"
     } else if must_set_up {
         "/account/two-factor/set-up"
+    } else if user.must_change_password {
+        "/account/password"
     } else {
         ""
     };
@@ -245,6 +250,7 @@ pub async fn change_password(
     current: &str,
     new: &str,
     confirm: &str,
+    end_tokens: bool,
 ) -> Result<Result<(), FormErrors>> {
     let u = ctx.user()?;
     let row = store::user_by_id(&state.db, u.id)
@@ -263,8 +269,13 @@ pub async fn change_password(
     let mut tx = state.db.begin().await?;
     store::set_password(&mut tx, u.id, &hash, now).await?;
     let ended = store::delete_sessions_of(&mut tx, u.id, u.session_hash()).await?;
+    let revoked = if end_tokens {
+        tokens::revoke_all_of(&mut tx, u.id, now).await?
+    } else {
+        0
+    };
     audit::entry("user.change_password", "user", u.id)
-        .after(serde_json::json!({"other_sessions_ended": ended}))
+        .after(serde_json::json!({"other_sessions_ended": ended, "tokens_revoked": revoked, "was_one_time": row.must_change_password}))
         .write(&mut tx, &Actor::from_ctx(ctx), now)
         .await?;
     tx.commit().await?;
@@ -375,12 +386,33 @@ pub async fn invite(state: &AppState, actor: &Actor, a: &NewAccount) -> Result<(
     Ok((id, link))
 }
 
-/// Creates a user with a password straight away (the CLI and the demo).
+/// Creates a user with a one-time password (the CLI and the demo print it): they choose
+/// their own at the first sign-in.
+pub async fn create_with_one_time_password(
+    state: &AppState,
+    actor: &Actor,
+    a: &NewAccount,
+    password: &str,
+) -> Result<i64> {
+    create(state, actor, a, password, true).await
+}
+
+/// Creates a user with a password they chose (tests and benchmarks).
 pub async fn create_with_password(
     state: &AppState,
     actor: &Actor,
     a: &NewAccount,
     password: &str,
+) -> Result<i64> {
+    create(state, actor, a, password, false).await
+}
+
+async fn create(
+    state: &AppState,
+    actor: &Actor,
+    a: &NewAccount,
+    password: &str,
+    one_time: bool,
 ) -> Result<i64> {
     let now = state.clock.now();
     let hash = password::hash_async(password).await?;
@@ -397,6 +429,12 @@ pub async fn create_with_password(
         now,
     )
     .await?;
+    if one_time {
+        store::set_one_time_password(&mut tx, id, &hash, now).await?;
+    }
+    if one_time {
+        store::set_one_time_password(&mut tx, id, &hash, now).await?;
+    }
     let row = store::user_by_id_tx(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -431,13 +469,48 @@ async fn issue_link(
     Ok(format!("{}/set-password/{token}", state.config.public_url))
 }
 
+/// Reset links asked for one account in an hour, and from one address.
+pub const RESETS_PER_ACCOUNT_HOUR: u32 = 3;
+pub const RESETS_PER_ADDRESS_HOUR: u32 = 10;
+/// While a link sent this recently is unused, asking again sends nothing new.
+pub const RESET_RESEND_MINUTES: i64 = 15;
+
 /// Sends a password-reset link to the account, if it exists and is enabled. The caller shows
-/// the same page either way, so the form cannot be used to find accounts.
+/// the same page either way, so the form cannot be used to find accounts. Throttled per
+/// account and per address; one live link at a time; a refused request is counted, not
+/// audited or mailed.
 pub async fn request_reset(state: &AppState, actor: &Actor, email: &str) -> Result<Option<String>> {
-    let Some(user) = store::user_by_email(&state.db, email).await? else {
+    let email = email.trim().to_lowercase();
+    let acct = format!("reset:{}", guard::account_key(&email));
+    let addr = format!("reset:{}", guard::address_key(&actor.client_address));
+    let _turn = state.sign_in_turns.take(&acct).await;
+    let now = state.clock.now();
+    let hour_ago = now - Duration::hours(1);
+    if guard::count(&state.db, &acct, hour_ago).await? >= RESETS_PER_ACCOUNT_HOUR
+        || guard::count(&state.db, &addr, hour_ago).await? >= RESETS_PER_ADDRESS_HOUR
+    {
+        guard::count_refused(state, "password_reset").await?;
+        return Ok(None);
+    }
+    // Counted whether the account exists or not: otherwise the limit would tell.
+    guard::record(&state.db, &[&acct, &addr], now).await?;
+    let Some(user) = store::user_by_email(&state.db, &email).await? else {
         return Ok(None);
     };
     if user.disabled {
+        return Ok(None);
+    }
+    let recent: i64 = state
+        .db
+        .q()
+        .scalar(
+            "SELECT COUNT(*) FROM one_time_links WHERE user_id = $1 AND purpose = 'password_reset' AND used_at IS NULL AND expires_at > $2 AND created_at > $3",
+            args![user.id, now, now - Duration::minutes(RESET_RESEND_MINUTES)],
+        )
+        .await?;
+    if recent > 0 {
+        // The link already sent still works: a second one would only cancel it.
+        guard::count_refused(state, "password_reset_link_live").await?;
         return Ok(None);
     }
     Ok(Some(send_reset(state, actor, &user).await?))
@@ -538,7 +611,9 @@ pub async fn set_password_from_link(
         return Err(AppError::NotFound);
     }
     store::set_password(&mut tx, user.id, &hash, now).await?;
-    store::delete_sessions_of(&mut tx, user.id, None).await?;
+    let sessions = store::delete_sessions_of(&mut tx, user.id, None).await?;
+    // Whoever knew the old password may have made tokens with it.
+    let revoked = tokens::revoke_all_of(&mut tx, user.id, now).await?;
     let actor = Actor {
         user_id: Some(user.id),
         name: user.email.clone(),
@@ -553,6 +628,7 @@ pub async fn set_password_from_link(
         "user",
         user.id,
     )
+    .after(serde_json::json!({"sessions_ended": sessions, "tokens_revoked": revoked}))
     .write(&mut tx, &actor, now)
     .await?;
     tx.commit().await?;
@@ -663,24 +739,36 @@ pub async fn regenerate_recovery_codes(state: &AppState, ctx: &RequestCtx) -> Re
 }
 
 /// The second step of sign-in: a TOTP code (each used once) or an unused recovery code.
-/// Failures count towards the same throttle as passwords.
+/// Wrong codes are counted on their own (a correct password does not clear them), slowed
+/// and locked as password guesses are, and each one is in the audit log.
 pub async fn second_factor(
     state: &AppState,
     ctx: &RequestCtx,
     code: &str,
 ) -> Result<Result<(), String>> {
     let u = ctx.user()?;
-    let now = state.clock.now();
     let policy = throttle_policy();
-    let key = account_key(&u.email);
-    let fails = store::count_failures(
+    let key = guard::second_factor_key(u.id);
+    let _turn = state.sign_in_turns.take(&key).await;
+    let now = state.clock.now();
+    let fails = guard::count(
         &state.db,
         &key,
         now - Duration::minutes(policy.window_minutes),
     )
-    .await? as u32;
-    if throttle::decide(fails, 0, &policy) == Decision::Locked {
-        return Ok(Err(LOCKED.into()));
+    .await?;
+    match throttle::decide_second_factor(fails, &policy) {
+        Decision::Locked => {
+            guard::count_refused(state, "second_factor_while_locked").await?;
+            return Ok(Err(LOCKED.into()));
+        }
+        Decision::Delay(units) => {
+            tokio::time::sleep(std::time::Duration::from_millis(
+                state.config.throttle_delay_ms * units as u64,
+            ))
+            .await;
+        }
+        Decision::Allow => {}
     }
     let row = store::user_by_id(&state.db, u.id)
         .await?
@@ -718,14 +806,32 @@ pub async fn second_factor(
     let Some(method) = method else {
         tx.execute(
             "INSERT INTO login_failures (throttle_key, failed_at) VALUES ($1, $2)",
-            args![key, now],
+            args![&key, now],
         )
         .await?;
+        let locked = throttle::decide_second_factor(fails + 1, &policy) == Decision::Locked;
+        audit::entry("session.second_factor_failed", "user", u.id)
+            .after(serde_json::json!({"failures_in_window": fails + 1}))
+            .write(&mut tx, &Actor::from_ctx(ctx), now)
+            .await?;
+        if locked {
+            audit::entry("session.second_factor_locked", "user", u.id)
+                .after(serde_json::json!({"minutes": policy.window_minutes}))
+                .write(&mut tx, &Actor::from_ctx(ctx), now)
+                .await?;
+        }
         tx.commit().await?;
-        return Ok(Err(
-            "Enter the 6-digit code from your authenticator app, or a recovery code".into(),
-        ));
+        return Ok(Err(if locked {
+            LOCKED.into()
+        } else {
+            "Enter the 6-digit code from your authenticator app, or a recovery code".into()
+        }));
     };
+    tx.execute(
+        "DELETE FROM login_failures WHERE throttle_key = $1",
+        args![&key],
+    )
+    .await?;
     if let Some(h) = u.session_hash() {
         tx.execute(
             "UPDATE sessions SET mfa_passed = TRUE WHERE token_hash = $1",

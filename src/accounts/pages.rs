@@ -364,13 +364,35 @@ pub async fn account(State(state): State<AppState>, ctx: RequestCtx) -> Result<R
 struct PasswordPage {
     page: PageCtx,
     errors: FormErrors,
+    /// Signed in with a one-time password: say why this page comes first.
+    first_time: bool,
+    end_tokens: bool,
+    live_tokens: usize,
+}
+
+async fn password_page(
+    state: &AppState,
+    ctx: &RequestCtx,
+    errors: FormErrors,
+    end_tokens: bool,
+) -> Result<PasswordPage> {
+    let u = ctx.user()?;
+    let live_tokens = tokens::list(state, u.id)
+        .await?
+        .iter()
+        .filter(|t| t.revoked_at.is_none() && !t.expired(state.clock.now()))
+        .count();
+    Ok(PasswordPage {
+        page: PageCtx::new(state, ctx, "Change your password"),
+        errors,
+        first_time: u.must_change_password,
+        end_tokens,
+        live_tokens,
+    })
 }
 
 pub async fn password_form(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
-    render(&PasswordPage {
-        page: PageCtx::new(&state, &ctx, "Change your password"),
-        errors: FormErrors::default(),
-    })
+    render(&password_page(&state, &ctx, FormErrors::default(), true).await?)
 }
 
 #[derive(Deserialize)]
@@ -381,6 +403,8 @@ pub struct PasswordForm {
     new_password: String,
     #[serde(default)]
     confirm_password: String,
+    /// Ticked by default: tokens made while the old password was known end with it.
+    end_tokens: Option<String>,
 }
 
 pub async fn password_submit(
@@ -388,12 +412,14 @@ pub async fn password_submit(
     ctx: RequestCtx,
     Form(f): Form<PasswordForm>,
 ) -> Result<Response> {
+    let end_tokens = f.end_tokens.is_some();
     match super::change_password(
         &state,
         &ctx,
         &f.current_password,
         &f.new_password,
         &f.confirm_password,
+        end_tokens,
     )
     .await?
     {
@@ -404,10 +430,7 @@ pub async fn password_submit(
         )),
         Err(errors) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &PasswordPage {
-                page: PageCtx::new(&state, &ctx, "Change your password"),
-                errors,
-            },
+            &password_page(&state, &ctx, errors, end_tokens).await?,
         ),
     }
 }
@@ -420,6 +443,9 @@ struct TokensPage {
     tokens: Vec<tokens::TokenRow>,
     new_token: Option<String>,
     name: String,
+    days: String,
+    days_hint: String,
+    now: chrono::DateTime<chrono::Utc>,
 }
 
 async fn tokens_view(
@@ -427,10 +453,11 @@ async fn tokens_view(
     ctx: &RequestCtx,
     errors: FormErrors,
     new_token: Option<String>,
-    name: String,
+    (name, days): (String, String),
 ) -> Result<Response> {
     let u = ctx.user()?;
     let status = errors.status();
+    let s = state.settings();
     render_status(
         status,
         &TokensPage {
@@ -439,18 +466,35 @@ async fn tokens_view(
             tokens: tokens::list(state, u.id).await?,
             new_token,
             name,
+            days,
+            days_hint: format!(
+                "From 1 to {} days; leave empty for {} days. It stops working after that, and when you change your password.",
+                s.token_max_days,
+                s.token_default_days.min(s.token_max_days)
+            ),
+            now: state.clock.now(),
         },
     )
 }
 
 pub async fn tokens_page(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
-    tokens_view(&state, &ctx, FormErrors::default(), None, String::new()).await
+    tokens_view(
+        &state,
+        &ctx,
+        FormErrors::default(),
+        None,
+        Default::default(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
 pub struct TokenForm {
     #[serde(default)]
     name: String,
+    /// How many days it lasts; empty for the service's default.
+    #[serde(default)]
+    days: String,
 }
 
 pub async fn token_create(
@@ -469,16 +513,41 @@ pub async fn token_create(
     } else if name.chars().count() > 100 {
         errors.add("name", "Token name must be 100 characters or fewer");
     }
-    if !errors.is_empty() {
-        return tokens_view(&state, &ctx, errors, None, f.name).await;
+    let days = match f.days.trim() {
+        "" => None,
+        d => match d.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.add("days", "Enter how many days the token lasts, like 90");
+                None
+            }
+        },
+    };
+    if errors.is_empty()
+        && let Err(m) = tokens::check_days(&state, days)
+    {
+        errors.add("days", &m);
     }
-    let (_, token) = tokens::create(&state, &Actor::from_ctx(&ctx), u.id, &name).await?;
+    if !errors.is_empty() {
+        return tokens_view(&state, &ctx, errors, None, (f.name, f.days)).await;
+    }
+    let (_, token) = tokens::create(
+        &state,
+        &Actor::from_ctx(&ctx),
+        u.id,
+        &tokens::NewToken {
+            name: &name,
+            days,
+            parent: None,
+        },
+    )
+    .await?;
     tokens_view(
         &state,
         &ctx,
         FormErrors::default(),
         Some(token),
-        String::new(),
+        Default::default(),
     )
     .await
 }

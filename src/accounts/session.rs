@@ -82,16 +82,19 @@ pub async fn load(
             .await?;
         return Ok(None);
     }
-    // Touch at most once a minute: a write on every request would serialise SQLite.
-    if now - row.last_seen_at > Duration::seconds(60) {
-        state
+    // Touch at most once a minute: a write on every request would serialise SQLite. Best
+    // effort: a page must not fail because the time cannot be written (a full disk).
+    if now - row.last_seen_at > Duration::seconds(60)
+        && let Err(e) = state
             .db
             .q()
             .execute(
                 "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2",
                 args![now, &hash],
             )
-            .await?;
+            .await
+    {
+        tracing::warn!(error = %e, "could not record when a session was last used");
     }
     let u = row.user;
     let user = CurrentUser {
@@ -101,6 +104,7 @@ pub async fn load(
         display_name: u.display_name,
         provider_id: u.provider_id,
         totp_enabled: u.totp_enabled,
+        must_change_password: u.must_change_password,
         via: AuthVia::Session {
             token_hash: hash,
             mfa_passed: row.mfa_passed,

@@ -21,6 +21,8 @@ pub struct UserRow {
     pub created_at: DateTime<Utc>,
     pub password_changed_at: Option<DateTime<Utc>>,
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// Signed in with a one-time password: must choose their own before anything else.
+    pub must_change_password: bool,
 }
 
 impl UserRow {
@@ -101,9 +103,26 @@ pub async fn insert_user(tx: &mut Tx, u: &NewUser<'_>, now: DateTime<Utc>) -> Re
     Ok(id)
 }
 
+/// Sets a password the user chose (so any one-time password requirement ends).
 pub async fn set_password(tx: &mut Tx, user_id: i64, hash: &str, now: DateTime<Utc>) -> Result<()> {
     tx.execute(
-        "UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3",
+        "UPDATE users SET password_hash = $1, password_changed_at = $2, must_change_password = FALSE WHERE id = $3",
+        args![hash, now, user_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Sets a one-time password someone else will pass on (the CLI): it must be changed at the
+/// first sign-in.
+pub async fn set_one_time_password(
+    tx: &mut Tx,
+    user_id: i64,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE users SET password_hash = $1, password_changed_at = $2, must_change_password = TRUE WHERE id = $3",
         args![hash, now, user_id],
     )
     .await?;

@@ -1,10 +1,13 @@
-//! API bearer tokens: named, shown once, stored as SHA-256, revocable. A token acts with its
-//! user's role, so the API follows the same access rules as the pages.
+//! API bearer tokens: named, shown once, stored as SHA-256, revocable, and expiring (the
+//! default and longest lifetimes are service settings). A token acts with its user's role,
+//! so the API follows the same access rules as the pages. A token made with another token
+//! is that token's child and ends with it; a password change or reset ends them all.
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::store::UserRow;
 use crate::audit::{self, Actor};
+use crate::db::Tx;
 use crate::web::{AuthVia, CurrentUser, random_hex, token_hash};
 use crate::{AppError, AppState, Result, args};
 
@@ -20,12 +23,35 @@ pub struct TokenRow {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When it stops working. Tokens made before tokens expired have a year from creation.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The token it was made with, if it was made through the API.
+    pub parent_id: Option<i64>,
 }
+
+impl TokenRow {
+    /// When it stops working (see [`TokenRow::expires_at`]).
+    pub fn expires(&self) -> DateTime<Utc> {
+        self.expires_at
+            .unwrap_or(self.created_at + Duration::days(LEGACY_DAYS))
+    }
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires() <= now
+    }
+}
+
+/// The life of a token made before tokens expired.
+const LEGACY_DAYS: i64 = 365;
+
+const COLUMNS: &str =
+    "id, user_id, name, token_prefix, created_at, last_used_at, revoked_at, expires_at, parent_id";
 
 #[derive(sqlx::FromRow)]
 struct TokenJoin {
     token_id: i64,
     last_used_at: Option<DateTime<Utc>>,
+    token_created_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
     #[sqlx(flatten)]
     user: UserRow,
 }
@@ -42,27 +68,35 @@ pub async fn authenticate(
         .db
         .q()
         .fetch_optional(
-            "SELECT t.id AS token_id, t.last_used_at, u.* FROM api_tokens t JOIN users u ON u.id = t.user_id \
+            "SELECT t.id AS token_id, t.last_used_at, t.created_at AS token_created_at, t.expires_at, u.* FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
             args![token_hash(token)],
         )
         .await?;
     let Some(row) = row else { return Ok(None) };
-    if row.user.disabled {
+    let expires = row
+        .expires_at
+        .unwrap_or(row.token_created_at + Duration::days(LEGACY_DAYS));
+    if row.user.disabled || expires <= now {
         return Ok(None);
     }
     if row
         .last_used_at
         .is_none_or(|t| now - t > Duration::seconds(60))
     {
-        state
+        // Best effort: a read must not fail because the time of last use cannot be written
+        // (a full disk, a busy SQLite file).
+        if let Err(e) = state
             .db
             .q()
             .execute(
                 "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
                 args![now, row.token_id],
             )
-            .await?;
+            .await
+        {
+            tracing::warn!(error = %e, "could not record when an API token was last used");
+        }
     }
     let u = row.user;
     Ok(Some(CurrentUser {
@@ -72,6 +106,7 @@ pub async fn authenticate(
         display_name: u.display_name,
         provider_id: u.provider_id,
         totp_enabled: u.totp_enabled,
+        must_change_password: u.must_change_password,
         via: AuthVia::ApiToken {
             token_id: row.token_id,
         },
@@ -83,11 +118,41 @@ pub async fn list(state: &AppState, user_id: i64) -> Result<Vec<TokenRow>> {
         .db
         .q()
         .fetch_all(
-            "SELECT id, user_id, name, token_prefix, created_at, last_used_at, revoked_at FROM api_tokens \
-             WHERE user_id = $1 ORDER BY created_at DESC, id DESC",
+            &format!("SELECT {COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC"),
             args![user_id],
         )
         .await?)
+}
+
+/// What a new token is: its name, how many days it lasts (the service's default when not
+/// said), and the token it is made with, if any.
+pub struct NewToken<'a> {
+    pub name: &'a str,
+    pub days: Option<i64>,
+    pub parent: Option<i64>,
+}
+
+impl<'a> NewToken<'a> {
+    pub fn named(name: &'a str) -> NewToken<'a> {
+        NewToken {
+            name,
+            days: None,
+            parent: None,
+        }
+    }
+}
+
+/// Checks a requested lifetime against the service's longest: the reason when it is not one.
+pub fn check_days(state: &AppState, days: Option<i64>) -> std::result::Result<i64, String> {
+    let s = state.settings();
+    match days {
+        None => Ok(s.token_default_days.min(s.token_max_days)),
+        Some(d) if d >= 1 && d <= s.token_max_days => Ok(d),
+        Some(_) => Err(format!(
+            "A token can last from 1 to {} days",
+            s.token_max_days
+        )),
+    }
 }
 
 /// Creates a token and returns it in full: the only time it is ever shown.
@@ -95,25 +160,27 @@ pub async fn create(
     state: &AppState,
     actor: &Actor,
     user_id: i64,
-    name: &str,
+    new: &NewToken<'_>,
 ) -> Result<(TokenRow, String)> {
+    let days = check_days(state, new.days).map_err(AppError::Unprocessable)?;
     let now = state.clock.now();
+    let expires = now + Duration::days(days);
     let token = format!("{PREFIX}{}", random_hex(20));
     let prefix: String = token.chars().take(PREFIX.len() + 6).collect();
     let mut tx = state.db.begin().await?;
     let id: i64 = tx
         .scalar(
-            "INSERT INTO api_tokens (user_id, name, token_hash, token_prefix, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            args![user_id, name, token_hash(&token), &prefix, now],
+            "INSERT INTO api_tokens (user_id, name, token_hash, token_prefix, created_at, expires_at, parent_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            args![user_id, new.name, token_hash(&token), &prefix, now, expires, new.parent],
         )
         .await?;
     audit::entry("api_token.create", "api_token", id)
-        .after(serde_json::json!({"user_id": user_id, "name": name, "token_prefix": prefix}))
+        .after(serde_json::json!({"user_id": user_id, "name": new.name, "token_prefix": prefix, "expires_at": expires, "parent_id": new.parent}))
         .write(&mut tx, actor, now)
         .await?;
     let row: TokenRow = tx
         .fetch_one(
-            "SELECT id, user_id, name, token_prefix, created_at, last_used_at, revoked_at FROM api_tokens WHERE id = $1",
+            &format!("SELECT {COLUMNS} FROM api_tokens WHERE id = $1"),
             args![id],
         )
         .await?;
@@ -121,7 +188,43 @@ pub async fn create(
     Ok((row, token))
 }
 
-/// Revokes one of the user's own tokens.
+/// The live tokens made, directly or not, with these ones.
+async fn descendants(tx: &mut Tx, roots: &[i64]) -> Result<Vec<i64>> {
+    let mut found: Vec<i64> = Vec::new();
+    let mut frontier = roots.to_vec();
+    while !frontier.is_empty() {
+        let marks: Vec<String> = (1..=frontier.len()).map(|i| format!("${i}")).collect();
+        let rows: Vec<(i64,)> = tx
+            .fetch_all(
+                &format!(
+                    "SELECT id FROM api_tokens WHERE revoked_at IS NULL AND parent_id IN ({})",
+                    marks.join(",")
+                ),
+                frontier.iter().map(|&i| crate::db::Arg::from(i)).collect(),
+            )
+            .await?;
+        frontier = rows
+            .into_iter()
+            .map(|r| r.0)
+            .filter(|i| !found.contains(i) && !roots.contains(i))
+            .collect();
+        found.extend(&frontier);
+    }
+    Ok(found)
+}
+
+async fn revoke_ids(tx: &mut Tx, ids: &[i64], now: DateTime<Utc>) -> Result<()> {
+    for id in ids {
+        tx.execute(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            args![now, *id],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Revokes one of the user's own tokens, and every token made with it.
 pub async fn revoke(state: &AppState, actor: &Actor, user_id: i64, token_id: i64) -> Result<()> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
@@ -134,10 +237,28 @@ pub async fn revoke(state: &AppState, actor: &Actor, user_id: i64, token_id: i64
     if n == 0 {
         return Err(AppError::NotFound);
     }
+    let children = descendants(&mut tx, &[token_id]).await?;
+    revoke_ids(&mut tx, &children, now).await?;
     audit::entry("api_token.revoke", "api_token", token_id)
-        .after(serde_json::json!({"revoked_at": now}))
+        .after(serde_json::json!({"revoked_at": now, "also_revoked": children}))
         .write(&mut tx, actor, now)
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Revokes every live token of a user (a password change or reset, an account disabled),
+/// in the caller's transaction; how many.
+pub async fn revoke_all_of(tx: &mut Tx, user_id: i64, now: DateTime<Utc>) -> Result<u64> {
+    let own: Vec<(i64,)> = tx
+        .fetch_all(
+            "SELECT id FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL",
+            args![user_id],
+        )
+        .await?;
+    let own: Vec<i64> = own.into_iter().map(|r| r.0).collect();
+    let mut all = own.clone();
+    all.extend(descendants(tx, &own).await?);
+    revoke_ids(tx, &all, now).await?;
+    Ok(all.len() as u64)
 }

@@ -41,6 +41,9 @@ pub struct ServiceSettings {
     /// Brokerage: case reference format, offer width and deadlines, banked hours.
     #[schema(value_type = Object)]
     pub brokerage: caremarket_core::brokerage::Rules,
+    /// How long a new API token lasts when its maker does not say, and the longest it may.
+    pub token_default_days: i64,
+    pub token_max_days: i64,
 }
 
 impl Default for ServiceSettings {
@@ -57,6 +60,8 @@ impl Default for ServiceSettings {
             vacancy_amber_days: 7,
             vacancy_red_days: 14,
             brokerage: Default::default(),
+            token_default_days: 90,
+            token_max_days: 365,
         }
     }
 }
@@ -81,6 +86,8 @@ impl ServiceSettings {
             ),
             ("vacancy_amber_days", self.vacancy_amber_days.to_string()),
             ("vacancy_red_days", self.vacancy_red_days.to_string()),
+            ("token_default_days", self.token_default_days.to_string()),
+            ("token_max_days", self.token_max_days.to_string()),
             (
                 "brokerage_rules",
                 serde_json::to_string(&self.brokerage).unwrap_or_default(),
@@ -157,6 +164,10 @@ pub async fn load(db: &Db) -> anyhow::Result<ServiceSettings> {
                 s.vacancy_amber_days = v.parse().unwrap_or(s.vacancy_amber_days)
             }
             "vacancy_red_days" => s.vacancy_red_days = v.parse().unwrap_or(s.vacancy_red_days),
+            "token_default_days" => {
+                s.token_default_days = v.parse().unwrap_or(s.token_default_days)
+            }
+            "token_max_days" => s.token_max_days = v.parse().unwrap_or(s.token_max_days),
             "mfa_required_roles" => {
                 s.mfa_required_roles = v
                     .split(',')
@@ -168,6 +179,15 @@ pub async fn load(db: &Db) -> anyhow::Result<ServiceSettings> {
         }
     }
     Ok(s)
+}
+
+/// A number of days from a form: empty keeps the value in force (a form from before the
+/// setting existed), otherwise a whole number from 1 to `max`.
+fn days_in(typed: &str, now: i64, max: i64) -> Option<i64> {
+    match typed.trim() {
+        "" => Some(now),
+        t => t.parse::<i64>().ok().filter(|d| (1..=max).contains(d)),
+    }
 }
 
 /// Saves the settings in one transaction with its audit entry, then refreshes the cache.
@@ -205,6 +225,8 @@ struct SettingsPage {
     comparators: String,
     amber: String,
     red: String,
+    token_default: String,
+    token_max: String,
 }
 
 /// What the form shows, as typed (or as saved).
@@ -217,6 +239,8 @@ struct Fields {
     comparators: String,
     amber: String,
     red: String,
+    token_default: String,
+    token_max: String,
 }
 
 fn page(state: &AppState, ctx: &RequestCtx, errors: FormErrors, f: Fields) -> SettingsPage {
@@ -230,6 +254,8 @@ fn page(state: &AppState, ctx: &RequestCtx, errors: FormErrors, f: Fields) -> Se
         comparators: f.comparators,
         amber: f.amber,
         red: f.red,
+        token_default: f.token_default,
+        token_max: f.token_max,
         mfa: Role::ALL
             .iter()
             .map(|r| {
@@ -258,6 +284,8 @@ pub async fn settings_form(State(state): State<AppState>, ctx: RequestCtx) -> Re
             comparators: s.comparator_councils.join("\n"),
             amber: s.vacancy_amber_days.to_string(),
             red: s.vacancy_red_days.to_string(),
+            token_default: s.token_default_days.to_string(),
+            token_max: s.token_max_days.to_string(),
         },
     ))
 }
@@ -278,6 +306,10 @@ pub struct SettingsForm {
     vacancy_amber_days: String,
     #[serde(default)]
     vacancy_red_days: String,
+    #[serde(default)]
+    token_default_days: String,
+    #[serde(default)]
+    token_max_days: String,
     mfa_admin: Option<String>,
     mfa_commissioner: Option<String>,
     mfa_broker: Option<String>,
@@ -380,6 +412,23 @@ pub async fn settings_submit(
         ),
         _ => {}
     }
+    let token_max = days_in(&f.token_max_days, current.token_max_days, 3650);
+    let token_default = days_in(&f.token_default_days, current.token_default_days, 3650);
+    match (token_default, token_max) {
+        (_, None) => errors.add(
+            "token_max_days",
+            "The longest an API token may last must be a whole number of days from 1 to 3650",
+        ),
+        (None, _) => errors.add(
+            "token_default_days",
+            "How long a new API token lasts must be a whole number of days from 1 to 3650",
+        ),
+        (Some(d), Some(m)) if d > m => errors.add(
+            "token_default_days",
+            "How long a new API token lasts cannot be more than the longest it may last",
+        ),
+        _ => {}
+    }
     let mut mfa = Vec::new();
     for (flag, role) in [
         (&f.mfa_admin, Role::Admin),
@@ -406,6 +455,8 @@ pub async fn settings_submit(
                     comparator_councils: comparators,
                     vacancy_amber_days: amber.unwrap_or(7),
                     vacancy_red_days: red.unwrap_or(14),
+                    token_default_days: token_default.unwrap_or(90),
+                    token_max_days: token_max.unwrap_or(365),
                     ..(*state.settings()).clone()
                 },
             )
@@ -431,6 +482,8 @@ pub async fn settings_submit(
                     comparators: f.comparator_councils,
                     amber: f.vacancy_amber_days,
                     red: f.vacancy_red_days,
+                    token_default: f.token_default_days,
+                    token_max: f.token_max_days,
                 },
             ),
         ),

@@ -91,6 +91,9 @@ async fn list_tokens(
 #[derive(Deserialize, ToSchema)]
 pub struct NewToken {
     pub name: String,
+    /// How many days it lasts (the service's default when left out; at most its longest)
+    #[serde(default)]
+    pub days: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -114,8 +117,23 @@ async fn create_token(
             "name: enter a name of 1 to 100 characters".into(),
         ));
     }
-    let (row, secret) =
-        tokens::create(&state, &Actor::from_ctx(&ctx), ctx.user()?.id, name).await?;
+    let u = ctx.user()?;
+    // A token made with a token is its child: it ends when its parent does.
+    let parent = match u.via {
+        crate::web::AuthVia::ApiToken { token_id } => Some(token_id),
+        _ => None,
+    };
+    let (row, secret) = tokens::create(
+        &state,
+        &Actor::from_ctx(&ctx),
+        u.id,
+        &tokens::NewToken {
+            name,
+            days: b.days,
+            parent,
+        },
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken { token: row, secret }),

@@ -56,9 +56,14 @@ async fn user_with_token(
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (_, token) = accounts::tokens::create(state, &actor, id, "bench")
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (_, token) = accounts::tokens::create(
+        state,
+        &actor,
+        id,
+        &accounts::tokens::NewToken::named("bench"),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(token)
 }
 

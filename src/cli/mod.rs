@@ -518,7 +518,7 @@ async fn demo_setup(db: &Db, args: &ServeArgs) -> anyhow::Result<String> {
                 role: caremarket_core::Role::Admin,
                 provider_id: None,
             };
-            accounts::create_with_password(&state, &actor, &a, &pw)
+            accounts::create_with_one_time_password(&state, &actor, &a, &pw)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
@@ -603,13 +603,18 @@ async fn set_password(
     let now = state.clock.now();
     let hash = password::hash_async(pw).await?;
     let mut tx = state.db.begin().await?;
-    accounts::store::set_password(&mut tx, user_id, &hash, now)
+    accounts::store::set_one_time_password(&mut tx, user_id, &hash, now)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    accounts::store::delete_sessions_of(&mut tx, user_id, None)
+    let sessions = accounts::store::delete_sessions_of(&mut tx, user_id, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Whoever had the old password may have made tokens with it: they end too.
+    let tokens = accounts::tokens::revoke_all_of(&mut tx, user_id, now)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     crate::audit::entry("user.reset_password", "user", user_id)
+        .after(serde_json::json!({"one_time": true, "sessions_ended": sessions, "tokens_revoked": tokens}))
         .write(&mut tx, actor, now)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -654,14 +659,15 @@ async fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 anyhow::bail!("a user with email {} already exists", a.email);
             }
             let pw = password::generate();
-            let id = accounts::create_with_password(&state, &Actor::cli("user-add"), &a, &pw)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let id =
+                accounts::create_with_one_time_password(&state, &Actor::cli("user-add"), &a, &pw)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
                 "Created user {id} {} ({}). One-time password: {pw}",
                 a.email, a.role
             );
-            println!("Ask them to change it at /account/password after signing in.");
+            println!("They choose their own password when they first sign in.");
         }
         UserCommand::Disable { .. } => {
             let u = existing.ok_or_else(|| anyhow::anyhow!("no user with email {email}"))?;
@@ -683,7 +689,7 @@ async fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 &state,
                 &Actor::cli("user-token"),
                 u.id,
-                name.trim(),
+                &crate::accounts::tokens::NewToken::named(name.trim()),
             )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -48,6 +48,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     28 "0028_provider_capacity",
     29 "0029_one_open_request",
     30 "0030_current_key_questions",
+    31 "0031_accounts_security",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -80,6 +81,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     28 "0028_provider_capacity",
     29 "0029_one_open_request",
     30 "0030_current_key_questions",
+    31 "0031_accounts_security",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

@@ -5,6 +5,7 @@ pub const TABLES: &[&str] = &[
     "users",
     "sessions",
     "login_failures",
+    "refused_requests",
     "recovery_codes",
     "one_time_links",
     "api_tokens",

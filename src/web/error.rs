@@ -14,6 +14,9 @@ pub enum AppError {
     Unauthorized,
     #[error("You do not have access to this page")]
     Forbidden,
+    /// Refused, with the reason and what to do.
+    #[error("{0}")]
+    ForbiddenBecause(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -49,7 +52,9 @@ impl AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::ForbiddenBecause(_) | AppError::Csrf => {
+                StatusCode::FORBIDDEN
+            }
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -73,6 +78,7 @@ impl AppError {
                 "You do not have access to this page".into(),
                 "Your account's role does not allow this. Ask your administrator if you need access.".into(),
             ),
+            AppError::ForbiddenBecause(m) => ("You cannot do this yet".into(), m.clone()),
             AppError::Csrf => (
                 "The form has expired".into(),
                 "For your security the form could not be sent. Go back, reload the page and try again.".into(),

@@ -43,6 +43,8 @@ pub struct CurrentUser {
     pub role: Role,
     pub provider_id: Option<String>,
     pub totp_enabled: bool,
+    /// Signed in with a one-time password: only the password change is open until then.
+    pub must_change_password: bool,
     pub via: AuthVia,
 }
 
@@ -480,6 +482,9 @@ async fn render_error(
     super::layout::error_page(state, &ctx, &info).await
 }
 
+/// What a user signed in with a one-time password may open before choosing their own.
+const OPEN_BEFORE_PASSWORD_CHANGE: &[&str] = &["/account/password", "/sign-out"];
+
 /// The single guard in front of every route: it applies the route's declared [`Access`].
 pub async fn guard(access: Access, req: Request, next: Next) -> Response {
     let Some(ctx) = req.extensions().get::<RequestCtx>() else {
@@ -513,6 +518,19 @@ pub async fn guard(access: Access, req: Request, next: Next) -> Response {
                 "/account/two-factor/set-up"
             })
             .into_response();
+        }
+        // A one-time password opens only the page to choose one's own (and signing out).
+        (Access::SignedIn | Access::Roles(_), Some(u))
+            if u.must_change_password
+                && !OPEN_BEFORE_PASSWORD_CHANGE.contains(&ctx.path.as_str()) =>
+        {
+            if api {
+                return AppError::ForbiddenBecause(
+                    "This account signed in with a one-time password: choose your own at /account/password first.".into(),
+                )
+                .into_response();
+            }
+            return Redirect::to("/account/password").into_response();
         }
         (Access::SignedIn, Some(_)) => {}
         (Access::Roles(roles), Some(u)) => {

@@ -14,10 +14,15 @@ use crate::support::sheets::{ods_raw, xlsx_cells};
 
 async fn token(app: &TestApp, email: &str, role: Role, provider: Option<&str>) -> String {
     let (id, _) = app.user(email, role, provider).await;
-    caremarket::accounts::tokens::create(&app.state, &Actor::cli("test"), id, "upload test")
-        .await
-        .expect("token")
-        .1
+    caremarket::accounts::tokens::create(
+        &app.state,
+        &Actor::cli("test"),
+        id,
+        &caremarket::accounts::tokens::NewToken::named("upload test"),
+    )
+    .await
+    .expect("token")
+    .1
 }
 
 fn gzip(chunks: impl Iterator<Item = Vec<u8>>) -> Vec<u8> {

@@ -314,6 +314,18 @@ impl Client {
         c
     }
 
+    /// The same client sending one more header on every request (say an `X-Forwarded-For`
+    /// behind a trusted proxy, to come from another address).
+    pub fn with_header(&self, name: &'static str, value: &str) -> Client {
+        let mut c = Client {
+            router: self.router.clone(),
+            cookies: Arc::new(Mutex::new(HashMap::new())),
+            headers: self.headers.clone(),
+        };
+        c.headers.insert(name, value.parse().unwrap());
+        c
+    }
+
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.cookies.lock().unwrap().get(name).cloned()
     }
