@@ -355,10 +355,21 @@ where
     if let Some(m) = extra.as_object_mut() {
         m.insert("reason".into(), reason.trim().into());
     }
-    match requests::step(
+    // The version of the request the broker's page showed: the step is taken on that, or
+    // not at all.
+    let Ok(seen) = field(f, "version").trim().parse::<i64>() else {
+        let mut e = FormErrors::default();
+        e.add(
+            &format!("reason-{action}"),
+            "The form did not say which version of the request it was sent from: reload the page and try again",
+        );
+        return request_view(state, ctx, id, e).await;
+    };
+    match requests::step_from(
         state,
         &Actor::from_ctx(ctx),
         id,
+        Some(seen),
         &format!("care_request.{action}"),
         extra,
         step,
@@ -370,10 +381,20 @@ where
             &format!("/brokerage/requests/{id}"),
             done,
         )),
-        Err(r) => {
+        Err(requests::Blocked::Refused(r)) => {
             let mut e = FormErrors::default();
             e.add(&format!("reason-{action}"), requests::refused_message(&r));
             request_view(state, ctx, id, e).await
+        }
+        Err(requests::Blocked::Stale { .. }) => {
+            let mut e = FormErrors::default();
+            e.add(
+                &format!("reason-{action}"),
+                "Someone changed this request after you opened it, so nothing was done. It is shown below as it is now: do it again if you still want to",
+            );
+            let mut r = request_view(state, ctx, id, e).await?;
+            *r.status_mut() = axum::http::StatusCode::CONFLICT;
+            Ok(r)
         }
     }
 }

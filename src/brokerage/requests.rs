@@ -677,27 +677,68 @@ async fn record(
 // ---------------------------------------------------------------------------------------
 // Steps of the cascade
 
+/// Why a step named by a person was not taken.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Blocked {
+    /// The cascade does not allow it now.
+    Refused(Refused),
+    /// The request changed since the person saw it (at `seen`); it is at `now`.
+    Stale { seen: i64, now: i64 },
+}
+
 /// Applies `step` to a request's cascade under the version check, retrying when another
-/// step got there first. A step that changes nothing writes nothing.
+/// step got there first. A step that changes nothing writes nothing. For steps that follow
+/// the rules by themselves (an answer to an offer, a deadline passing).
 pub async fn step<F>(
     state: &AppState,
     actor: &Actor,
     id: i64,
     action: &str,
     detail: serde_json::Value,
-    mut f: F,
+    f: F,
 ) -> Result<std::result::Result<Vec<Event>, Refused>>
+where
+    F: FnMut(&mut Cascade, i64) -> std::result::Result<Vec<Event>, Refused>,
+{
+    match step_from(state, actor, id, None, action, detail, f).await? {
+        Ok(events) => Ok(Ok(events)),
+        Err(Blocked::Refused(r)) => Ok(Err(r)),
+        Err(Blocked::Stale { .. }) => unreachable!("no version was named"),
+    }
+}
+
+/// The same for a step a person chose on the request as they saw it, at version `seen`: if
+/// it has changed since (another broker skipped, a provider answered), nothing is done and
+/// they are shown it as it is now. Two brokers skipping at once then skip one provider, not
+/// two, one of them never seen by either.
+pub async fn step_from<F>(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    seen: Option<i64>,
+    action: &str,
+    detail: serde_json::Value,
+    mut f: F,
+) -> Result<std::result::Result<Vec<Event>, Blocked>>
 where
     F: FnMut(&mut Cascade, i64) -> std::result::Result<Vec<Event>, Refused>,
 {
     for _ in 0..50 {
         let req = get(state, id).await?;
+        if let Some(seen) = seen
+            && req.version != seen
+        {
+            return Ok(Err(Blocked::Stale {
+                seen,
+                now: req.version,
+            }));
+        }
         let before = req.cascade()?;
         let mut after = before.clone();
         let now = state.clock.now();
         let events = match f(&mut after, now.timestamp()) {
             Ok(e) => e,
-            Err(r) => return Ok(Err(r)),
+            Err(r) => return Ok(Err(Blocked::Refused(r))),
         };
         if after == before {
             return Ok(Ok(events));

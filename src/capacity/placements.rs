@@ -198,12 +198,29 @@ pub async fn add(
     }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let id: i64 = tx
+    let inserted: std::result::Result<i64, sqlx::Error> = tx
         .scalar(
             "INSERT INTO placements (case_reference, location_id, bed_type, funder, weekly_fee_pence, top_up_pence, start_date, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
             args![&c.case_reference, &c.location_id, &c.bed_type, c.funder, c.fee, c.top_up, c.start, &actor.name, now],
         )
-        .await?;
+        .await;
+    let id = match inserted {
+        Ok(id) => id,
+        // Someone placed the same person a moment ago: the database kept it to one.
+        Err(e) if crate::web::error::is_unique_violation(&e) => {
+            drop(tx);
+            let mut e = FormErrors::default();
+            e.add(
+                "case_reference",
+                format!(
+                    "{} was placed by someone else a moment ago: end that placement first",
+                    c.case_reference
+                ),
+            );
+            return Ok(Err(e));
+        }
+        Err(e) => return Err(e.into()),
+    };
     audit::entry("placement.create", "placement", id)
         .after(serde_json::json!({"case_reference": c.case_reference, "location_id": c.location_id, "funder": c.funder, "weekly_fee_pence": c.fee, "top_up_pence": c.top_up, "start_date": c.start}))
         .write(&mut tx, actor, now)
@@ -561,6 +578,22 @@ pub async fn import(
     let result: Result<usize> = async {
         let mut tx = state.db.begin().await?;
         for (c, end, reason) in &rows {
+            if end.is_none() {
+                // An open placement in the file for someone already placed elsewhere.
+                let other: Option<(String, NaiveDate)> = tx
+                    .fetch_optional(
+                        "SELECT location_id, start_date FROM placements WHERE case_reference = $1 AND end_date IS NULL AND NOT (location_id = $2 AND start_date = $3)",
+                        args![&c.case_reference, &c.location_id, c.start],
+                    )
+                    .await?;
+                if let Some((loc, since)) = other {
+                    return Err(crate::AppError::Unprocessable(format!(
+                        "{name}: {} is already placed at {loc} since {}: end that placement first, or give this row its end date; nothing was imported",
+                        c.case_reference,
+                        since.format("%-d %B %Y")
+                    )));
+                }
+            }
             tx.execute(
                 "INSERT INTO placements (case_reference, location_id, bed_type, funder, weekly_fee_pence, top_up_pence, start_date, end_date, end_reason, created_by, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
@@ -577,5 +610,10 @@ pub async fn import(
         Ok(rows.len())
     }
     .await;
-    result.map_err(|e| e.to_string())
+    result.map_err(|e| match e {
+        crate::AppError::Db(d) if crate::web::error::is_unique_violation(&d) => format!(
+            "{name}: someone placed a person in this file while it was being loaded; nothing was imported: load it again"
+        ),
+        e => e.to_string(),
+    })
 }

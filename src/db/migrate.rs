@@ -49,6 +49,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     29 "0029_one_open_request",
     30 "0030_current_key_questions",
     31 "0031_accounts_security",
+    32 "0032_one_open_placement_and_survey",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -82,9 +83,36 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     29 "0029_one_open_request",
     30 "0030_current_key_questions",
     31 "0031_accounts_security",
+    32 "0032_one_open_placement_and_survey",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.
+/// Checks run before a migration that would fail on data an older version let in: each
+/// query returns the rows in the way, and the migration is not applied until they are
+/// mended (the message says how). (version, query, what to do)
+const GUARDS: &[(i64, &str, &str)] = &[(
+    32,
+    "SELECT case_reference FROM placements WHERE end_date IS NULL GROUP BY case_reference HAVING COUNT(*) > 1 ORDER BY case_reference",
+    "these case references have more than one open placement; end all but one (at /capacity/placements), then start caremarket again",
+)];
+
+async fn guard(db: &Db, version: i64) -> anyhow::Result<()> {
+    for (v, sql, what) in GUARDS {
+        if *v != version {
+            continue;
+        }
+        let rows: Vec<(String,)> = db.q().fetch_all(sql, vec![]).await?;
+        if !rows.is_empty() {
+            let list: Vec<String> = rows.into_iter().take(20).map(|r| r.0).collect();
+            anyhow::bail!(
+                "the database cannot be upgraded yet: {what}: {}",
+                list.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
 pub async fn migrate(db: &Db) -> anyhow::Result<usize> {
     let list = match db.engine() {
         Engine::Sqlite => MIGRATIONS_SQLITE,
@@ -114,6 +142,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<usize> {
         };
         let mut ran = 0;
         for m in list.iter().filter(|m| !done.contains(&m.version)) {
+            guard(db, m.version).await?;
             match db {
                 Db::Sqlite(p) => {
                     let mut tx = p.begin().await?;

@@ -234,11 +234,13 @@ async fn save(
         About::Provider(p) => (None, Some(p)),
     };
     let now = state.clock.now();
+    // The annual survey carries its year: the database keeps it to one a provider.
+    let survey_year = (q.kind == "provider_survey" && provider.is_some()).then(|| on.year() as i64);
     let mut tx = state.db.begin().await?;
     let id: i64 = tx
         .scalar(
-            "INSERT INTO questionnaire_responses (questionnaire_id, location_id, provider_id, responded_on, answers, comment, entered_by, entered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            args![q.id, location, provider, on, serde_json::to_string(answers).unwrap_or_default(), comment.trim(), &actor.name, now],
+            "INSERT INTO questionnaire_responses (questionnaire_id, location_id, provider_id, responded_on, answers, comment, entered_by, entered_at, survey_year) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            args![q.id, location, provider, on, serde_json::to_string(answers).unwrap_or_default(), comment.trim(), &actor.name, now, survey_year],
         )
         .await?;
     audit::entry("questionnaire.response", "questionnaire_response", id)
@@ -528,7 +530,7 @@ async fn survey_submit(
     if !e.is_empty() {
         return survey_view(&state, &ctx, e, f).await;
     }
-    save(
+    match save(
         &state,
         &Actor::from_ctx(&ctx),
         &q,
@@ -537,7 +539,20 @@ async fn survey_submit(
         &a,
         &comment,
     )
-    .await?;
+    .await
+    {
+        Ok(_) => {}
+        // Two submits at once: the database let one in.
+        Err(crate::AppError::Db(e)) if crate::web::error::is_unique_violation(&e) => {
+            let mut e = FormErrors::default();
+            e.add(
+                "comment",
+                "Your organisation has already answered this year's survey",
+            );
+            return survey_view(&state, &ctx, e, f).await;
+        }
+        Err(e) => return Err(e),
+    }
     Ok(redirect_with_flash(
         &state,
         "/quality/survey",

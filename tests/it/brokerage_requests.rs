@@ -119,7 +119,7 @@ async fn notes_for(app: &TestApp, user: i64) -> Vec<String> {
     rows.into_iter().map(|r| r.0).collect()
 }
 
-async fn statuses(app: &TestApp, id: i64) -> Vec<(String, String)> {
+pub async fn statuses(app: &TestApp, id: i64) -> Vec<(String, String)> {
     app.db()
         .q()
         .fetch_all(
@@ -130,7 +130,7 @@ async fn statuses(app: &TestApp, id: i64) -> Vec<(String, String)> {
         .unwrap()
 }
 
-fn st(v: &[(&str, &str)]) -> Vec<(String, String)> {
+pub fn st(v: &[(&str, &str)]) -> Vec<(String, String)> {
     v.iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect()
@@ -414,6 +414,17 @@ async fn an_offer_lapses_exactly_once_across_a_restart() {
     assert_eq!(notes_for(&app, pa_id).await.len(), 1);
 }
 
+/// The version of a request a broker's page shows (its forms send it back).
+async fn seen(broker: &crate::support::Client, id: i64) -> String {
+    broker
+        .get(&format!("/api/v1/brokerage/requests/{id}"))
+        .await
+        .json()["version"]
+        .as_i64()
+        .expect("the request's version")
+        .to_string()
+}
+
 #[tokio::test]
 async fn brokers_skip_reorder_offer_again_spot_purchase_and_withdraw() {
     let app = TestApp::with_api_records().await;
@@ -430,6 +441,7 @@ async fn brokers_skip_reorder_offer_again_spot_purchase_and_withdraw() {
         .post_form(
             &format!("{path}/reorder"),
             &[
+                ("version", &seen(&broker, id).await),
                 (&format!("position-{A}"), "2"),
                 (&format!("position-{B}"), "1"),
                 ("reason", ""),
@@ -442,6 +454,7 @@ async fn brokers_skip_reorder_offer_again_spot_purchase_and_withdraw() {
         .post_form(
             &format!("{path}/reorder"),
             &[
+                ("version", &seen(&broker, id).await),
                 (&format!("position-{A}"), "2"),
                 (&format!("position-{B}"), "1"),
                 ("reason", "B has carers in PL6 this week"),
@@ -452,7 +465,10 @@ async fn brokers_skip_reorder_offer_again_spot_purchase_and_withdraw() {
     let r = broker
         .post_form(
             &format!("{path}/skip"),
-            &[("reason", "C told us by phone it is full")],
+            &[
+                ("version", &seen(&broker, id).await),
+                ("reason", "C told us by phone it is full"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -498,7 +514,10 @@ async fn brokers_skip_reorder_offer_again_spot_purchase_and_withdraw() {
     let r = broker
         .post_form(
             &format!("{path}/reopen"),
-            &[("reason", "C has capacity again")],
+            &[
+                ("version", &seen(&broker, id).await),
+                ("reason", "C has capacity again"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -518,7 +537,10 @@ async fn brokers_skip_reorder_offer_again_spot_purchase_and_withdraw() {
     let r = broker
         .post_form(
             &format!("{path}/withdraw"),
-            &[("reason", "no longer needed")],
+            &[
+                ("version", &seen(&broker, id).await),
+                ("reason", "no longer needed"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -529,7 +551,11 @@ async fn brokers_skip_reorder_offer_again_spot_purchase_and_withdraw() {
     let r = broker
         .post_form(
             &format!("/brokerage/requests/{id2}/spot"),
-            &[("provider_id", "1-000000000"), ("reason", "x")],
+            &[
+                ("version", &seen(&broker, id2).await),
+                ("provider_id", "1-000000000"),
+                ("reason", "x"),
+            ],
         )
         .await;
     assert!(r.body.contains("Enter a CQC provider ID"));
@@ -546,6 +572,7 @@ async fn brokers_skip_reorder_offer_again_spot_purchase_and_withdraw() {
         .post_form(
             &format!("/brokerage/requests/{id2}/spot"),
             &[
+                ("version", &seen(&broker, id2).await),
                 ("provider_id", &other.0),
                 ("reason", "Only provider with a double-up team"),
             ],
@@ -566,7 +593,10 @@ async fn brokers_skip_reorder_offer_again_spot_purchase_and_withdraw() {
     let r = broker
         .post_form(
             &format!("/brokerage/requests/{id3}/withdraw"),
-            &[("reason", "Moved to a care home")],
+            &[
+                ("version", &seen(&broker, id3).await),
+                ("reason", "Moved to a care home"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);

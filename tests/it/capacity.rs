@@ -10,7 +10,7 @@ use std::io::Read;
 use crate::support::{Client, ClockExt, TestApp};
 
 /// Provider 1-101667957 runs six homes in Devon and Plymouth (from the bundled records).
-const PROVIDER: &str = "1-101667957";
+pub const PROVIDER: &str = "1-101667957";
 const HOMES: [(&str, &str, i64); 6] = [
     ("1-131732227", "Ashfield", 25),
     ("1-131732289", "The Firs", 27),
@@ -24,7 +24,7 @@ async fn app() -> TestApp {
     TestApp::with_api_records().await
 }
 
-async fn provider_user(app: &TestApp, provider: &str) -> Client {
+pub async fn provider_user(app: &TestApp, provider: &str) -> Client {
     let email = format!("manager-{}@{provider}.test", crate::support::random_name());
     let (_, pw) = app.user(&email, Role::Provider, Some(provider)).await;
     let c = app.client();
@@ -32,7 +32,12 @@ async fn provider_user(app: &TestApp, provider: &str) -> Client {
     c
 }
 
-async fn put(c: &Client, csrf: &str, id: &str, body: serde_json::Value) -> crate::support::Resp {
+pub async fn put(
+    c: &Client,
+    csrf: &str,
+    id: &str,
+    body: serde_json::Value,
+) -> crate::support::Resp {
     c.request(
         Method::PUT,
         &format!("/api/v1/capacity/homes/{id}"),
@@ -43,7 +48,7 @@ async fn put(c: &Client, csrf: &str, id: &str, body: serde_json::Value) -> crate
     .await
 }
 
-fn residential(capacity: i64, occupied: i64, vacant: i64) -> serde_json::Value {
+pub fn residential(capacity: i64, occupied: i64, vacant: i64) -> serde_json::Value {
     serde_json::json!({"bed_type": "residential", "capacity": capacity, "occupied": occupied, "vacant": vacant, "reserved": 0, "closed": 0})
 }
 

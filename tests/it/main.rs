@@ -28,6 +28,7 @@ mod dbcopy;
 mod market;
 mod market_cache;
 mod quality;
+mod races;
 mod sign_in_security;
 mod sufficiency;
 mod text_input;
