@@ -379,22 +379,25 @@ async fn contact_remove(
     ctx: RequestCtx,
     Path(id): Path<i64>,
 ) -> Result<Response> {
-    let p: String = state
+    let contact: Contact = state
         .db
         .q()
-        .scalar_optional(
-            "SELECT provider_id FROM contingency_contacts WHERE id = $1",
+        .fetch_optional(
+            "SELECT * FROM contingency_contacts WHERE id = $1",
             args![id],
         )
         .await?
         .ok_or(AppError::NotFound)?;
+    let p = contact.provider_id.clone();
     allowed(&ctx, &p)?;
     let actor = Actor::from_ctx(&ctx);
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     tx.execute("DELETE FROM contingency_contacts WHERE id = $1", args![id])
         .await?;
+    // What the contact was: once removed, the audit log is the only record of it.
     audit::entry("contingency.contact_remove", "contingency_contact", id)
+        .before(serde_json::to_value(&contact).unwrap_or_default())
         .write(&mut tx, &actor, now)
         .await?;
     tx.commit().await?;
@@ -431,16 +434,38 @@ async fn plan_save(
     let actor = Actor::from_ctx(&ctx);
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
+    let before: Option<Plan> = tx
+        .fetch_optional(
+            "SELECT * FROM continuity_plans WHERE provider_id = $1",
+            args![&p],
+        )
+        .await?;
+    let after = serde_json::json!({
+        "reviewed_on": reviewed,
+        "covers_staffing": tick("covers_staffing"),
+        "covers_evacuation": tick("covers_evacuation"),
+        "covers_utilities": tick("covers_utilities"),
+        "covers_provider_failure": tick("covers_provider_failure"),
+        "notes": field(&f, "notes").trim(),
+    });
     tx.execute(
         "INSERT INTO continuity_plans (provider_id, reviewed_on, covers_staffing, covers_evacuation, covers_utilities, covers_provider_failure, notes, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
          ON CONFLICT (provider_id) DO UPDATE SET reviewed_on = excluded.reviewed_on, covers_staffing = excluded.covers_staffing, covers_evacuation = excluded.covers_evacuation, covers_utilities = excluded.covers_utilities, covers_provider_failure = excluded.covers_provider_failure, notes = excluded.notes, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
         args![&p, reviewed, tick("covers_staffing"), tick("covers_evacuation"), tick("covers_utilities"), tick("covers_provider_failure"), field(&f, "notes").trim(), &actor.name, now],
     )
     .await?;
-    audit::entry("contingency.plan", "continuity_plan", &p)
-        .after(serde_json::json!({"reviewed_on": reviewed}))
-        .write(&mut tx, &actor, now)
-        .await?;
+    let mut entry = audit::entry("contingency.plan", "continuity_plan", &p).after(after);
+    if let Some(b) = before {
+        entry = entry.before(serde_json::json!({
+            "reviewed_on": b.reviewed_on,
+            "covers_staffing": b.covers_staffing,
+            "covers_evacuation": b.covers_evacuation,
+            "covers_utilities": b.covers_utilities,
+            "covers_provider_failure": b.covers_provider_failure,
+            "notes": b.notes,
+        }));
+    }
+    entry.write(&mut tx, &actor, now).await?;
     tx.commit().await?;
     Ok(redirect_with_flash(
         &state,

@@ -251,6 +251,17 @@ impl Tx {
     }
 }
 
+/// A connection error that waiting may cure (nothing listening yet, the server starting up),
+/// as against one it will not (a wrong password, no such database).
+fn unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+        // 57P03: the database system is starting up.
+        sqlx::Error::Database(d) => d.code().as_deref() == Some("57P03"),
+        _ => false,
+    }
+}
+
 impl Db {
     /// `sqlite://PATH` (created when missing) or `postgres://...`.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
@@ -264,17 +275,75 @@ impl Db {
                 .busy_timeout(Duration::from_secs(10));
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                // A connection coming back with a transaction still open (its COMMIT or
+                // ROLLBACK failed: a full disk, an I/O error) would hold the write lock and
+                // answer "database is locked" to everyone else until the server restarted.
+                // It is closed instead, which rolls the transaction back; the pool opens a
+                // fresh one.
+                .after_release(|conn, _| {
+                    Box::pin(async move {
+                        let mut h = conn.lock_handle().await?;
+                        // SAFETY: the handle is held for the call.
+                        let open = unsafe { sqlite_bulk::in_transaction(h.as_raw_handle()) };
+                        if open {
+                            tracing::warn!(
+                                "a database connection still held a transaction after an error: closing it"
+                            );
+                        }
+                        Ok(!open)
+                    })
+                })
                 .connect_with(opts)
                 .await?;
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?.application_name("caremarket");
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(opts)
-                .await?;
-            Ok(Db::Postgres(pool))
+            // At boot the database may come up after caremarket: wait for it a while
+            // (CAREMARKET_DB_WAIT_SECONDS, 30 by default), saying so, rather than fail at once.
+            let wait = std::env::var("CAREMARKET_DB_WAIT_SECONDS")
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(30);
+            let deadline = std::time::Instant::now() + Duration::from_secs(wait);
+            let mut pause = Duration::from_millis(250);
+            let mut tries = 0;
+            loop {
+                tries += 1;
+                // One plain connection first: it fails at once when nothing listens (the
+                // pool would keep trying for its whole acquire time).
+                match <sqlx::PgConnection as sqlx::Connection>::connect_with(&opts).await {
+                    Ok(c) => {
+                        let _ = sqlx::Connection::close(c).await;
+                        let pool = PgPoolOptions::new()
+                            .max_connections(16)
+                            .acquire_timeout(Duration::from_secs(10))
+                            .connect_with(opts)
+                            .await?;
+                        return Ok(Db::Postgres(pool));
+                    }
+                    Err(e) if unreachable(&e) && std::time::Instant::now() < deadline => {
+                        tracing::warn!(
+                            host = opts.get_host(),
+                            port = opts.get_port(),
+                            tries,
+                            error = %e,
+                            "PostgreSQL is not answering yet; trying again"
+                        );
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(5));
+                    }
+                    Err(e) if unreachable(&e) => anyhow::bail!(
+                        "cannot reach PostgreSQL at {}:{} after {tries} tries over {wait} s ({e}). Is it running, and is CAREMARKET_DATABASE_URL right? (CAREMARKET_DB_WAIT_SECONDS sets how long to wait)",
+                        opts.get_host(),
+                        opts.get_port()
+                    ),
+                    Err(e) => anyhow::bail!(
+                        "PostgreSQL at {}:{} refused the connection: {e}. Check the user, password and database name in CAREMARKET_DATABASE_URL",
+                        opts.get_host(),
+                        opts.get_port()
+                    ),
+                }
+            }
         } else {
             anyhow::bail!(
                 "database URL {url:?} is neither sqlite://PATH nor postgres://...; set --database-url or CAREMARKET_DATABASE_URL"

@@ -86,3 +86,12 @@ unsafe fn bind_text(stmt: *mut ffi::sqlite3_stmt, idx: c_int, t: &str) -> c_int 
         )
     }
 }
+
+/// Whether the connection has a transaction open (SQLite is not in autocommit mode).
+///
+/// # Safety
+/// `db` must come from `LockedSqliteHandle::as_raw_handle`, held for the call.
+pub unsafe fn in_transaction(db: std::ptr::NonNull<ffi::sqlite3>) -> bool {
+    // SAFETY: the caller holds the connection's handle; the call only reads its state.
+    unsafe { ffi::sqlite3_get_autocommit(db.as_ptr()) == 0 }
+}

@@ -164,6 +164,9 @@ struct DashboardPage {
     chart_kq: String,
     chart_size: String,
     as_at: String,
+    /// Whether the reader may see which locations the council contracts (the contracts
+    /// register's own rule): otherwise the contracted figures are shown without their lists.
+    contracts_open: bool,
 }
 
 impl DashboardPage {
@@ -358,6 +361,7 @@ async fn dashboard_page(
             .collect::<Vec<_>>(),
     );
     render(&DashboardPage {
+        contracts_open: crate::quality::may_read_contracts(ctx.user()?.role),
         page: PageCtx::new(&state, &ctx, format!("Market: {}", d.name)),
         chart_size,
         q: scope_query(&q),
@@ -392,6 +396,12 @@ async fn drill_page(
     ctx: RequestCtx,
     Query(q): Query<MarketQuery>,
 ) -> Result<Response> {
+    // Which locations are contracted is the contracts register's: the same rule as its page.
+    if q.by.as_deref() == Some("contracted")
+        && !crate::quality::may_read_contracts(ctx.user()?.role)
+    {
+        return Err(AppError::Forbidden);
+    }
     let d = build(&state, &q, false).await?;
     let (by, group, measure) = (
         q.by.clone().unwrap_or_default(),

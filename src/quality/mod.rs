@@ -6,6 +6,12 @@ pub mod concerns;
 pub mod eval;
 pub mod framework;
 pub mod pages;
+
+/// Whether a role may read the contracts register ([`pages::CONTRACT_READERS`]): the rule
+/// for every list of contracted locations, wherever it is shown.
+pub fn may_read_contracts(role: caremarket_core::Role) -> bool {
+    matches!(pages::CONTRACT_READERS, crate::web::Access::Roles(r) if r.contains(&role))
+}
 pub mod plans;
 pub mod questionnaires;
 pub mod risk;

@@ -19,7 +19,9 @@ use crate::{AppError, AppState, Result};
 const COUNCIL: Access =
     Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker, Role::Viewer]);
 const QA_OFFICERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner]);
-const CONTRACT_READERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker]);
+/// Who may read the contracts register (and so which locations the council contracts).
+pub(crate) const CONTRACT_READERS: Access =
+    Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker]);
 /// Council officers, and provider users for their own locations' visits only.
 const VISIT_READERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Provider]);
 

@@ -62,6 +62,7 @@ impl AppError {
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Db(e) if is_unique_violation(e) => StatusCode::CONFLICT,
+            AppError::Db(e) if is_storage_full(e) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,6 +94,10 @@ impl AppError {
                 "There is a conflict".into(),
                 "A record with these details already exists.".into(),
             ),
+            AppError::Db(e) if is_storage_full(e) => (
+                "Sorry, nothing can be saved at the moment".into(),
+                "The server has run out of disk space, so what you sent was not saved. Pages can still be read. Tell your administrator, and try again once they say it is mended.".into(),
+            ),
             AppError::Db(_) | AppError::Internal(_) => (
                 "Sorry, there is a problem with the service".into(),
                 "Try again later. If it keeps happening, tell your administrator and give them the request reference below.".into(),
@@ -103,6 +108,19 @@ impl AppError {
             title,
             detail,
         }
+    }
+}
+
+/// The database could not write because its disk is full (SQLite's SQLITE_FULL, code 13;
+/// PostgreSQL's disk_full, 53100).
+pub fn is_storage_full(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            matches!(d.code().as_deref(), Some("13") | Some("53100"))
+                || d.message().contains("database or disk is full")
+        }
+        sqlx::Error::Io(io) => io.raw_os_error() == Some(28),
+        _ => false,
     }
 }
 

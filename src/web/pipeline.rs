@@ -136,7 +136,10 @@ fn client_address(req: &Request, trust_proxy: bool) -> String {
         .unwrap_or_else(|| "local".into())
 }
 
-fn request_id(req: &Request) -> String {
+/// The client's own `X-Request-Id`, when it sent a plausible one: logged beside ours so a
+/// caller can find its request, never used as ours (the audit log's request id must be the
+/// server's, not whatever a client chose).
+fn client_request_id(req: &Request) -> Option<String> {
     req.headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
@@ -146,7 +149,6 @@ fn request_id(req: &Request) -> String {
                 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
         .map(str::to_string)
-        .unwrap_or_else(|| random_hex(8))
 }
 
 fn is_safe(m: &Method) -> bool {
@@ -154,8 +156,9 @@ fn is_safe(m: &Method) -> bool {
 }
 
 pub async fn pipeline(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let rid = request_id(&req);
-    let span = tracing::info_span!("request", request_id = %rid, method = %req.method(), path = %req.uri().path());
+    let rid = random_hex(8);
+    let client_rid = client_request_id(&req).unwrap_or_default();
+    let span = tracing::info_span!("request", request_id = %rid, client_request_id = %client_rid, method = %req.method(), path = %req.uri().path());
     async move {
         let started = std::time::Instant::now();
         let api = is_api(req.uri().path());
@@ -176,6 +179,13 @@ pub async fn pipeline(State(state): State<AppState>, req: Request, next: Next) -
             "content-security-policy",
             HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
         );
+        // Served over https: browsers keep to it (a year, with subdomains).
+        if state.config.public_url.starts_with("https://") {
+            h.insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            );
+        }
         if !h.contains_key(header::CACHE_CONTROL) {
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
@@ -278,6 +288,10 @@ async fn handle(
         Err(e) => return Err((e, Some(ctx))),
     };
     let mut req = req;
+    if !is_safe(req.method()) && bearer.is_none() && !same_origin(&headers, state) {
+        tracing::warn!("state-changing request from another site refused");
+        return Err((AppError::Csrf, Some(ctx)));
+    }
     if !is_safe(req.method()) && bearer.is_none() {
         let expected = session_csrf.or(anon_csrf);
         let (parts, body) = req.into_parts();
@@ -312,6 +326,46 @@ async fn handle(
         );
     }
     Ok((res, Some(ctx)))
+}
+
+/// A second line against cross-site requests, beside the CSRF token: browsers say where a
+/// request comes from (`Sec-Fetch-Site`, and `Origin` on every POST). A request from
+/// another site is refused; one that says nothing (an older browser, a script) is left to
+/// the token.
+fn same_origin(headers: &HeaderMap, state: &AppState) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && site.eq_ignore_ascii_case("cross-site")
+    {
+        return false;
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    if origin == "null" {
+        return false;
+    }
+    let ours = origin_of(&state.config.public_url);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    // Our public address, or the host the browser asked (a server reached by another name
+    // than its configured one still serves its own forms).
+    origin.eq_ignore_ascii_case(&ours)
+        || origin
+            .split_once("://")
+            .is_some_and(|(_, h)| !host.is_empty() && h.eq_ignore_ascii_case(host))
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split('/').next().unwrap_or("");
+            format!("{scheme}://{host}")
+        }
+        None => url.to_string(),
+    }
 }
 
 /// JSON bodies are read whole by the handlers' extractor too; this is its limit.
@@ -520,8 +574,11 @@ pub async fn guard(access: Access, req: Request, next: Next) -> Response {
             .into_response();
         }
         // A one-time password opens only the page to choose one's own (and signing out).
+        // Tokens an admin made with `caremarket user token` (an integration's account) are
+        // not sessions signed in with that password, and keep working.
         (Access::SignedIn | Access::Roles(_), Some(u))
             if u.must_change_password
+                && u.session_hash().is_some()
                 && !OPEN_BEFORE_PASSWORD_CHANGE.contains(&ctx.path.as_str()) =>
         {
             if api {

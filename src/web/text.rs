@@ -6,6 +6,21 @@
 use crate::AppError;
 use crate::import::is_stray_control;
 
+/// The longest free text any form field or JSON string may hold (every textarea says so).
+pub const FREE_TEXT_LIMIT: usize = 10_000;
+
+fn too_long(what: &str, n: usize) -> AppError {
+    AppError::BadRequest(format!(
+        "{what} is {n} characters long; it can be at most {FREE_TEXT_LIMIT}. Shorten it and try again."
+    ))
+}
+
+fn long(s: &str) -> Option<usize> {
+    (s.len() > FREE_TEXT_LIMIT)
+        .then(|| s.chars().count())
+        .filter(|n| *n > FREE_TEXT_LIMIT)
+}
+
 /// The first control character in `s` that has no place in text (tab and line breaks do).
 pub fn stray_control(s: &str) -> Option<char> {
     s.chars().find(|c| is_stray_control(*c))
@@ -20,6 +35,9 @@ fn refuse(what: &str, c: char) -> AppError {
 
 /// A form field's value.
 pub fn check_field(name: &str, value: &str) -> Result<(), AppError> {
+    if let Some(n) = long(value) {
+        return Err(too_long(&format!("The field {:?}", printable(name)), n));
+    }
     match stray_control(value).or_else(|| stray_control(name)) {
         Some(c) => Err(refuse(&format!("The field {:?}", printable(name)), c)),
         None => Ok(()),
@@ -29,6 +47,9 @@ pub fn check_field(name: &str, value: &str) -> Result<(), AppError> {
 /// Every pair of a urlencoded form or query string.
 pub fn check_pairs(what: &str, pairs: &[(String, String)]) -> Result<(), AppError> {
     for (k, v) in pairs {
+        if let Some(n) = long(v) {
+            return Err(too_long(&format!("{what} field {:?}", printable(k)), n));
+        }
         if let Some(c) = stray_control(k).or_else(|| stray_control(v)) {
             return Err(refuse(&format!("{what} field {:?}", printable(k)), c));
         }
@@ -40,10 +61,15 @@ pub fn check_pairs(what: &str, pairs: &[(String, String)]) -> Result<(), AppErro
 pub fn check_json(v: &serde_json::Value) -> Result<(), AppError> {
     fn walk(v: &serde_json::Value, at: &mut String) -> Result<(), AppError> {
         match v {
-            serde_json::Value::String(s) => match stray_control(s) {
-                Some(c) => Err(refuse(&format!("The JSON value at {:?}", pointer(at)), c)),
-                None => Ok(()),
-            },
+            serde_json::Value::String(s) => {
+                if let Some(n) = long(s) {
+                    return Err(too_long(&format!("The JSON value at {:?}", pointer(at)), n));
+                }
+                match stray_control(s) {
+                    Some(c) => Err(refuse(&format!("The JSON value at {:?}", pointer(at)), c)),
+                    None => Ok(()),
+                }
+            }
             serde_json::Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
                     let len = at.len();

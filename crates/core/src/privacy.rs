@@ -41,6 +41,44 @@ pub fn is_nhs_number(digits: &str) -> bool {
 
 const TITLES: [&str; 8] = ["mr", "mrs", "ms", "miss", "mx", "dr", "master", "sir"];
 
+/// Words for a person that are followed by their name in notes like "resident Jane Smith".
+const PERSON_WORDS: [&str; 10] = [
+    "resident",
+    "user",
+    "client",
+    "patient",
+    "tenant",
+    "customer",
+    "lady",
+    "gentleman",
+    "man",
+    "woman",
+];
+
+/// Whether a word starts like a name: a capital, then a lower-case letter ("Jane", not "NHS"
+/// or "CQC", which are not names).
+fn name_like(w: &str) -> bool {
+    let mut c = w.chars();
+    matches!((c.next(), c.next()), (Some(a), Some(b)) if a.is_uppercase() && b.is_lowercase())
+}
+
+/// A date written day/month/year (or with dots or hyphens), as (day, month, year).
+fn dmy(w: &str) -> Option<(u32, u32, i32)> {
+    let parts: Vec<&str> = w
+        .trim_matches(|c: char| !c.is_ascii_digit())
+        .split(['/', '.', '-'])
+        .collect();
+    if parts.len() != 3 || parts[2].len() != 4 {
+        return None;
+    }
+    let (d, m, y) = (
+        parts[0].parse().ok()?,
+        parts[1].parse().ok()?,
+        parts[2].parse().ok()?,
+    );
+    ((1..=31).contains(&d) && (1..=12).contains(&m)).then_some((d, m, y))
+}
+
 pub fn check(text: &str) -> Vec<Finding> {
     let mut out = Vec::new();
     // NHS numbers: 10 digits, alone or as 3-3-4 with spaces or hyphens.
@@ -78,14 +116,52 @@ pub fn check(text: &str) -> Vec<Finding> {
             out.push(Finding::TitledName(format!("{} {}", w[0], next)));
         }
     }
+    // "resident Jane Smith", "service user Mary", "the gentleman Albert Jones".
+    for (i, w) in words.iter().enumerate() {
+        let role = w.trim_matches(|c: char| !c.is_alphabetic()).to_lowercase();
+        if !PERSON_WORDS.contains(&role.as_str()) {
+            continue;
+        }
+        let name: Vec<&str> = words[i + 1..]
+            .iter()
+            .map(|n| n.trim_matches(|c: char| !c.is_alphabetic() && c != '\'' && c != '-'))
+            .take_while(|n| name_like(n))
+            .take(3)
+            .collect();
+        if !name.is_empty() {
+            out.push(Finding::TitledName(format!("{} {}", w, name.join(" "))));
+        }
+    }
     let lower = text.to_lowercase();
-    for marker in ["dob", "d.o.b", "date of birth", "born on"] {
-        if let Some(p) = lower.find(marker) {
+    let mut birth = None;
+    for marker in ["dob", "d.o.b", "date of birth", "born on", "born"] {
+        // As a word: "stubborn" holds no birth date.
+        let at = lower.match_indices(marker).map(|(p, _)| p).find(|&p| {
+            !lower[..p]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphabetic)
+                && !lower[p + marker.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_alphabetic)
+        });
+        if let Some(p) = at {
             let end = (p + marker.len() + 14).min(text.len());
             let s: String = text.chars().skip(p).take(end - p).collect();
-            out.push(Finding::DateOfBirth(s.trim().to_string()));
+            birth = Some(s.trim().to_string());
             break;
         }
+    }
+    // A date long before anything a concern is about (before 1980) is a birth date.
+    if birth.is_none() {
+        birth = words
+            .iter()
+            .find(|w| dmy(w).is_some_and(|(_, _, y)| (1900..1980).contains(&y)))
+            .map(|w| w.trim_matches(|c: char| !c.is_ascii_digit()).to_string());
+    }
+    if let Some(b) = birth {
+        out.push(Finding::DateOfBirth(b));
     }
     out
 }
@@ -130,5 +206,30 @@ mod tests {
             Finding::DateOfBirth(_)
         ));
         assert!(check("Medication errors on the night shift, two in a week").is_empty());
+    }
+
+    #[test]
+    fn names_after_a_word_for_a_person_and_birth_dates_without_a_label() {
+        assert_eq!(
+            check("resident Jane Smith was found on the floor"),
+            vec![Finding::TitledName("resident Jane Smith".into())]
+        );
+        assert_eq!(
+            check("The service user Albert said no one came"),
+            vec![Finding::TitledName("user Albert".into())]
+        );
+        assert!(matches!(
+            check("born 01/02/1940, lives in the annexe")[..],
+            [Finding::DateOfBirth(_)]
+        ));
+        assert!(matches!(
+            check("aged 86 (12.03.1939)")[..],
+            [Finding::DateOfBirth(_)]
+        ));
+        // Not names or birth dates: acronyms after a person word, and recent dates.
+        assert!(check("a resident NHS referral was made").is_empty());
+        assert!(check("the resident fell on 14/11/2026 at night").is_empty());
+        assert!(check("three residents had no call bell").is_empty());
+        assert!(check("a stubborn leak in the kitchen").is_empty());
     }
 }

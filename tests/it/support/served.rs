@@ -16,9 +16,14 @@ pub struct Served {
 impl Served {
     /// Starts the server on the database (migrated already, or migrated by the server).
     pub fn start(db: &TestDb, extra_env: &[(&str, &str)]) -> Served {
+        Self::start_url(&db.url, extra_env)
+    }
+
+    /// The same on a database given by its URL.
+    pub fn start_url(url: &str, extra_env: &[(&str, &str)]) -> Served {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_caremarket"));
         cmd.args(["serve", "--bind", "127.0.0.1:0"])
-            .env("CAREMARKET_DATABASE_URL", &db.url)
+            .env("CAREMARKET_DATABASE_URL", url)
             .env("CAREMARKET_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
