@@ -672,6 +672,22 @@ mod tests {
     }
 
     #[test]
+    fn a_file_that_takes_too_long_is_stopped() {
+        let limits = Limits {
+            max_seconds: 0,
+            ..Limits::COUNCIL
+        };
+        let rows = "a,b\n".repeat(50_000);
+        let e = csv_grid(
+            "slow.csv",
+            rows.as_bytes(),
+            &Budget::new("slow.csv", &limits),
+        )
+        .unwrap_err();
+        assert!(e.0.contains("took longer than 0 seconds"), "{e}");
+    }
+
+    #[test]
     fn gzip_is_streamed_within_its_allowance() {
         use std::io::Write;
         let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());

@@ -558,6 +558,41 @@ async fn skip_invalid_imports_the_valid_rows_and_writes_the_rejects() {
     let s = summary(&db, &["--area", "Leeds"]);
     assert_eq!(s["locations"], 2);
     assert_eq!(s["inadequate"], 1);
+    // The header is copied from the upload too: a formula there is neutralised as well.
+    let text = ratings_csv(&[
+        "1-104,Elm,Y,Leeds,Y,Overall,Overall,Great,14/08/2018,1-200,P",
+        "1-105,Fir,Y,Leeds,Y,Overall,Overall,Good,14/08/2018,1-200,P",
+    ]);
+    let mut lines_in: Vec<String> = text.lines().map(str::to_string).collect();
+    lines_in[0].push_str(",=HYPERLINK(\"http://evil.example\")");
+    for l in lines_in.iter_mut().skip(1) {
+        l.push_str(",x");
+    }
+    let hostile = dir.join("hostile-header.csv");
+    std::fs::write(&hostile, lines_in.join("\n") + "\n").unwrap();
+    let rejects2 = dir.join("rejects2.csv");
+    let (ok, out) = cli(
+        &db,
+        &[
+            "import",
+            "ratings",
+            "--skip-invalid",
+            "--rejects",
+            rejects2.to_str().unwrap(),
+            hostile.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{out}");
+    let csv = std::fs::read_to_string(&rejects2).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.contains("'=HYPERLINK"),
+        "header neutralised: {header}"
+    );
+    assert!(
+        !header.contains(",=HYPERLINK") && !header.contains("\"=HYPERLINK"),
+        "{header}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
