@@ -50,15 +50,7 @@ fn xlsx(name: &str, bytes: &[u8], budget: &Budget) -> Result<Vec<Grid>, FileErro
             Err(calamine::XlsxError::NotAWorksheet(_)) => continue,
             Err(e) => return Err(sheet_error(name, &sheet, e)),
         };
-        let mut grid = GridBuilder::new(budget, Some(sheet.clone()));
-        while let Some(cell) = cells
-            .next_cell()
-            .map_err(|e| sheet_error(name, &sheet, e))?
-        {
-            let (r, c) = cell.get_position();
-            push_value(&mut grid, r, c, cell.get_value())?;
-        }
-        grids.push(grid.finish());
+        grids.push(read_cells(name, &sheet, budget, || cells.next_cell())?);
     }
     Ok(grids)
 }
@@ -70,17 +62,24 @@ fn xlsb(name: &str, bytes: &[u8], budget: &Budget) -> Result<Vec<Grid>, FileErro
         let mut cells = wb
             .worksheet_cells_reader(&sheet)
             .map_err(|e| sheet_error(name, &sheet, e))?;
-        let mut grid = GridBuilder::new(budget, Some(sheet.clone()));
-        while let Some(cell) = cells
-            .next_cell()
-            .map_err(|e| sheet_error(name, &sheet, e))?
-        {
-            let (r, c) = cell.get_position();
-            push_value(&mut grid, r, c, cell.get_value())?;
-        }
-        grids.push(grid.finish());
+        grids.push(read_cells(name, &sheet, budget, || cells.next_cell())?);
     }
     Ok(grids)
+}
+
+/// One sheet from a calamine cell reader (`next` gives its cells in turn) into a grid.
+fn read_cells<'a, E: std::fmt::Display>(
+    name: &str,
+    sheet: &str,
+    budget: &Budget,
+    mut next: impl FnMut() -> Result<Option<calamine::Cell<DataRef<'a>>>, E>,
+) -> Result<Grid, FileError> {
+    let mut grid = GridBuilder::new(budget, Some(sheet.to_string()));
+    while let Some(cell) = next().map_err(|e| sheet_error(name, sheet, e))? {
+        let (r, c) = cell.get_position();
+        push_value(&mut grid, r, c, cell.get_value())?;
+    }
+    Ok(grid.finish())
 }
 
 fn sheet_error(name: &str, sheet: &str, e: impl std::fmt::Display) -> FileError {

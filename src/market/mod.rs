@@ -109,6 +109,41 @@ impl MarketCache {
     }
 }
 
+/// Builds once for everyone asking at a data version: the first caller runs `build`, the
+/// others wait for its result. `pick` chooses the map (facts by date, dashboards by key),
+/// kept to `cap` entries. A caller behind the cache's version builds for itself.
+async fn single_flight<K, T, F, Fut>(
+    state: &AppState,
+    version: i64,
+    pick: impl FnOnce(&mut MarketCache) -> &mut HashMap<K, Flight<T>>,
+    key: K,
+    cap: usize,
+    build: F,
+) -> Result<Arc<T>>
+where
+    K: std::hash::Hash + Eq,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Arc<T>>>,
+{
+    let flight = {
+        let mut cache = state.market_cache.lock().expect("market cache");
+        if cache.at_version(version) {
+            let map = pick(&mut cache);
+            // Many different keys would grow it without end: start again past the cap.
+            if map.len() >= cap && !map.contains_key(&key) {
+                map.clear();
+            }
+            Some(map.entry(key).or_default().clone())
+        } else {
+            None
+        }
+    };
+    match flight {
+        Some(cell) => Ok(cell.get_or_try_init(build).await?.clone()),
+        None => build().await,
+    }
+}
+
 pub async fn data_version(db: &Db) -> Result<i64> {
     Ok(db
         .q()
@@ -121,35 +156,28 @@ pub async fn data_version(db: &Db) -> Result<i64> {
 
 pub async fn all_facts(state: &AppState, as_at: Option<NaiveDate>) -> Result<Arc<AllFacts>> {
     let version = data_version(&state.db).await?;
-    let flight = {
-        let mut cache = state.market_cache.lock().expect("market cache");
-        if !cache.at_version(version) {
-            None
-        } else {
-            // Many different "as at" dates would grow it without end: keep the latest few.
-            if cache.entries.len() >= 16 && !cache.entries.contains_key(&as_at) {
-                cache.entries.clear();
-            }
-            Some(cache.entries.entry(as_at).or_default().clone())
-        }
-    };
-    let build = || async {
-        let t0 = std::time::Instant::now();
-        state.market_cache.lock().expect("market cache").builds += 1;
-        let built = load_all(&state.db, as_at).await?;
-        tracing::info!(
-            version,
-            ?as_at,
-            locations = built.facts.len(),
-            ms = t0.elapsed().as_millis() as u64,
-            "market picture built"
-        );
-        Ok::<_, crate::AppError>(Arc::new(built))
-    };
-    match flight {
-        Some(cell) => Ok(cell.get_or_try_init(build).await?.clone()),
-        None => build().await,
-    }
+    // A few dates at most (the latest few "as at" asked).
+    single_flight(
+        state,
+        version,
+        |c| &mut c.entries,
+        as_at,
+        16,
+        || async {
+            let t0 = std::time::Instant::now();
+            state.market_cache.lock().expect("market cache").builds += 1;
+            let built = load_all(&state.db, as_at).await?;
+            tracing::info!(
+                version,
+                ?as_at,
+                locations = built.facts.len(),
+                ms = t0.elapsed().as_millis() as u64,
+                "market picture built"
+            );
+            Ok(Arc::new(built))
+        },
+    )
+    .await
 }
 
 /// Builds today's market picture in the background, so the first page after the server
@@ -812,26 +840,19 @@ pub async fn dashboard(
         scope.area, scope.region, scope.as_at
     );
     let version = data_version(&state.db).await?;
-    let flight = {
-        let mut cache = state.market_cache.lock().expect("market cache");
-        if !cache.at_version(version) {
-            None
-        } else {
-            if cache.dashboards.len() >= 256 && !cache.dashboards.contains_key(&key) {
-                cache.dashboards.clear();
-            }
-            Some(cache.dashboards.entry(key).or_default().clone())
-        }
-    };
-    let build = || async {
-        Ok::<_, crate::AppError>(Arc::new(
-            build_dashboard(state, name, scope, target, comparators, compare).await?,
-        ))
-    };
-    match flight {
-        Some(cell) => Ok(cell.get_or_try_init(build).await?.clone()),
-        None => build().await,
-    }
+    single_flight(
+        state,
+        version,
+        |c| &mut c.dashboards,
+        key,
+        256,
+        || async {
+            Ok(Arc::new(
+                build_dashboard(state, name, scope, target, comparators, compare).await?,
+            ))
+        },
+    )
+    .await
 }
 
 async fn build_dashboard(

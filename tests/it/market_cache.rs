@@ -1,7 +1,6 @@
 //! The market picture is built once per data version however many people ask at once, ahead
 //! of the first request after an import or a start, and from one row per location.
 
-use caremarket::audit::Actor;
 use caremarket_core::Role;
 
 use crate::support::TestApp;
@@ -24,15 +23,7 @@ async fn fifty_first_requests_after_an_import_share_one_build() {
     assert_eq!(r.status, 200, "{}", r.body);
     let before = app.state.market_cache.lock().unwrap().builds();
     let (viewer_id, _) = app.user("scrutiny@council.test", Role::Viewer, None).await;
-    let token = caremarket::accounts::tokens::create(
-        &app.state,
-        &Actor::cli("t"),
-        viewer_id,
-        &caremarket::accounts::tokens::NewToken::named("t"),
-    )
-    .await
-    .unwrap()
-    .1;
+    let token = app.token(viewer_id).await;
     let mut tasks = Vec::new();
     for i in 0..50 {
         let c = app.client().with_bearer(&token);
@@ -109,15 +100,7 @@ async fn a_cold_server_with_the_national_file_answers_fifty_clients_within_bound
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let app = TestApp::on_existing(&db.url).await;
     let (id, _) = app.user("scrutiny@council.test", Role::Viewer, None).await;
-    let token = caremarket::accounts::tokens::create(
-        &app.state,
-        &Actor::cli("t"),
-        id,
-        &caremarket::accounts::tokens::NewToken::named("t"),
-    )
-    .await
-    .unwrap()
-    .1;
+    let token = app.token(id).await;
     let server = Served::start(&db, &[]);
     let auth = format!("Bearer {token}");
     let server = std::sync::Arc::new(server);

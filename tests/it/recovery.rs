@@ -5,7 +5,6 @@ use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use caremarket::audit::Actor;
 use caremarket_core::Role;
 
 use crate::support::served::Served;
@@ -64,15 +63,7 @@ async fn sqlite_on_a_full_disk_refuses_writes_clearly_and_recovers_when_space_is
     let token = {
         let app = TestApp::on_existing(&url).await;
         let (id, _) = app.user("admin@council.test", Role::Admin, None).await;
-        let t = caremarket::accounts::tokens::create(
-            &app.state,
-            &Actor::cli("t"),
-            id,
-            &caremarket::accounts::tokens::NewToken::named("t"),
-        )
-        .await
-        .unwrap()
-        .1;
+        let t = app.token(id).await;
         app.state.db.close().await;
         t
     };

@@ -4,7 +4,6 @@
 
 use std::io::Write;
 
-use caremarket::audit::Actor;
 use caremarket_core::Role;
 
 use crate::support::TestApp;
@@ -14,15 +13,7 @@ use crate::support::sheets::{ods_raw, xlsx_cells};
 
 async fn token(app: &TestApp, email: &str, role: Role, provider: Option<&str>) -> String {
     let (id, _) = app.user(email, role, provider).await;
-    caremarket::accounts::tokens::create(
-        &app.state,
-        &Actor::cli("test"),
-        id,
-        &caremarket::accounts::tokens::NewToken::named("upload test"),
-    )
-    .await
-    .expect("token")
-    .1
+    app.token(id).await
 }
 
 fn gzip(chunks: impl Iterator<Item = Vec<u8>>) -> Vec<u8> {

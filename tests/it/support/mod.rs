@@ -179,6 +179,19 @@ impl TestApp {
         &self.state.db
     }
 
+    /// A new API token for a user (the service's default lifetime).
+    pub async fn token(&self, user_id: i64) -> String {
+        accounts::tokens::create(
+            &self.state,
+            &Actor::cli("test"),
+            user_id,
+            &accounts::tokens::NewToken::named("test"),
+        )
+        .await
+        .expect("token")
+        .1
+    }
+
     /// Creates a user with a known password, straight through the accounts area.
     pub async fn user(&self, email: &str, role: Role, provider_id: Option<&str>) -> (i64, String) {
         let pw = format!("correct horse {}", random_name());
