@@ -11,16 +11,24 @@ use chrono::{DateTime, Duration, Utc};
 use crate::db::Db;
 use crate::{AppState, Result, args};
 
-/// One attempt at a time per key (an account) in this server: parallel guesses then see each
-/// other's failures, and parallel correct sign-ins are never counted against each other.
+/// Attempts taken in turn per key in this server: one at a time on an account, a few at a
+/// time from an address. Parallel guesses then see each other's failures (a burst of a
+/// thousand at once from one address, each at another account, meets the address's count
+/// after the first few), and parallel correct sign-ins are never counted against each other.
+/// Argon2 runs a couple at a time whatever happens (see `password`), so the turns cost
+/// colleagues behind one proxy nothing.
 #[derive(Default)]
 pub struct Turns {
-    keys: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
+    keys: Mutex<HashMap<String, Weak<tokio::sync::Semaphore>>>,
 }
 
+/// How many attempts from one address are checked at once.
+pub const ADDRESS_TURNS: usize = 4;
+
 impl Turns {
-    pub async fn take(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = {
+    /// Waits for one of `at_once` turns on `key`.
+    pub async fn take(&self, key: &str, at_once: usize) -> tokio::sync::OwnedSemaphorePermit {
+        let turns = {
             let mut keys = self.keys.lock().expect("turns");
             if keys.len() > 10_000 {
                 keys.retain(|_, w| w.strong_count() > 0);
@@ -28,13 +36,16 @@ impl Turns {
             match keys.get(key).and_then(Weak::upgrade) {
                 Some(l) => l,
                 None => {
-                    let l = Arc::new(tokio::sync::Mutex::new(()));
+                    let l = Arc::new(tokio::sync::Semaphore::new(at_once));
                     keys.insert(key.to_string(), Arc::downgrade(&l));
                     l
                 }
             }
         };
-        lock.lock_owned().await
+        turns
+            .acquire_owned()
+            .await
+            .expect("a turns semaphore is never closed")
     }
 }
 
@@ -42,12 +53,31 @@ pub fn account_key(email: &str) -> String {
     format!("account:{}", email.trim().to_lowercase())
 }
 
+/// An address as the throttle counts it: an IPv6 client holds a whole /64 and can move
+/// within it at will, so it is counted by that prefix.
+pub fn counted_address(addr: &str) -> String {
+    match addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        _ => addr.to_string(),
+    }
+}
+
 pub fn address_key(addr: &str) -> String {
-    format!("address:{addr}")
+    format!("address:{}", counted_address(addr))
 }
 
 pub fn pair_key(email: &str, addr: &str) -> String {
-    format!("pair:{}|{addr}", email.trim().to_lowercase())
+    format!(
+        "pair:{}|{}",
+        email.trim().to_lowercase(),
+        counted_address(addr)
+    )
 }
 
 pub fn second_factor_key(user_id: i64) -> String {
@@ -136,4 +166,22 @@ pub async fn refused_since(db: &Db, since: chrono::NaiveDate) -> Result<Vec<(Str
             args![since],
         )
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        assert_eq!(
+            super::counted_address("2001:db8:1:2:aaaa::1"),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            super::counted_address("2001:db8:1:2:bbbb:cccc:dddd:eeee"),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(super::counted_address("::ffff:192.0.2.1"), "192.0.2.1");
+        assert_eq!(super::counted_address("192.0.2.1"), "192.0.2.1");
+        assert_eq!(super::counted_address("local"), "local");
+    }
 }

@@ -125,7 +125,14 @@ pub async fn sign_in(
     let addr = ctx.client_address.as_str();
     // One attempt at a time on this account (in this server): parallel guesses see each
     // other's failures; parallel correct sign-ins do not count against each other.
-    let _turn = state.sign_in_turns.take(&guard::account_key(&email)).await;
+    let _address_turn = state
+        .sign_in_turns
+        .take(&guard::address_key(addr), guard::ADDRESS_TURNS)
+        .await;
+    let _turn = state
+        .sign_in_turns
+        .take(&guard::account_key(&email), 1)
+        .await;
     let now = state.clock.now();
     let since = now - Duration::minutes(policy.window_minutes);
     let failures = guard::sign_in_failures(&state.db, &email, addr, since).await?;
@@ -261,6 +268,14 @@ pub async fn change_password(
         errors.add("current_password", "Your current password is not correct");
     }
     check_new_password(&mut errors, new, confirm, &row.email);
+    // A one-time password typed again would end the requirement while its giver still
+    // knows it.
+    if errors.is_empty() && password::verify_async(new, row.password_hash.as_deref()).await {
+        errors.add(
+            "new_password",
+            "Choose a password different from the one you have now",
+        );
+    }
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
@@ -432,9 +447,6 @@ async fn create(
     if one_time {
         store::set_one_time_password(&mut tx, id, &hash, now).await?;
     }
-    if one_time {
-        store::set_one_time_password(&mut tx, id, &hash, now).await?;
-    }
     let row = store::user_by_id_tx(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -483,7 +495,7 @@ pub async fn request_reset(state: &AppState, actor: &Actor, email: &str) -> Resu
     let email = email.trim().to_lowercase();
     let acct = format!("reset:{}", guard::account_key(&email));
     let addr = format!("reset:{}", guard::address_key(&actor.client_address));
-    let _turn = state.sign_in_turns.take(&acct).await;
+    let _turn = state.sign_in_turns.take(&acct, 1).await;
     let now = state.clock.now();
     let hour_ago = now - Duration::hours(1);
     if guard::count(&state.db, &acct, hour_ago).await? >= RESETS_PER_ACCOUNT_HOUR
@@ -749,7 +761,7 @@ pub async fn second_factor(
     let u = ctx.user()?;
     let policy = throttle_policy();
     let key = guard::second_factor_key(u.id);
-    let _turn = state.sign_in_turns.take(&key).await;
+    let _turn = state.sign_in_turns.take(&key, 1).await;
     let now = state.clock.now();
     let fails = guard::count(
         &state.db,

@@ -152,7 +152,10 @@ async fn on_argon2_thread<T: Send + 'static>(
     let (tx, rx) = tokio::sync::oneshot::channel();
     argon2_queue()
         .send(Box::new(move || {
-            let _ = tx.send(f());
+            // The request that asked has gone (its client hung up): no work for it.
+            if !tx.is_closed() {
+                let _ = tx.send(f());
+            }
         }))
         .map_err(|_| anyhow::anyhow!("the password threads have stopped"))?;
     Ok(rx.await?)

@@ -52,6 +52,7 @@ struct TokenJoin {
     last_used_at: Option<DateTime<Utc>>,
     token_created_at: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
+    parent_id: Option<i64>,
     #[sqlx(flatten)]
     user: UserRow,
 }
@@ -68,7 +69,7 @@ pub async fn authenticate(
         .db
         .q()
         .fetch_optional(
-            "SELECT t.id AS token_id, t.last_used_at, t.created_at AS token_created_at, t.expires_at, u.* FROM api_tokens t JOIN users u ON u.id = t.user_id \
+            "SELECT t.id AS token_id, t.last_used_at, t.created_at AS token_created_at, t.expires_at, t.parent_id, u.* FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
             args![token_hash(token)],
         )
@@ -79,6 +80,24 @@ pub async fn authenticate(
         .unwrap_or(row.token_created_at + Duration::days(LEGACY_DAYS));
     if row.user.disabled || expires <= now {
         return Ok(None);
+    }
+    // A token made with a token works only while every token above it does: a child made
+    // at the moment its parent was revoked (and so missed by the revocation) still ends.
+    if let Some(parent) = row.parent_id {
+        let dead: i64 = state
+            .db
+            .q()
+            .scalar(
+                "WITH RECURSIVE chain(id, parent_id, revoked_at) AS ( \
+                   SELECT id, parent_id, revoked_at FROM api_tokens WHERE id = $1 \
+                   UNION ALL SELECT t.id, t.parent_id, t.revoked_at FROM api_tokens t JOIN chain c ON t.id = c.parent_id) \
+                 SELECT COUNT(*) FROM chain WHERE revoked_at IS NOT NULL",
+                args![parent],
+            )
+            .await?;
+        if dead > 0 {
+            return Ok(None);
+        }
     }
     if row
         .last_used_at
@@ -164,7 +183,21 @@ pub async fn create(
 ) -> Result<(TokenRow, String)> {
     let days = check_days(state, new.days).map_err(AppError::Unprocessable)?;
     let now = state.clock.now();
-    let expires = now + Duration::days(days);
+    let mut expires = now + Duration::days(days);
+    // A child never outlives its parent: otherwise a token about to expire could make
+    // another for a year, and that one another, for ever.
+    if let Some(parent) = new.parent {
+        let p: Option<TokenRow> = state
+            .db
+            .q()
+            .fetch_optional(
+                &format!("SELECT {COLUMNS} FROM api_tokens WHERE id = $1 AND revoked_at IS NULL"),
+                args![parent],
+            )
+            .await?;
+        let p = p.ok_or(AppError::Unauthorized)?;
+        expires = expires.min(p.expires());
+    }
     let token = format!("{PREFIX}{}", random_hex(20));
     let prefix: String = token.chars().take(PREFIX.len() + 6).collect();
     let mut tx = state.db.begin().await?;
@@ -188,7 +221,8 @@ pub async fn create(
     Ok((row, token))
 }
 
-/// The live tokens made, directly or not, with these ones.
+/// The tokens made, directly or not, with these ones (through revoked ones too: a token
+/// made at the moment its parent was revoked is still found when an ancestor is).
 async fn descendants(tx: &mut Tx, roots: &[i64]) -> Result<Vec<i64>> {
     let mut found: Vec<i64> = Vec::new();
     let mut frontier = roots.to_vec();
@@ -197,7 +231,7 @@ async fn descendants(tx: &mut Tx, roots: &[i64]) -> Result<Vec<i64>> {
         let rows: Vec<(i64,)> = tx
             .fetch_all(
                 &format!(
-                    "SELECT id FROM api_tokens WHERE revoked_at IS NULL AND parent_id IN ({})",
+                    "SELECT id FROM api_tokens WHERE parent_id IN ({})",
                     marks.join(",")
                 ),
                 frontier.iter().map(|&i| crate::db::Arg::from(i)).collect(),

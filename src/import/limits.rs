@@ -19,6 +19,10 @@ pub struct Limits {
     pub max_columns: usize,
     /// Bytes in one cell (or one line of a JSON lines file, see `max_line_bytes`).
     pub max_cell_bytes: usize,
+    /// Cells with a value in one file, all sheets together: a few hundred bytes of ODS can
+    /// repeat one value over millions of cells, and a shared string can be referenced by
+    /// every cell of a sheet.
+    pub max_cells: usize,
     /// Bytes in one line of a JSON lines file (one CQC API record).
     pub max_line_bytes: usize,
     /// Decompressed size: a file may expand to `expand_ratio` times its own size, never
@@ -41,6 +45,7 @@ impl Limits {
         max_rows: 100_000,
         max_columns: 500,
         max_cell_bytes: 32 * 1024,
+        max_cells: 2_000_000,
         max_line_bytes: 32 * 1024,
         expand_ratio: 40,
         expand_floor: 32 * MIB,
@@ -56,6 +61,7 @@ impl Limits {
         max_rows: 1_000_000,
         max_columns: 2_000,
         max_cell_bytes: 64 * 1024,
+        max_cells: 6_000_000,
         max_line_bytes: 8 * MIB as usize,
         expand_ratio: 40,
         expand_floor: 64 * MIB,
@@ -120,6 +126,10 @@ pub struct Budget {
     pub limits: Limits,
     name: String,
     deadline: Instant,
+    /// The most text the file's cells may hold together: what the file may expand to.
+    pub text_allowance: u64,
+    cells: std::cell::Cell<usize>,
+    text: std::cell::Cell<u64>,
 }
 
 impl Budget {
@@ -128,7 +138,55 @@ impl Budget {
             limits: *limits,
             name: name.to_string(),
             deadline: Instant::now() + Duration::from_secs(limits.max_seconds),
+            text_allowance: limits.expand_cap,
+            cells: Default::default(),
+            text: Default::default(),
         }
+    }
+
+    /// The budget for a file of `len` bytes: its cells together hold no more text than the
+    /// file may expand to.
+    pub fn for_file(name: &str, limits: &Limits, len: usize) -> Budget {
+        Budget {
+            text_allowance: limits.expanded_allowance(len as u64),
+            ..Budget::new(name, limits)
+        }
+    }
+
+    /// Refuses now a file that would pass the cell limit with `more` cells (an ODS row
+    /// repeated many times), before they are made.
+    pub fn cells_ahead(&self, more: usize) -> Result<(), FileError> {
+        if self.cells.get().saturating_add(more) > self.limits.max_cells {
+            return Err(self.too_many_cells());
+        }
+        Ok(())
+    }
+
+    fn too_many_cells(&self) -> FileError {
+        FileError(format!(
+            "{} holds more than {} cells with values: more than a file of this kind can hold (is a value repeated across the whole sheet?)",
+            self.name,
+            grouped(self.limits.max_cells)
+        ))
+    }
+
+    /// Counts one more cell of `bytes` against the file's totals.
+    pub fn spend(&self, bytes: usize) -> Result<(), FileError> {
+        let cells = self.cells.get() + 1;
+        let text = self.text.get() + bytes as u64;
+        self.cells.set(cells);
+        self.text.set(text);
+        if cells > self.limits.max_cells {
+            return Err(self.too_many_cells());
+        }
+        if text > self.text_allowance {
+            return Err(FileError(format!(
+                "{} is refused: its cells hold more than {} of text, far more than a file of its size holds",
+                self.name,
+                human_bytes(self.text_allowance)
+            )));
+        }
+        Ok(())
     }
 
     pub fn check_time(&self) -> Result<(), FileError> {

@@ -190,6 +190,7 @@ impl<'b> GridBuilder<'b> {
         if value.len() > limits.max_cell_bytes {
             return Err(self.budget.cell_too_long(row + 1, col, value.len()));
         }
+        self.budget.spend(value.len())?;
         self.since_check += 1;
         if self.since_check >= 4096 {
             self.since_check = 0;
@@ -347,7 +348,7 @@ pub fn open_with(name: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Grid>,
         return Err(FileError(format!("{name} is empty")));
     }
     limits.check_file_size(name, bytes.len() as u64)?;
-    let budget = Budget::new(name, limits);
+    let budget = Budget::for_file(name, limits, bytes.len());
     match sniff(bytes) {
         Sniffed::Zip => {
             check_zip(name, bytes, limits)?;

@@ -229,11 +229,12 @@ impl<'b> Sheet<'b> {
         let times = times.max(1);
         if let Some(v) = value.filter(|v| !v.is_empty()) {
             let limits = &self.budget.limits;
-            if self.col + times > limits.max_columns {
+            if self.col.saturating_add(times) > limits.max_columns {
                 return Err(self
                     .budget
                     .too_many_columns(self.row + 1, limits.max_columns));
             }
+            self.budget.cells_ahead(self.values.len() + times)?;
             for k in 0..times {
                 self.values.push((self.col + k, v.clone()));
             }
@@ -249,6 +250,8 @@ impl<'b> Sheet<'b> {
                     .budget
                     .too_many_rows(self.row.saturating_add(self.row_times).min(usize::MAX - 1)));
             }
+            self.budget
+                .cells_ahead(self.values.len().saturating_mul(self.row_times))?;
             for k in 0..self.row_times {
                 for (c, v) in &self.values {
                     self.grid.push(self.row + k, *c, v)?;

@@ -83,6 +83,11 @@ pub fn inspect(name: &str, bytes: &[u8], limits: &Limits) -> Result<Encoding, Fi
                 s.invalid_line
             )));
         }
+        if s.nul {
+            return Err(FileError(format!(
+                "{name} is not a text file: it contains NUL bytes"
+            )));
+        }
         s.check_binary(name)?;
         return Ok(Encoding::Utf8 { bom: true });
     }
@@ -607,6 +612,12 @@ mod tests {
             "£100 € it’s"
         );
         assert!(decode("a.csv", b"a,b\x00c").unwrap_err().0.contains("NUL"));
+        assert!(
+            decode("a.csv", b"\xEF\xBB\xBFa,b\x00c")
+                .unwrap_err()
+                .0
+                .contains("NUL")
+        );
         assert!(
             decode("a.csv", b"\x01\x02\x03\x04\x05\x06\x07\x08garbage")
                 .unwrap_err()

@@ -397,8 +397,10 @@ async fn screen_text(req: Request) -> Result<Request, AppError> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let form = content_type.starts_with("application/x-www-form-urlencoded");
-    let json = content_type.starts_with("application/json") || content_type.ends_with("+json");
+    // The media type without its parameters ("; charset=utf-8"), as the extractors read it.
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    let form = media == "application/x-www-form-urlencoded";
+    let json = media == "application/json" || media.ends_with("+json");
     if !form && !json {
         return Ok(req);
     }

@@ -259,6 +259,19 @@ async fn a_one_time_password_from_the_cli_must_be_changed_at_first_sign_in() {
         "{}",
         page.body
     );
+    // The one-time password again is not a password of one's own.
+    let r = c
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", &otp),
+                ("new_password", &otp),
+                ("confirm_password", &otp),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("different from the one you have now"));
     let r = c
         .post_form(
             "/account/password",
@@ -396,6 +409,20 @@ async fn api_tokens_end_with_the_password_with_their_parent_and_when_they_expire
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("1 to 365 days"), "{}", r.body);
+    // A child never outlives its parent.
+    let short_parent = make("short parent", Some(2)).await;
+    let r = app
+        .client()
+        .with_bearer(&short_parent)
+        .post_json(
+            "/api/v1/tokens",
+            serde_json::json!({"name": "long child", "days": 300}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let child_expires = r.json()["expires_at"].as_str().unwrap().to_string();
+    let child_expires: chrono::DateTime<chrono::Utc> = child_expires.parse().unwrap();
+    assert!(child_expires <= app.clock.now_utc() + Duration::days(2));
     let short = make("short2", Some(2)).await;
     assert_eq!(
         app.client()
@@ -532,4 +559,41 @@ async fn argon2_work_is_bounded_however_many_sign_ins_arrive_at_once() {
     let slots = caremarket::accounts::password::argon2_parallelism() as f64;
     eprintln!("49 sign-ins at once: server peak {peak:.0} MB ({slots} Argon2 slots)");
     assert!(peak < 60.0 + 25.0 * slots, "peak {peak:.0} MB");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_from_one_address_at_many_accounts_meets_the_address_lock() {
+    // Password spraying in one burst: each attempt at a different account, all at once.
+    // Attempts from one address are checked a few at a time, so the address's failures are
+    // seen and it is locked after 100, not after the whole burst.
+    let app = behind_proxy().await;
+    let mut tasks = Vec::new();
+    for i in 0..130 {
+        let c = app.client().with_header("x-forwarded-for", "203.0.113.50");
+        tasks.push(tokio::spawn(async move {
+            c.get("/sign-in").await;
+            c.post_form(
+                "/sign-in",
+                &[
+                    ("email", &format!("staff{i}@leeds.test")),
+                    ("password", "Winter2026!Winter"),
+                ],
+            )
+            .await
+            .body
+            .contains(LOCKED)
+        }));
+    }
+    let mut locked = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            locked += 1;
+        }
+    }
+    assert!(
+        locked >= 25,
+        "only {locked} of 130 refused by the address lock"
+    );
+    let failed = actions(&app, "session.sign_in_failed").await.len();
+    assert!(failed <= 105, "{failed} guesses were checked");
 }

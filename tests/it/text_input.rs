@@ -104,6 +104,16 @@ async fn nul_and_control_characters_are_refused_everywhere_text_comes_in() {
         )
         .await;
     refused(&r, "escaped NUL in JSON");
+    let r = broker
+        .request(
+            Method::POST,
+            "/api/v1/brokerage/requests",
+            Some("application/merge-patch+json; charset=utf-8"),
+            r#"{"case_ref": "123\u0000456"}"#.to_string(),
+            &[],
+        )
+        .await;
+    refused(&r, "JSON under a +json media type with parameters");
 
     // Tabs and line breaks are text: a form with them is not refused for it.
     let r = admin

@@ -49,6 +49,10 @@ async fn hostile_files_are_refused_on_every_upload_route_within_bounded_memory()
     let ods_rows = ods_raw(
         r#"<table:table-row table:number-rows-repeated="1048576"><table:table-cell office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>"#,
     );
+    // A few hundred bytes repeating one value over fifty million cells.
+    let ods_repeated = ods_raw(
+        r#"<table:table-row table:number-rows-repeated="99999"><table:table-cell table:number-columns-repeated="500" office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>"#,
+    );
     let ods_wide = ods_raw(
         r#"<table:table-row><table:table-cell table:number-columns-repeated="16384" office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>"#,
     );
@@ -88,6 +92,7 @@ async fn hostile_files_are_refused_on_every_upload_route_within_bounded_memory()
         (&tall, "tall.xlsx", &["1,048,576"]),
         (&ods_rows, "rows.ods", &["1,048,576"]),
         (&ods_wide, "wide.ods", &["column"]),
+        (&ods_repeated, "repeated.ods", &["cells with values"]),
         (&lines, "lines.csv.gz", &["compression bomb"]),
         (&rows, "rows.csv", &["rows are read"]),
         (

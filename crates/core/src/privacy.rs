@@ -147,8 +147,12 @@ pub fn check(text: &str) -> Vec<Finding> {
                     .is_some_and(char::is_alphabetic)
         });
         if let Some(p) = at {
-            let end = (p + marker.len() + 14).min(text.len());
-            let s: String = text.chars().skip(p).take(end - p).collect();
+            // From the lower-cased text, where `p` is: its bytes need not line up with the
+            // original's ("İ" lower-cases to two characters).
+            let s: String = lower[p..]
+                .chars()
+                .take(marker.chars().count() + 14)
+                .collect();
             birth = Some(s.trim().to_string());
             break;
         }
@@ -231,5 +235,10 @@ mod tests {
         assert!(check("the resident fell on 14/11/2026 at night").is_empty());
         assert!(check("three residents had no call bell").is_empty());
         assert!(check("a stubborn leak in the kitchen").is_empty());
+        // Text whose lower case is longer than itself, before the marker.
+        assert!(matches!(
+            check("İİİİ Ⱥ born 1/2/1940")[..],
+            [Finding::DateOfBirth(_)]
+        ));
     }
 }
