@@ -10,6 +10,28 @@ use crate::config::DbArgs;
 use crate::cqc::summary::{ServiceType, Slice};
 use crate::cqc::{ImportFailure, ImportOptions, ImportOutcome, Kind};
 
+/// `caremarket import FILE` works out which CQC file it is; `caremarket import KIND FILE`
+/// says so (and is the only way for the council's own files).
+#[derive(Args)]
+#[command(subcommand_negates_reqs = true)]
+pub struct ImportCli {
+    #[command(subcommand)]
+    pub command: Option<ImportCommand>,
+    #[command(flatten)]
+    pub auto: AutoImportArgs,
+}
+
+#[derive(Args)]
+pub struct AutoImportArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// A CQC file of any of its kinds (latest ratings, care directory or location export,
+    /// API records): which one is worked out from its columns or content, and said
+    pub file: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub how: HowArgs,
+}
+
 #[derive(Subcommand)]
 pub enum ImportCommand {
     /// CQC "Latest ratings" (long format; CSV, XLSX or ODS)
@@ -37,6 +59,12 @@ pub struct ImportArgs {
     pub db: DbArgs,
     /// The file to import (may be gzip-compressed)
     pub file: std::path::PathBuf,
+    #[command(flatten)]
+    pub how: HowArgs,
+}
+
+#[derive(Args)]
+pub struct HowArgs {
     /// The date of the data (YYYY-MM-DD); default: the latest publication date in the file
     #[arg(long)]
     pub edition: Option<chrono::NaiveDate>,
@@ -46,6 +74,14 @@ pub struct ImportArgs {
     /// Where to write rejected rows as CSV (with --skip-invalid)
     #[arg(long)]
     pub rejects: Option<std::path::PathBuf>,
+    /// The order of dates written with slashes: dmy (dd/mm/yyyy) or mdy (mm/dd/yyyy, a file
+    /// re-saved with US settings). By default decided per column from its values
+    #[arg(long, value_parser = parse_date_order)]
+    pub date_order: Option<caremarket_core::cqc::DateOrder>,
+}
+
+fn parse_date_order(s: &str) -> Result<caremarket_core::cqc::DateOrder, String> {
+    caremarket_core::cqc::DateOrder::parse(s).ok_or_else(|| "use dmy or mdy".to_string())
 }
 
 #[derive(Subcommand)]
@@ -190,9 +226,14 @@ async fn market_breakdown(state: &AppState, a: &SummaryArgs, by: &str) -> anyhow
 }
 
 /// Runs an import from the command line with a progress spinner and a summary line.
-pub async fn import(state: &AppState, kind: Kind, a: &ImportArgs) -> anyhow::Result<()> {
-    let name = a.file.display().to_string();
-    let bytes = crate::import::read_file(&a.file, &crate::import::Limits::CQC)
+pub async fn import(
+    state: &AppState,
+    kind: Option<Kind>,
+    file: &std::path::Path,
+    a: &HowArgs,
+) -> anyhow::Result<()> {
+    let name = file.display().to_string();
+    let bytes = crate::import::read_file(file, &crate::import::Limits::CQC)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let bar = ProgressBar::new_spinner().with_style(
         ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
@@ -202,12 +243,15 @@ pub async fn import(state: &AppState, kind: Kind, a: &ImportArgs) -> anyhow::Res
         "importing {} ({:.1} MB) as {}",
         name,
         bytes.len() as f64 / 1e6,
-        kind.label()
+        kind.map_or("whichever CQC file it is", |k| k.label())
     ));
     bar.enable_steady_tick(Duration::from_millis(120));
     let opts = ImportOptions {
         edition: a.edition,
         skip_invalid: a.skip_invalid,
+        parse: crate::cqc::parse::ParseOptions {
+            date_order: a.date_order,
+        },
     };
     let started = std::time::Instant::now();
     let result = crate::cqc::import_owned(
@@ -239,6 +283,9 @@ pub async fn import(state: &AppState, kind: Kind, a: &ImportArgs) -> anyhow::Res
             );
         }
         ImportOutcome::Imported(row) => {
+            if let Some(why) = &r.detected {
+                println!("{name} is a {} file: {why}", r.kind.label());
+            }
             for w in r.warnings.iter().take(20) {
                 println!("warning: {w}");
             }

@@ -48,8 +48,7 @@ enum Command {
     #[command(subcommand)]
     Db(DbCommand),
     /// Import data files: CQC's, the contracts register, issues found
-    #[command(subcommand)]
-    Import(cqc::ImportCommand),
+    Import(cqc::ImportCli),
     /// Figures about the care market
     #[command(subcommand)]
     Market(cqc::MarketCommand),
@@ -243,6 +242,7 @@ fn init_tracing(format: &str) {
 async fn open(db: &DbArgs) -> anyhow::Result<Db> {
     let db = Db::connect(&db.database_url).await?;
     crate::db::migrate(&db).await?;
+    crate::cqc::store::refresh_if_needed(&db).await?;
     Ok(db)
 }
 
@@ -322,7 +322,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import(cmd) => {
             init_tracing("text");
-            let (kind, a) = match &cmd {
+            let Some(cmd) = &cmd.command else {
+                let a = &cmd.auto;
+                let Some(file) = &a.file else {
+                    anyhow::bail!(
+                        "give a file to import (caremarket import FILE), or say its kind: caremarket import --help"
+                    );
+                };
+                let db = open(&a.db).await?;
+                let state = AppState::with_system_clock(db, Config::for_cli()).await?;
+                return cqc::import(&state, None, file, &a.how).await;
+            };
+            let (kind, a) = match cmd {
                 cqc::ImportCommand::Ratings(a) => (crate::cqc::Kind::Ratings, a),
                 cqc::ImportCommand::Directory(a) => (crate::cqc::Kind::Directory, a),
                 cqc::ImportCommand::ApiRecords(a) => (crate::cqc::Kind::ApiRecords, a),
@@ -354,7 +365,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let db = open(&a.db).await?;
             let state = AppState::with_system_clock(db, Config::for_cli()).await?;
-            cqc::import(&state, kind, a).await
+            cqc::import(&state, Some(kind), &a.file, &a.how).await
         }
         Command::Market(cqc::MarketCommand::Summary(a)) => {
             let db = open(&a.db).await?;

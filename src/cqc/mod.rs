@@ -1,6 +1,7 @@
 //! CQC data in: the three forms of CQC's public data (latest ratings, the care directory and
 //! API location records), kept with their history, searchable and shown.
 
+pub mod own;
 pub mod pages;
 pub mod parse;
 pub mod queries;
@@ -22,6 +23,8 @@ pub struct ImportOptions {
     pub edition: Option<NaiveDate>,
     /// Import the valid rows and hand back the rejected ones, instead of refusing the file.
     pub skip_invalid: bool,
+    /// How to read what the file cannot say for itself (the order of slashed dates).
+    pub parse: parse::ParseOptions,
 }
 
 #[derive(Debug)]
@@ -34,6 +37,9 @@ pub enum ImportOutcome {
 #[derive(Debug)]
 pub struct ImportResult {
     pub outcome: ImportOutcome,
+    /// Which kind of file it was, and (when it was worked out from the file) why.
+    pub kind: Kind,
+    pub detected: Option<String>,
     pub warnings: Vec<String>,
     pub unknown_columns: Vec<String>,
     /// The rejected rows as CSV (with a "problem" column), when rows were skipped.
@@ -109,14 +115,23 @@ pub async fn import_file(
     bytes: &[u8],
     opts: &ImportOptions,
 ) -> Result<ImportResult, ImportFailure> {
-    import_owned(state, actor, kind, file_name, bytes.to_vec().into(), opts).await
+    import_owned(
+        state,
+        actor,
+        Some(kind),
+        file_name,
+        bytes.to_vec().into(),
+        opts,
+    )
+    .await
 }
 
-/// The same, taking the file's bytes (no copy of a file of tens of MB).
+/// The same, taking the file's bytes (no copy of a file of tens of MB). With no kind, which
+/// CQC file it is is worked out from its content (see `parse::auto`) and said.
 pub async fn import_owned(
     state: &AppState,
     actor: &Actor,
-    kind: Kind,
+    kind: Option<Kind>,
     file_name: &str,
     bytes: axum::body::Bytes,
     opts: &ImportOptions,
@@ -134,7 +149,9 @@ pub async fn import_owned(
     let sha = crate::import::expanded_hash(&file_name, &bytes, &crate::import::Limits::CQC)
         .map_err(ImportFailure::File)?;
     let owned = bytes;
-    let already = |prev| ImportResult {
+    let already = |prev: store::ImportRow| ImportResult {
+        kind: Kind::parse(&prev.kind).unwrap_or(Kind::Ratings),
+        detected: None,
         outcome: ImportOutcome::AlreadyImported(prev),
         warnings: vec![],
         unknown_columns: vec![],
@@ -147,14 +164,22 @@ pub async fn import_owned(
     // Reading a file of tens of MB is CPU work: off the async workers, so pages stay quick
     // while an import runs.
     let name_for_parse = file_name.clone();
+    let parse_opts = opts.parse;
     let parsed = tokio::task::spawn_blocking(move || match kind {
-        Kind::Ratings => parse::ratings(&name_for_parse, &owned),
-        Kind::Directory => parse::directory(&name_for_parse, &owned),
-        Kind::ApiRecords | Kind::Sync => parse::api_records(&name_for_parse, &owned),
+        None => {
+            parse::auto(&name_for_parse, &owned, &parse_opts).map(|(k, why, p)| (k, Some(why), p))
+        }
+        Some(k) => match k {
+            Kind::Ratings => parse::ratings(&name_for_parse, &owned, &parse_opts),
+            Kind::Directory => parse::directory(&name_for_parse, &owned, &parse_opts),
+            Kind::ApiRecords | Kind::Sync => parse::api_records(&name_for_parse, &owned),
+        }
+        .map(|p| (k, None, p)),
     })
     .await
     .map_err(|e| ImportFailure::Internal(AppError::Internal(anyhow::anyhow!("{e}"))))?
     .map_err(ImportFailure::File)?;
+    let (kind, detected, parsed) = parsed;
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
         rows = parsed.batch.rows_read,
@@ -207,7 +232,7 @@ pub async fn import_owned(
         // The same file imported at the same moment by someone else, who committed first.
         Err(e) if crate::web::error::is_unique_violation(&e) => {
             drop(tx);
-            if let Some(prev) = store::import_by_hash(&state.db, kind, &sha).await? {
+            if let Some(prev) = store::import_by_hash(&state.db, Some(kind), &sha).await? {
                 return Ok(already(prev));
             }
             return Err(e.into());
@@ -247,6 +272,8 @@ pub async fn import_owned(
     tx.commit().await?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "committed");
     Ok(ImportResult {
+        kind,
+        detected,
         outcome: ImportOutcome::Imported(row),
         warnings: batch.warnings,
         unknown_columns: batch.unknown_columns,

@@ -58,8 +58,12 @@ fn fmt_date(d: &Option<NaiveDate>) -> String {
         .unwrap_or_default()
 }
 
-fn as_of(state: &AppState) -> NaiveDate {
-    state.clock.now().date_naive()
+/// "How old" is measured from the data's own date (the latest edition loaded), as on the
+/// dashboard and in the risk tool: one clock everywhere. With no data, today.
+async fn as_of(state: &AppState) -> Result<NaiveDate> {
+    Ok(super::summary::data_date(&state.db)
+        .await?
+        .unwrap_or_else(|| state.clock.now().date_naive()))
 }
 
 #[derive(Template)]
@@ -98,7 +102,7 @@ async fn search_page(
     ctx: RequestCtx,
     Query(f): Query<LocationSearch>,
 ) -> Result<Response> {
-    let (rows, total) = queries::search(&state.db, &f, as_of(&state), None).await?;
+    let (rows, total) = queries::search(&state.db, &f, as_of(&state).await?, None).await?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let areas: Vec<(String,)> = state
         .db
@@ -123,7 +127,10 @@ struct LocationPage {
     page: PageCtx,
     l: LocationRow,
     provider_name: String,
-    current: Vec<(String, String, String)>,
+    current: Vec<(String, String, String, String)>,
+    /// Which part of the own-rating rule decided, and the framework of the rating.
+    rule: String,
+    framework: Option<String>,
     timeline: Vec<(String, Vec<RatingRow>)>,
     services: Vec<(String, String)>,
     specialisms: Vec<String>,
@@ -136,6 +143,12 @@ impl LocationPage {
     }
     fn date(&self, d: &Option<NaiveDate>) -> String {
         fmt_date(d)
+    }
+    fn framework_of(&self, f: &Option<String>) -> &'static str {
+        match f.as_deref() {
+            Some(f) => caremarket_core::own_rating::Framework::parse(f).label(),
+            None => "",
+        }
     }
     fn yes_no(&self, b: &Option<bool>) -> &'static str {
         match b {
@@ -168,27 +181,54 @@ async fn location_page(
         }
     }
     let ratings = queries::ratings_of(&state.db, &ids).await?;
-    let own: Vec<&RatingRow> = ratings
-        .iter()
-        .filter(|r| r.location_id == id && r.service_group == "Overall")
-        .collect();
+    // The current ratings are the location's own (caremarket_core::own_rating, kept on its
+    // row at import): the key questions from the same group, with their SAF scores.
+    let group = l
+        .own_rating_group
+        .clone()
+        .unwrap_or_else(|| "Overall".into());
     let mut current = Vec::new();
-    for d in [
-        "Overall",
-        "Safe",
-        "Effective",
-        "Caring",
-        "Responsive",
-        "Well-led",
-    ] {
-        if let Some(r) = own.iter().find(|r| r.domain == d) {
-            current.push((
-                d.to_string(),
-                r.rating.clone(),
-                r.publication_date.format("%-d %b %Y").to_string(),
-            ));
-        }
+    if let (Some(r), Some(d)) = (&l.overall_rating, l.overall_date) {
+        current.push((
+            "Overall".to_string(),
+            r.clone(),
+            d.format("%-d %B %Y").to_string(),
+            String::new(),
+        ));
     }
+    for (d, kept) in [
+        ("Safe", &l.safe_rating),
+        ("Effective", &l.effective_rating),
+        ("Caring", &l.caring_rating),
+        ("Responsive", &l.responsive_rating),
+        ("Well-led", &l.well_led_rating),
+    ] {
+        let Some(kept) = kept else { continue };
+        let row = ratings.iter().find(|r| {
+            r.location_id == id && r.service_group == group && r.domain == d && &r.rating == kept
+        });
+        current.push((
+            d.to_string(),
+            kept.clone(),
+            row.map(|r| r.publication_date.format("%-d %B %Y").to_string())
+                .unwrap_or_default(),
+            row.and_then(|r| r.percentage_score)
+                .map(|p| format!("{p}%"))
+                .unwrap_or_default(),
+        ));
+    }
+    let rule = match l.own_rating_basis.as_deref() {
+        Some("service_group") => format!(
+            "The rating of its service group ({group}): the Overall value is not a rating, or is older"
+        ),
+        Some("location_wide") => "The location-wide (Overall) rating".to_string(),
+        _ => "No rating published: not rated".to_string(),
+    };
+    let framework = l.own_rating_framework.as_deref().map(|f| {
+        caremarket_core::own_rating::Framework::parse(f)
+            .label()
+            .to_string()
+    });
     let mut by_date: BTreeMap<(NaiveDate, String), Vec<RatingRow>> = BTreeMap::new();
     for r in ratings {
         by_date
@@ -220,6 +260,8 @@ async fn location_page(
         page: PageCtx::new(&state, &ctx, l.name.clone()),
         provider_name,
         current,
+        rule,
+        framework,
         timeline,
         specialisms: services_all
             .iter()
@@ -287,6 +329,10 @@ struct QualityPage {
     area: String,
     lists: Vec<(&'static str, &'static str, i64)>,
     area_q: String,
+    decided: Vec<(&'static str, i64)>,
+    care_home_bases: Vec<(&'static str, i64)>,
+    /// The data's own date, from which ages are measured.
+    data_date: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -300,7 +346,9 @@ async fn quality_page(
     Query(q): Query<AreaQuery>,
 ) -> Result<Response> {
     let area = q.area.clone().filter(|a| !a.trim().is_empty());
-    let lists = queries::quality_counts(&state.db, area.clone(), as_of(&state)).await?;
+    let as_of = as_of(&state).await?;
+    let lists = queries::quality_counts(&state.db, area.clone(), as_of).await?;
+    let (decided, care_home_bases) = queries::rule_counts(&state.db, area.clone(), as_of).await?;
     render(&QualityPage {
         page: PageCtx::new(&state, &ctx, "Data quality"),
         area_q: area
@@ -316,6 +364,9 @@ async fn quality_page(
             .unwrap_or_default(),
         area: area.unwrap_or_default(),
         lists,
+        decided,
+        care_home_bases,
+        data_date: as_of.format("%-d %B %Y").to_string(),
     })
 }
 
@@ -342,6 +393,7 @@ struct UploadPage {
     errors: FormErrors,
     kind: String,
     edition: String,
+    date_order: String,
     skip_invalid: bool,
     result: Option<UploadResult>,
 }
@@ -359,8 +411,9 @@ async fn upload_form(State(state): State<AppState>, ctx: RequestCtx) -> Result<R
     render(&UploadPage {
         page: PageCtx::new(&state, &ctx, "Import CQC data"),
         errors: FormErrors::default(),
-        kind: String::new(),
+        kind: "auto".into(),
         edition: String::new(),
+        date_order: "auto".into(),
         skip_invalid: false,
         result: None,
     })
@@ -374,11 +427,20 @@ async fn upload_submit(
     let kind = up.field("kind").to_string();
     let edition = up.field("edition").trim().to_string();
     let skip_invalid = up.ticked("skip_invalid");
+    let date_order_field = up.field("date_order").to_string();
     let file = up.file;
     let mut errors = FormErrors::default();
+    // "auto" (the default): worked out from the file, and said.
     let k = Kind::parse(&kind).filter(|k| *k != Kind::Sync);
-    if k.is_none() {
-        errors.add("kind", "Select which CQC file this is");
+    if k.is_none() && kind != "auto" && !kind.is_empty() {
+        errors.add(
+            "kind",
+            "Select which CQC file this is, or let caremarket work it out",
+        );
+    }
+    let date_order = caremarket_core::cqc::DateOrder::parse(&date_order_field);
+    if date_order.is_none() && !matches!(date_order_field.as_str(), "" | "auto") {
+        errors.add("date_order", "Select how the dates are written");
     }
     let ed = if edition.is_empty() {
         None
@@ -405,17 +467,19 @@ async fn upload_submit(
                 errors,
                 kind: kind.clone(),
                 edition: edition.clone(),
+                date_order: date_order_field.clone(),
                 skip_invalid,
                 result,
             },
         )
     };
-    let (Some(k), Some((name, bytes)), true) = (k, file, errors.is_empty()) else {
+    let (Some((name, bytes)), true) = (file, errors.is_empty()) else {
         return reshow(errors, None, StatusCode::UNPROCESSABLE_ENTITY);
     };
     let opts = ImportOptions {
         edition: ed,
         skip_invalid,
+        parse: super::parse::ParseOptions { date_order },
     };
     match super::import_owned(&state, &Actor::from_ctx(&ctx), k, &name, bytes, &opts).await {
         Ok(r) => {
@@ -441,6 +505,10 @@ async fn upload_submit(
                     (
                         format!("{} imported", row.file_name),
                         vec![
+                            match &r.detected {
+                                Some(why) => format!("{} file: {why}", r.kind.label()),
+                                None => format!("{} file", r.kind.label()),
+                            },
                             format!("Edition {}", row.edition.format("%-d %B %Y")),
                             format!(
                                 "{} rows read, {} imported, {} rejected",
@@ -534,7 +602,7 @@ pub async fn api_locations(
     State(state): State<AppState>,
     Query(f): Query<LocationSearch>,
 ) -> Result<Json<LocationList>> {
-    let (locations, total) = queries::search(&state.db, &f, as_of(&state), None).await?;
+    let (locations, total) = queries::search(&state.db, &f, as_of(&state).await?, None).await?;
     Ok(Json(LocationList {
         total,
         page: f.page.unwrap_or(1).max(1),

@@ -3,13 +3,25 @@
 //! lines). Every problem is reported with row, column, value and reason; nothing is stored.
 
 use caremarket_core::cqc::{
-    Domain, Rating, normalise_header, normalise_postcode, parse_date, parse_flag,
+    CareHomeBasis, DateOrder, Domain, OrderBasis, Rating, care_home_from, decide_date_order,
+    normalise_header, normalise_postcode, normalise_region, parse_date, parse_date_in, parse_flag,
 };
+use caremarket_core::own_rating::{Framework, stands};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 
 use super::records::*;
 use crate::import::{self, ColumnSpec, Columns, FileError, Grid, MAX_CELL_CHARS, RowProblem};
+
+/// How to read a file where it cannot say for itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ParseOptions {
+    /// The order of slashed dates (`--date-order`); by default decided per column.
+    pub date_order: Option<DateOrder>,
+}
+
+/// The columns that hold dates, whose order is decided from all their values.
+const DATE_KEYS: &[&str] = &["publication_date", "registration_date"];
 
 /// The outcome of reading a file: what is valid, what is not, and the rejected rows as they
 /// were (for the `--rejects` file).
@@ -126,9 +138,43 @@ pub const DIRECTORY_COLUMNS: &[ColumnSpec] = &[
         ],
         false
     ),
-    spec!("publication_date", ["publicationdate"], false),
+    spec!(
+        "publication_date",
+        [
+            "publicationdate",
+            "locationlatestoverallratingpublicationdate",
+            "latestoverallratingpublicationdate"
+        ],
+        false
+    ),
     spec!("inherited", ["inheritedratingyn", "inheritedrating"], false),
-    spec!("region", ["locationregion", "region"], false),
+    // Location-level exports give the key questions as columns.
+    spec!("safe_rating", ["locationsaferating", "saferating"], false),
+    spec!(
+        "effective_rating",
+        ["locationeffectiverating", "effectiverating"],
+        false
+    ),
+    spec!(
+        "caring_rating",
+        ["locationcaringrating", "caringrating"],
+        false
+    ),
+    spec!(
+        "responsive_rating",
+        ["locationresponsiverating", "responsiverating"],
+        false
+    ),
+    spec!(
+        "well_led_rating",
+        ["locationwellledrating", "wellledrating"],
+        false
+    ),
+    spec!(
+        "region",
+        ["locationregion", "region", "locationadassregion"],
+        false
+    ),
     spec!(
         "local_authority",
         ["locationlocalauthority", "localauthority"],
@@ -167,6 +213,7 @@ pub const DIRECTORY_COLUMNS: &[ColumnSpec] = &[
 struct RowReader<'a> {
     cells: Vec<String>,
     cols: &'a Columns,
+    orders: &'a HashMap<&'static str, DateOrder>,
     row: usize,
     problems: Vec<RowProblem>,
 }
@@ -192,7 +239,8 @@ impl RowReader<'_> {
         if v.is_empty() {
             return None;
         }
-        match parse_date(&v, false) {
+        let order = self.orders.get(key).copied().unwrap_or(DateOrder::DayFirst);
+        match parse_date_in(&v, false, order) {
             Ok(d) => Some(d),
             Err(e) => {
                 self.problem(key, format!("{:?} {}", v, e.0));
@@ -283,7 +331,7 @@ fn location_common(r: &mut RowReader, id: &str) -> LocationRecord {
         local_authority: r
             .text("local_authority")
             .map(|la| la.replace(" & ", " and ")),
-        region: r.text("region"),
+        region: r.text("region").map(|x| normalise_region(&x)),
         onspd_ccg_code: r.text("onspd_ccg_code"),
         onspd_ccg: r.text("onspd_ccg"),
         latitude: r.float("latitude", 49.0, 61.0),
@@ -305,17 +353,43 @@ fn provider_of(r: &RowReader) -> Option<ProviderRecord> {
 /// Picks the grid with the header and walks its data rows.
 fn with_rows(
     name: &str,
-    bytes: &[u8],
+    grids: &[Grid],
     specs: &[ColumnSpec],
+    opts: &ParseOptions,
     mut each: impl FnMut(&mut RowReader, &mut Batch) -> bool,
 ) -> Result<Parsed, FileError> {
-    let grids = import::open_with(name, bytes, &import::Limits::CQC)?;
-    let (g, cols) = import::find_header(name, &grids, specs)?;
+    let (g, cols) = import::find_header(name, grids, specs)?;
     let grid: &Grid = &grids[g];
     let mut batch = Batch {
         unknown_columns: cols.unknown.clone(),
         ..Default::default()
     };
+    // The order of slashed dates is decided per column from all its values, never per row.
+    let mut orders: HashMap<&'static str, DateOrder> = HashMap::new();
+    for key in DATE_KEYS {
+        let Some(c) = cols.idx(key) else { continue };
+        let values = (cols.header_row + 1..grid.len()).map(|i| grid.cell_str(i, c));
+        let header = cols.header(key);
+        match decide_date_order(values, opts.date_order) {
+            Ok((order, basis)) => {
+                orders.insert(key, order);
+                match basis {
+                    OrderBasis::Value(v) if order == DateOrder::MonthFirst => batch.warnings.push(format!(
+                        "{header}: dates read month first (mm/dd/yyyy), as {v:?} shows: the file was saved with US settings"
+                    )),
+                    OrderBasis::AllAmbiguous => batch.warnings.push(format!(
+                        "{header}: every date could be read either way; read day first (dd/mm/yyyy). If the file was saved with US settings, import it again with --date-order mdy"
+                    )),
+                    OrderBasis::Told => batch.warnings.push(format!(
+                        "{header}: dates read {} as told", order.pattern()
+                    )),
+                    _ => {}
+                }
+            }
+            Err(why) => return Err(FileError(format!("{name}: column {header:?} {why}"))),
+        }
+    }
+    let orders = &orders;
     let mut problems = Vec::new();
     let mut rejected = Vec::new();
     let mut data_rows = 0;
@@ -328,6 +402,7 @@ fn with_rows(
         let mut r = RowReader {
             cells,
             cols: &cols,
+            orders,
             row: i + 1,
             problems: Vec::new(),
         };
@@ -359,14 +434,68 @@ fn with_rows(
 }
 
 /// CQC "Latest ratings": one row per location × service/population group × domain.
-pub fn ratings(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
+pub fn ratings(name: &str, bytes: &[u8], opts: &ParseOptions) -> Result<Parsed, FileError> {
+    let grids = import::open_with(name, bytes, &import::Limits::CQC)?;
+    ratings_in(name, &grids, opts)
+}
+
+/// Which CQC file this is, from its content: JSON lines are API records; a table with a
+/// key question ("Domain") and a rating per row is the latest ratings file; a table with a
+/// row per location (location ID and name) is the care directory or a location export.
+/// The file is read once; what it is, and why, is said.
+pub fn auto(
+    name: &str,
+    bytes: &[u8],
+    opts: &ParseOptions,
+) -> Result<(Kind, String, Parsed), FileError> {
+    if looks_like_json(name, bytes)? {
+        let p = api_records(name, bytes)?;
+        return Ok((
+            Kind::ApiRecords,
+            "it holds JSON records, one a line".into(),
+            p,
+        ));
+    }
+    let grids = import::open_with(name, bytes, &import::Limits::CQC)?;
+    if import::find_header(name, &grids, RATINGS_COLUMNS).is_ok() {
+        let p = ratings_in(name, &grids, opts)?;
+        return Ok((Kind::Ratings, "it has a row per location, group and key question (Location ID, Domain, Latest Rating, Publication Date)".into(), p));
+    }
+    match import::find_header(name, &grids, DIRECTORY_COLUMNS) {
+        Ok(_) => {
+            let p = directory_in(name, &grids, opts)?;
+            Ok((Kind::Directory, "it has a row per location (Location ID and Location Name, without a Domain column)".into(), p))
+        }
+        Err(_) => Err(FileError(format!(
+            "{name}: cannot tell which CQC file this is: it has neither the latest ratings columns (Location ID, Domain, Latest Rating, Publication Date) nor a location list's (Location ID, Location Name), and it is not JSON lines of API records"
+        ))),
+    }
+}
+
+fn looks_like_json(name: &str, bytes: &[u8]) -> Result<bool, FileError> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    if import::sniff(bytes) == import::Sniffed::Gzip {
+        let _ = import::text::expanded(bytes, &import::Limits::CQC)
+            .take(4096)
+            .read_to_end(&mut head)
+            .map_err(|e| FileError(format!("{name} is a damaged gzip file: {e}")))?;
+    } else {
+        head.extend_from_slice(&bytes[..bytes.len().min(4096)]);
+    }
+    let t = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
+    Ok(t.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'))
+}
+
+fn ratings_in(name: &str, grids: &[Grid], opts: &ParseOptions) -> Result<Parsed, FileError> {
     let mut locations: HashMap<String, usize> = HashMap::new();
     let mut providers: HashMap<String, ProviderRecord> = HashMap::new();
     // (location, group, domain) -> (index in ratings, row number)
     let mut seen: HashMap<(String, String, Domain), (usize, usize)> = HashMap::new();
     let mut same_date_disagreements = Vec::new();
     let mut repeats = 0usize;
-    let mut parsed = with_rows(name, bytes, RATINGS_COLUMNS, |r, b| {
+    let mut undated = 0usize;
+    let mut parsed = with_rows(name, grids, RATINGS_COLUMNS, opts, |r, b| {
         let id = r.location_id();
         let domain_raw = r.raw("domain").to_string();
         let domain = Domain::parse(&domain_raw);
@@ -381,7 +510,13 @@ pub fn ratings(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
                 "is not a CQC rating (Outstanding, Good, Requires improvement, Inadequate, Insufficient evidence to rate, Inspected but not rated)",
             );
         }
-        let date = if r.raw("publication_date").trim().is_empty() {
+        // "Not Rated" and the like come with no date: nothing was published, so there is no
+        // rating to keep (the location itself is kept). A rating proper needs its date.
+        let undated_value =
+            r.raw("publication_date").trim().is_empty() && rating.is_some_and(|x| !stands(x));
+        let date = if undated_value {
+            None
+        } else if r.raw("publication_date").trim().is_empty() {
             r.problem("publication_date", "the publication date is empty");
             None
         } else {
@@ -390,6 +525,21 @@ pub fn ratings(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
         let group = r
             .text("service_population_group")
             .unwrap_or_else(|| "Overall".into());
+        if undated_value && let Some(id) = &id {
+            undated += 1;
+            if !locations.contains_key(id) {
+                let loc = location_common(r, id);
+                if !r.problems.is_empty() {
+                    return false;
+                }
+                locations.insert(id.clone(), b.locations.len());
+                b.locations.push(loc);
+                if let Some(p) = provider_of(r) {
+                    providers.entry(p.provider_id.clone()).or_insert(p);
+                }
+            }
+            return r.problems.is_empty();
+        }
         let (Some(id), Some(domain), Some(rating), Some(date)) = (id, domain, rating, date) else {
             return false;
         };
@@ -412,6 +562,9 @@ pub fn ratings(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
             publication_date: date,
             report_type: r.text("report_type"),
             inherited: r.flag("inherited"),
+            framework: Framework::NotSaid,
+            percentage_score: None,
+            status: None,
         };
         if !r.problems.is_empty() {
             return false;
@@ -454,6 +607,11 @@ pub fn ratings(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
         true
     })?;
     parsed.batch.providers = providers.into_values().collect();
+    if undated > 0 {
+        parsed.batch.warnings.push(format!(
+            "{undated} rows give a value that is not a rating (such as \"Not Rated\") with no publication date: nothing was published, so no rating is kept for them; their locations are kept"
+        ));
+    }
     if repeats > 0 {
         parsed.batch.warnings.push(format!(
             "{repeats} repeated location × service group × key question rows: the latest publication date was kept"
@@ -464,13 +622,21 @@ pub fn ratings(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
 }
 
 /// The care directory ("HSCA Active Locations", or the older "CQC care directory" CSV).
-pub fn directory(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
+pub fn directory(name: &str, bytes: &[u8], opts: &ParseOptions) -> Result<Parsed, FileError> {
+    let grids = import::open_with(name, bytes, &import::Limits::CQC)?;
+    directory_in(name, &grids, opts)
+}
+
+fn directory_in(name: &str, grids: &[Grid], opts: &ParseOptions) -> Result<Parsed, FileError> {
     let mut providers: HashMap<String, ProviderRecord> = HashMap::new();
     let mut ids: HashMap<String, usize> = HashMap::new();
+    // How each location was known to be a care home (or not), to say in the summary.
+    let mut care_home_bases: HashMap<String, CareHomeBasis> = HashMap::new();
+    let mut undated_ratings = 0usize;
     // Y/empty flag columns ("Service type - Care home service with nursing" and so on),
     // found once from the header row.
     let mut flag_cols: Option<Vec<(usize, &'static str, String)>> = None;
-    let mut parsed = with_rows(name, bytes, DIRECTORY_COLUMNS, |r, b| {
+    let mut parsed = with_rows(name, grids, DIRECTORY_COLUMNS, opts, |r, b| {
         let id = r.location_id();
         let name_v = r.text("location_name");
         if name_v.is_none() {
@@ -513,8 +679,9 @@ pub fn directory(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
             ("specialisms", "specialism"),
         ] {
             if let Some(list) = r.text(key) {
+                // Pipes in the old directory; location exports may use semicolons or lines.
                 services.extend(
-                    list.split('|')
+                    list.split(['|', ';', '\n'])
                         .map(str::trim)
                         .filter(|s| !s.is_empty())
                         .map(|s| (kind, s.to_string())),
@@ -525,6 +692,22 @@ pub fn directory(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
             || r.cols.idx("service_types").is_some()
             || r.cols.idx("specialisms").is_some();
         loc.services = has_service_columns.then_some(services);
+        // Location-level exports have no "Care Home?" column: the rule in
+        // caremarket_core::cqc::care_home_from decides, and the summary says how often each
+        // part of it did.
+        let types: Option<Vec<&str>> = loc.services.as_ref().map(|v| {
+            v.iter()
+                .filter(|(k, _)| *k == "service_type")
+                .map(|(_, s)| s.as_str())
+                .collect()
+        });
+        let (care_home, basis) = care_home_from(
+            loc.care_home,
+            types.as_deref(),
+            loc.primary_inspection_category.as_deref(),
+        );
+        loc.care_home = care_home;
+        loc.care_home_basis = Some(basis);
         let rating_raw = r.raw("latest_rating").trim().to_string();
         let rating = if rating_raw.is_empty() {
             None
@@ -537,21 +720,52 @@ pub fn directory(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
         };
         let date = r.date("publication_date");
         let inherited = r.flag("inherited");
+        let mut key_questions = Vec::new();
+        for (key, domain) in [
+            ("safe_rating", Domain::Safe),
+            ("effective_rating", Domain::Effective),
+            ("caring_rating", Domain::Caring),
+            ("responsive_rating", Domain::Responsive),
+            ("well_led_rating", Domain::WellLed),
+        ] {
+            let v = r.raw(key).trim().to_string();
+            if v.is_empty() {
+                continue;
+            }
+            match Rating::parse(&v) {
+                Some(x) => key_questions.push((domain, x)),
+                None => r.problem(key, "is not a CQC rating"),
+            }
+        }
         if name_v.is_none() || !r.problems.is_empty() {
             return false;
         }
-        if let (Some(rating), Some(date)) = (rating, date) {
-            b.latest_date = b.latest_date.max(Some(date));
-            b.ratings.push(RatingRecord {
-                location_id: id.clone(),
-                service_group: "Overall".into(),
-                domain: Domain::Overall,
-                rating,
-                publication_date: date,
-                report_type: None,
-                inherited,
-            });
+        let rated = rating.is_some_and(stands) || key_questions.iter().any(|k| stands(k.1));
+        if date.is_none() && rated {
+            undated_ratings += 1;
         }
+        if let Some(date) = date {
+            b.latest_date = b.latest_date.max(Some(date));
+            let all = rating
+                .map(|x| (Domain::Overall, x))
+                .into_iter()
+                .chain(key_questions);
+            for (domain, rating) in all {
+                b.ratings.push(RatingRecord {
+                    location_id: id.clone(),
+                    service_group: "Overall".into(),
+                    domain,
+                    rating,
+                    publication_date: date,
+                    report_type: None,
+                    inherited,
+                    framework: Framework::NotSaid,
+                    percentage_score: None,
+                    status: None,
+                });
+            }
+        }
+        care_home_bases.insert(id.clone(), basis);
         if let Some(p) = provider_of(r) {
             providers.entry(p.provider_id.clone()).or_insert(p);
         }
@@ -571,6 +785,25 @@ pub fn directory(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
         true
     })?;
     parsed.batch.providers = providers.into_values().collect();
+    if care_home_bases.values().any(|b| *b != CareHomeBasis::Flag) {
+        let count = |b: CareHomeBasis| care_home_bases.values().filter(|x| **x == b).count();
+        parsed.batch.warnings.push(format!(
+            "The file has no Care Home? column for every location: care homes known from {} {}, {} {}, {} {}; {} {}",
+            CareHomeBasis::ServiceTypes.label(),
+            count(CareHomeBasis::ServiceTypes),
+            CareHomeBasis::InspectionCategory.label(),
+            count(CareHomeBasis::InspectionCategory),
+            CareHomeBasis::Flag.label(),
+            count(CareHomeBasis::Flag),
+            CareHomeBasis::Unknown.label(),
+            count(CareHomeBasis::Unknown),
+        ));
+    }
+    if undated_ratings > 0 {
+        parsed.batch.warnings.push(format!(
+            "{undated_ratings} locations have a rating but no publication date: a rating is kept only with its date, so these were not kept as ratings"
+        ));
+    }
     // The flag columns are read (as service types and bands): not "unknown".
     parsed.batch.unknown_columns.retain(|h| {
         h.split_once(" - ").is_none_or(|(prefix, _)| {
@@ -629,6 +862,7 @@ fn jdate(v: &serde_json::Value, key: &str) -> Result<Option<NaiveDate>, String> 
 
 /// JSON lines of CQC API location records (`GET /locations/{id}`), one object a line.
 pub fn api_records(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
+    let mut deregistered = 0usize;
     let mut batch = Batch::default();
     let mut problems = Vec::new();
     let mut rejected = Vec::new();
@@ -654,6 +888,14 @@ pub fn api_records(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
         match record(&v, row, &mut row_problems) {
             Some((loc, ratings, rels, provider, latest, legacy)) if row_problems.is_empty() => {
                 legacy_outcomes += legacy;
+                if loc.deregistration_date.is_some()
+                    || loc
+                        .registration_status
+                        .as_deref()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("deregistered"))
+                {
+                    deregistered += 1;
+                }
                 if seen_ids.insert(loc.location_id.clone(), row).is_some() {
                     batch.warnings.push(format!(
                         "location {} appears more than once; line {row} was kept",
@@ -689,6 +931,11 @@ pub fn api_records(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
     }
     if batch.rows_read == 0 {
         return Err(FileError(format!("{name} holds no location records")));
+    }
+    if deregistered > 0 {
+        batch.warnings.push(format!(
+            "{deregistered} records are of deregistered locations: their history is kept, and they are not part of the market on or after the date they were deregistered"
+        ));
     }
     if legacy_outcomes > 0 {
         batch.warnings.push(format!(
@@ -767,7 +1014,8 @@ fn record(
         postcode: jstr(v, "postalCode")
             .map(|p| normalise_postcode(&p).unwrap_or_else(|| p.to_uppercase())),
         local_authority: jstr(v, "localAuthority"),
-        region: jstr(v, "region"),
+        region: jstr(v, "region").map(|x| normalise_region(&x)),
+        registration_status: jstr(v, "registrationStatus"),
         onspd_ccg_code: jstr(v, "onspdCcgCode"),
         onspd_ccg: jstr(v, "onspdCcgName"),
         latitude: v.get("onspdLatitude").and_then(|x| x.as_f64()),
@@ -776,7 +1024,10 @@ fn record(
         ..Default::default()
     };
     match flag("careHome") {
-        Ok(f) => loc.care_home = f,
+        Ok(f) => {
+            loc.care_home = f;
+            loc.care_home_basis = f.map(|_| CareHomeBasis::Flag);
+        }
         Err(e) => bad("careHome", "", e),
     }
     match flag("dormancy") {
@@ -884,22 +1135,31 @@ fn record(
     .ok()
     .flatten();
     let legacy = &mut 0usize;
-    let mut push = |domain: Domain,
+    let mut push = |group: &str,
+                    domain: Domain,
                     rating_s: Option<String>,
                     date: Option<NaiveDate>,
+                    saf: Option<(Option<i64>, Option<String>)>,
                     problems: &mut Vec<RowProblem>| {
         let (Some(rs), Some(d)) = (rating_s, date) else {
             return;
         };
+        let (framework, (percentage_score, status)) = match saf {
+            Some(x) => (Framework::Saf, x),
+            None => (Framework::Inspection, (None, None)),
+        };
         match Rating::parse(&rs) {
             Some(r) => ratings.push(RatingRecord {
                 location_id: id.clone(),
-                service_group: "Overall".into(),
+                service_group: group.to_string(),
                 domain,
                 rating: r,
                 publication_date: d,
                 report_type: Some("Location".into()),
                 inherited: None,
+                framework,
+                percentage_score,
+                status,
             }),
             // Records from before ratings began (2014) carry the old regime's compliance
             // outcomes in historicRatings: real data, but not ratings. Left out, counted.
@@ -933,7 +1193,14 @@ fn record(
     }
     for (o, d) in sets {
         latest = latest.max(d);
-        push(Domain::Overall, jstr(o, "rating"), d, problems);
+        push(
+            "Overall",
+            Domain::Overall,
+            jstr(o, "rating"),
+            d,
+            None,
+            problems,
+        );
         if let Some(kqs) = o.get("keyQuestionRatings").and_then(|k| k.as_array()) {
             for kq in kqs {
                 let Some(domain) = jstr(kq, "name").and_then(|n| Domain::parse(&n)) else {
@@ -946,7 +1213,104 @@ fn record(
                     continue;
                 };
                 let kd = jdate(kq, "reportDate").ok().flatten().or(d);
-                push(domain, jstr(kq, "rating"), kd, problems);
+                push("Overall", domain, jstr(kq, "rating"), kd, None, problems);
+            }
+        }
+    }
+    // The Single Assessment Framework (from 2024): `assessment[]`, each with the date its
+    // plan was published and `ratings.overall` (an object or a list) and `ratings.asgRatings[]`
+    // (one per service group: "Care homes", "Homecare"...), each with its rating, status
+    // ("Current"), assessment date and key questions with their percentage scores.
+    for a in v
+        .get("assessment")
+        .and_then(|a| a.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let published = match jdate(a, "assessmentPlanPublishedDateTime") {
+            Ok(d) => d,
+            Err(e) => {
+                problems.push(RowProblem::new(
+                    row,
+                    "assessment.assessmentPlanPublishedDateTime",
+                    "",
+                    e,
+                ));
+                continue;
+            }
+        };
+        let Some(r) = a.get("ratings") else { continue };
+        let as_list = |x: Option<&serde_json::Value>| -> Vec<serde_json::Value> {
+            match x {
+                Some(serde_json::Value::Array(a)) => a.clone(),
+                Some(o @ serde_json::Value::Object(_)) => vec![o.clone()],
+                _ => vec![],
+            }
+        };
+        let overall = as_list(r.get("overall"))
+            .into_iter()
+            .map(|o| ("Overall".to_string(), o));
+        let groups = as_list(r.get("asgRatings")).into_iter().map(|g| {
+            let name = jstr(&g, "name")
+                .or_else(|| jstr(&g, "assessmentServiceGroup"))
+                .or_else(|| jstr(&g, "title"))
+                .unwrap_or_else(|| "Overall".into());
+            (name, g)
+        });
+        for (group, o) in overall.chain(groups) {
+            let date = published.or_else(|| jdate(&o, "assessmentDate").ok().flatten());
+            latest = latest.max(date);
+            let status = jstr(&o, "status");
+            push(
+                &group,
+                Domain::Overall,
+                jstr(&o, "rating"),
+                date,
+                Some((None, status.clone())),
+                problems,
+            );
+            for kq in o
+                .get("keyQuestionRatings")
+                .and_then(|k| k.as_array())
+                .into_iter()
+                .flatten()
+            {
+                let Some(domain) = jstr(kq, "name").and_then(|n| Domain::parse(&n)) else {
+                    problems.push(RowProblem::new(
+                        row,
+                        "assessment.keyQuestionRatings.name",
+                        &kq.to_string(),
+                        "is not a key question",
+                    ));
+                    continue;
+                };
+                // CQC writes the score as a string ("72"); a number is taken too.
+                let score = match kq.get("percentageScore") {
+                    Some(serde_json::Value::Number(n)) => n.as_f64().map(|f| f.round() as i64),
+                    Some(serde_json::Value::String(s)) if !s.trim().is_empty() => {
+                        match s.trim().trim_end_matches('%').parse::<f64>() {
+                            Ok(f) if (0.0..=100.0).contains(&f) => Some(f.round() as i64),
+                            _ => {
+                                problems.push(RowProblem::new(
+                                    row,
+                                    "assessment.keyQuestionRatings.percentageScore",
+                                    s,
+                                    "is not a percentage from 0 to 100",
+                                ));
+                                None
+                            }
+                        }
+                    }
+                    _ => None,
+                };
+                push(
+                    &group,
+                    domain,
+                    jstr(kq, "rating"),
+                    date,
+                    Some((score, status.clone())),
+                    problems,
+                );
             }
         }
     }

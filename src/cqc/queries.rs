@@ -34,8 +34,25 @@ pub struct LocationRow {
     pub registered_manager: Option<bool>,
     pub registered_manager_absent_since: Option<NaiveDate>,
     pub url: Option<String>,
+    /// The location's own rating (caremarket_core::own_rating), or the value it was given
+    /// when not rated ("Not rated", with no date).
     pub overall_rating: Option<String>,
     pub overall_date: Option<NaiveDate>,
+    pub safe_rating: Option<String>,
+    pub effective_rating: Option<String>,
+    pub caring_rating: Option<String>,
+    pub responsive_rating: Option<String>,
+    pub well_led_rating: Option<String>,
+    /// "Registered" or "Deregistered", as CQC's API gives it.
+    pub registration_status: Option<String>,
+    /// The group its own rating came from ("Overall", "Care Homes"...).
+    pub own_rating_group: Option<String>,
+    /// inspection, saf, or none when the file did not say.
+    pub own_rating_framework: Option<String>,
+    /// location_wide, service_group or not_rated: which part of the rule decided.
+    pub own_rating_basis: Option<String>,
+    /// How it was known to be a care home: flag, service_types, inspection_category.
+    pub care_home_basis: Option<String>,
     pub first_edition: NaiveDate,
     pub last_edition: NaiveDate,
     pub updated_edition: NaiveDate,
@@ -156,7 +173,8 @@ pub fn search_where(f: &LocationSearch, as_of: NaiveDate) -> (String, Vec<Arg>) 
     }
     match clean(&f.quality).as_deref() {
         Some("no-beds") => conds.push("l.care_home = TRUE AND l.beds IS NULL".into()),
-        Some("never-rated") => conds.push("l.overall_rating IS NULL".into()),
+        // "Not rated" is kept to be shown, without a date: a rating proper has one.
+        Some("never-rated") => conds.push("l.overall_date IS NULL".into()),
         Some("rating-over-2-years") => add!("l.overall_date < ?", as_of - chrono::Months::new(24)),
         Some("rating-over-4-years") => add!("l.overall_date < ?", as_of - chrono::Months::new(48)),
         Some("inherited") => conds.push(
@@ -171,6 +189,11 @@ pub fn search_where(f: &LocationSearch, as_of: NaiveDate) -> (String, Vec<Arg>) 
     conds.push(
         "(l.location_id IN (SELECT le.location_id FROM cqc_location_editions le JOIN (SELECT kind, MAX(edition) AS e FROM cqc_location_editions WHERE kind <> 'sync' GROUP BY kind) m ON m.kind = le.kind AND m.e = le.edition) \
           OR (l.deregistration_date IS NULL AND l.location_id IN (SELECT location_id FROM cqc_location_editions WHERE kind = 'sync')))".into(),
+    );
+    // Never a location deregistered by the data's own date, whichever file listed it.
+    add!(
+        "(l.deregistration_date IS NULL OR l.deregistration_date > ?) AND NOT (l.deregistration_date IS NULL AND LOWER(COALESCE(l.registration_status, '')) = 'deregistered')",
+        as_of
     );
     (format!("WHERE {}", conds.join(" AND ")), a)
 }
@@ -247,6 +270,11 @@ pub struct RatingRow {
     pub report_type: Option<String>,
     pub inherited: Option<bool>,
     pub source: String,
+    /// inspection (2014 framework), saf, or none when the file did not say.
+    pub framework: Option<String>,
+    /// The Single Assessment Framework's key question score, a percentage.
+    pub percentage_score: Option<i64>,
+    pub status: Option<String>,
 }
 
 /// All ratings of these locations, newest first.
@@ -259,7 +287,7 @@ pub async fn ratings_of(db: &Db, ids: &[String]) -> Result<Vec<RatingRow>> {
         .q()
         .fetch_all(
             &format!(
-                "SELECT location_id, service_group, domain, rating, publication_date, report_type, inherited, source FROM cqc_ratings \
+                "SELECT location_id, service_group, domain, rating, publication_date, report_type, inherited, source, framework, percentage_score, status FROM cqc_ratings \
                  WHERE location_id IN ({}) ORDER BY publication_date DESC, service_group, domain",
                 marks.join(",")
             ),
@@ -344,6 +372,63 @@ pub async fn quality_counts(
         out.push((*key, *label, n));
     }
     Ok(out)
+}
+
+/// How many current locations each part of the own-rating rule decided, and how many were
+/// known to be care homes by each part of the care home rule.
+pub async fn rule_counts(
+    db: &Db,
+    area: Option<String>,
+    as_of: NaiveDate,
+) -> Result<(Vec<(&'static str, i64)>, Vec<(&'static str, i64)>)> {
+    use caremarket_core::cqc::CareHomeBasis;
+    use caremarket_core::own_rating::Decided;
+    let f = LocationSearch {
+        area,
+        ..Default::default()
+    };
+    let (w, a) = search_where(&f, as_of);
+    let rows: Vec<(Option<String>, i64)> = db
+        .q()
+        .fetch_all(
+            &format!("SELECT l.own_rating_basis, COUNT(*) FROM cqc_locations l {w} GROUP BY l.own_rating_basis"),
+            a.clone(),
+        )
+        .await?;
+    let decided = Decided::ALL
+        .iter()
+        .map(|d| {
+            let n = rows
+                .iter()
+                .filter(|r| r.0.as_deref().unwrap_or("not_rated") == d.as_str())
+                .map(|r| r.1)
+                .sum();
+            (d.label(), n)
+        })
+        .collect();
+    let rows: Vec<(Option<String>, i64)> = db
+        .q()
+        .fetch_all(
+            &format!("SELECT l.care_home_basis, COUNT(*) FROM cqc_locations l {w} AND l.care_home = TRUE GROUP BY l.care_home_basis"),
+            a,
+        )
+        .await?;
+    let bases = [
+        CareHomeBasis::Flag,
+        CareHomeBasis::ServiceTypes,
+        CareHomeBasis::InspectionCategory,
+    ]
+    .iter()
+    .map(|b| {
+        let n = rows
+            .iter()
+            .filter(|r| r.0.as_deref().unwrap_or("flag") == b.as_str())
+            .map(|r| r.1)
+            .sum();
+        (b.label(), n)
+    })
+    .collect();
+    Ok((decided, bases))
 }
 
 pub const QUALITY_LISTS: &[(&str, &str)] = &[

@@ -2,7 +2,8 @@
 //! optional except the ID, so an absent column stays unknown), ratings and registration
 //! changes. `store` writes a [`Batch`] in one transaction.
 
-use caremarket_core::cqc::{Domain, Rating};
+use caremarket_core::cqc::{CareHomeBasis, Domain, Rating};
+use caremarket_core::own_rating::Framework;
 use chrono::NaiveDate;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -73,6 +74,10 @@ pub struct LocationRecord {
     pub beds: Option<i64>,
     pub registration_date: Option<NaiveDate>,
     pub deregistration_date: Option<NaiveDate>,
+    /// "Registered" or "Deregistered", as the API gives it.
+    pub registration_status: Option<String>,
+    /// How the file told whether it is a care home.
+    pub care_home_basis: Option<CareHomeBasis>,
     pub dormant: Option<bool>,
     pub registered_manager: Option<bool>,
     pub registered_manager_absent_since: Option<NaiveDate>,
@@ -90,6 +95,11 @@ pub struct RatingRecord {
     pub publication_date: NaiveDate,
     pub report_type: Option<String>,
     pub inherited: Option<bool>,
+    pub framework: Framework,
+    /// The Single Assessment Framework's key question score (a percentage).
+    pub percentage_score: Option<i64>,
+    /// CQC's status for an assessment's rating ("Current" and the like).
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -103,6 +103,8 @@ const LOCATION_ATTRS: &[&str] = &[
     "beds",
     "registration_date",
     "deregistration_date",
+    "registration_status",
+    "care_home_basis",
     "dormant",
     "registered_manager",
     "registered_manager_absent_since",
@@ -262,6 +264,8 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
                 l.beds.into(),
                 l.registration_date.into(),
                 l.deregistration_date.into(),
+                l.registration_status.clone().into(),
+                l.care_home_basis.map(|b| b.as_str().to_string()).into(),
                 l.dormant.into(),
                 l.registered_manager.into(),
                 l.registered_manager_absent_since.into(),
@@ -337,7 +341,7 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
     bulk(
         tx,
         "cqc_ratings",
-        &["location_id", "service_group", "domain", "rating", "publication_date", "report_type", "inherited", "source", "first_edition", "last_edition"],
+        &["location_id", "service_group", "domain", "rating", "publication_date", "report_type", "inherited", "source", "first_edition", "last_edition", "framework", "percentage_score", "status"],
         Box::new(ratings
         .iter()
         .map(|r| {
@@ -352,6 +356,9 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
                 kind.as_str(),
                 edition,
                 edition,
+                (r.framework != caremarket_core::own_rating::Framework::NotSaid).then(|| r.framework.as_str()),
+                r.percentage_score,
+                r.status.clone(),
             ]
         })
         ),
@@ -359,7 +366,10 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
             "ON CONFLICT (location_id, service_group, domain, publication_date) DO UPDATE SET \
              rating = CASE WHEN excluded.last_edition >= cqc_ratings.last_edition THEN excluded.rating ELSE cqc_ratings.rating END, \
              report_type = COALESCE(excluded.report_type, cqc_ratings.report_type), \
-             inherited = COALESCE(excluded.inherited, cqc_ratings.inherited), {}",
+             inherited = COALESCE(excluded.inherited, cqc_ratings.inherited), \
+             framework = COALESCE(excluded.framework, cqc_ratings.framework), \
+             percentage_score = COALESCE(excluded.percentage_score, cqc_ratings.percentage_score), \
+             status = CASE WHEN excluded.last_edition >= cqc_ratings.last_edition THEN COALESCE(excluded.status, cqc_ratings.status) ELSE cqc_ratings.status END, {}",
             edition_range("cqc_ratings")
         ),
     )
@@ -397,7 +407,8 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
     )
     .await?;
 
-    refresh_current_ratings(tx, &locations).await?;
+    let touched: Vec<String> = locations.iter().map(|l| l.location_id.clone()).collect();
+    refresh_current_ratings(tx, (touched.len() <= 2000).then_some(&touched[..])).await?;
     let loc_after: i64 = tx
         .scalar("SELECT COUNT(*) FROM cqc_locations", args![])
         .await?;
@@ -410,50 +421,140 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
     })
 }
 
-/// Keeps each location's latest overall rating, and its latest rating proper for each key
-/// question, on its row: for search and lists, and so that the market picture of today
-/// reads one row per location. Only the locations the batch touched can have changed.
-async fn refresh_current_ratings(tx: &mut Tx, locations: &[LocationRecord]) -> Result<()> {
+/// Keeps each location's own rating (by the rule in `caremarket_core::own_rating`: which
+/// group, which framework and which part of the rule decided) and its key questions on its
+/// row: for search and lists, and so that the market picture of today reads one row per
+/// location. Only the locations the batch touched can have changed; `None` refreshes all.
+pub async fn refresh_current_ratings(tx: &mut Tx, locations: Option<&[String]>) -> Result<()> {
     let t0 = std::time::Instant::now();
-    let latest = |order_by_current: &str, domain: &str| {
-        format!(
-            "(SELECT r.{order_by_current} FROM cqc_ratings r WHERE r.location_id = cqc_locations.location_id AND r.domain = '{domain}' AND r.service_group = 'Overall' ORDER BY CASE WHEN r.rating IN ('Inspected but not rated', 'No published rating') THEN 1 ELSE 0 END, r.publication_date DESC LIMIT 1)"
+    let mut rows: Vec<super::own::RatingRow> = Vec::new();
+    let mut care_home: Vec<(String, Option<bool>)> = Vec::new();
+    let mut types: Vec<(String, String)> = Vec::new();
+    let cols = super::own::RATING_COLUMNS;
+    match locations {
+        // Many locations: one pass over everything beats thousands of IN lists.
+        None => {
+            rows = tx
+                .fetch_all(&format!("SELECT {cols} FROM cqc_ratings"), args![])
+                .await?;
+            care_home = tx
+                .fetch_all("SELECT location_id, care_home FROM cqc_locations", args![])
+                .await?;
+            types = tx.fetch_all("SELECT location_id, value FROM cqc_location_services WHERE kind = 'service_type'", args![]).await?;
+        }
+        Some(ids) => {
+            for chunk in ids.chunks(500) {
+                let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let list = marks.join(",");
+                let a = || chunk.iter().map(Arg::from).collect::<Vec<_>>();
+                rows.extend(
+                    tx.fetch_all::<super::own::RatingRow>(
+                        &format!("SELECT {cols} FROM cqc_ratings WHERE location_id IN ({list})"),
+                        a(),
+                    )
+                    .await?,
+                );
+                care_home.extend(tx.fetch_all::<(String, Option<bool>)>(&format!("SELECT location_id, care_home FROM cqc_locations WHERE location_id IN ({list})"), a()).await?);
+                types.extend(tx.fetch_all::<(String, String)>(&format!("SELECT location_id, value FROM cqc_location_services WHERE kind = 'service_type' AND location_id IN ({list})"), a()).await?);
+            }
+        }
+    }
+    let ids: Vec<String> = care_home.iter().map(|c| c.0.clone()).collect();
+    let kinds = super::own::kinds(care_home, &types);
+    let own = super::own::apply(&rows, &kinds, None);
+    let text =
+        |r: Option<caremarket_core::cqc::Rating>| Arg::from(r.map(|r| r.as_str().to_string()));
+    let updates: Vec<Vec<Arg>> = ids
+        .iter()
+        .map(|id| {
+            let o = own.get(id);
+            let rating = o.and_then(|o| o.overall.rating);
+            let kq = |i: usize| text(o.and_then(|o| o.key_questions[i]).map(|k| k.0));
+            vec![
+                // Not rated: the value it was given, to show ("Not rated"), without a date.
+                text(rating.map(|r| r.0).or(o.and_then(|o| o.overall.shown))),
+                rating.map(|r| r.1).into(),
+                kq(0),
+                kq(1),
+                kq(2),
+                kq(3),
+                kq(4),
+                o.and_then(|o| o.overall.group.clone()).into(),
+                o.and_then(|o| o.overall.framework)
+                    .map(|f| f.as_str().to_string())
+                    .into(),
+                Some(
+                    o.map_or(caremarket_core::own_rating::Decided::NotRated, |o| {
+                        o.overall.decided
+                    })
+                    .as_str()
+                    .to_string(),
+                )
+                .into(),
+                Arg::from(id),
+            ]
+        })
+        .collect();
+    let set = "overall_rating = ?, overall_date = ?, safe_rating = ?, effective_rating = ?, caring_rating = ?, responsive_rating = ?, well_led_rating = ?, own_rating_group = ?, own_rating_framework = ?, own_rating_basis = ?";
+    if tx.engine() == crate::db::Engine::Sqlite {
+        tx.sqlite_each_row(
+            &format!("UPDATE cqc_locations SET {set} WHERE location_id = ?"),
+            &updates,
         )
-    };
-    // A key question's "Inspected but not rated" never stands as its rating (see
-    // market::key_question_ratings_as_at, which the history uses).
-    let key_question = |domain: &str| {
-        format!(
-            "(SELECT r.rating FROM cqc_ratings r WHERE r.location_id = cqc_locations.location_id AND r.service_group = 'Overall' AND r.domain = '{domain}' AND r.rating NOT IN ('Inspected but not rated', 'No published rating') ORDER BY r.publication_date DESC LIMIT 1)"
-        )
-    };
-    let sql = format!(
-        "UPDATE cqc_locations SET overall_rating = {}, overall_date = {}, safe_rating = {}, effective_rating = {}, caring_rating = {}, responsive_rating = {}, well_led_rating = {}",
-        latest("rating", "Overall"),
-        latest("publication_date", "Overall"),
-        key_question("Safe"),
-        key_question("Effective"),
-        key_question("Caring"),
-        key_question("Responsive"),
-        key_question("Well-led"),
-    );
-    let sql = sql.as_str();
-    if locations.len() > 2000 {
-        tx.execute(sql, args![]).await?;
+        .await?;
     } else {
-        for chunk in locations.chunks(500) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            tx.execute(
-                &format!("{sql} WHERE location_id IN ({})", marks.join(",")),
-                chunk.iter().map(|l| Arg::from(&l.location_id)).collect(),
-            )
-            .await?;
+        // One statement per 400 locations: UPDATE ... FROM a VALUES list (11 values a row).
+        for chunk in updates.chunks(400) {
+            let mut sql = String::from(
+                "UPDATE cqc_locations l SET overall_rating = v.o, overall_date = v.od, safe_rating = v.s, effective_rating = v.e, caring_rating = v.c, responsive_rating = v.r, well_led_rating = v.w, own_rating_group = v.g, own_rating_framework = v.f, own_rating_basis = v.b FROM (VALUES ",
+            );
+            let mut n = 0;
+            for (i, _) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                let marks: Vec<String> = (0..11)
+                    .map(|_| {
+                        n += 1;
+                        format!("${n}")
+                    })
+                    .collect();
+                sql.push('(');
+                sql.push_str(&marks.join(","));
+                sql.push(')');
+            }
+            sql.push_str(") AS v(o, od, s, e, c, r, w, g, f, b, id) WHERE l.location_id = v.id");
+            tx.execute(&sql, chunk.iter().flatten().cloned().collect())
+                .await?;
         }
     }
     tracing::debug!(
         ms = t0.elapsed().as_millis() as u64,
+        locations = ids.len(),
         "current ratings refreshed"
     );
+    Ok(())
+}
+
+/// After an upgrade: locations whose own rating was kept by the earlier rule get it again
+/// by this one (once; nothing to do afterwards).
+pub async fn refresh_if_needed(db: &Db) -> Result<()> {
+    let stale: i64 = db
+        .q()
+        .scalar(
+            "SELECT COUNT(*) FROM cqc_locations WHERE own_rating_basis IS NULL",
+            args![],
+        )
+        .await?;
+    if stale > 0 {
+        let mut tx = db.begin().await?;
+        refresh_current_ratings(&mut tx, None).await?;
+        tx.commit().await?;
+        tracing::info!(
+            locations = stale,
+            "own ratings worked out again by the current rule"
+        );
+    }
     Ok(())
 }
 
@@ -477,14 +578,26 @@ pub struct ImportRow {
     pub actor: String,
 }
 
-pub async fn import_by_hash(db: &Db, kind: Kind, sha: &str) -> Result<Option<ImportRow>> {
-    Ok(db
-        .q()
-        .fetch_optional(
-            "SELECT * FROM cqc_imports WHERE kind = $1 AND sha256 = $2",
-            args![kind.as_str(), sha],
-        )
-        .await?)
+/// The import of the same content before, of the kind given (any kind when not given).
+pub async fn import_by_hash(db: &Db, kind: Option<Kind>, sha: &str) -> Result<Option<ImportRow>> {
+    Ok(match kind {
+        Some(kind) => {
+            db.q()
+                .fetch_optional(
+                    "SELECT * FROM cqc_imports WHERE kind = $1 AND sha256 = $2",
+                    args![kind.as_str(), sha],
+                )
+                .await?
+        }
+        None => {
+            db.q()
+                .fetch_optional(
+                    "SELECT * FROM cqc_imports WHERE sha256 = $1 ORDER BY id LIMIT 1",
+                    args![sha],
+                )
+                .await?
+        }
+    })
 }
 
 pub async fn imports(db: &Db) -> Result<Vec<ImportRow>> {

@@ -98,6 +98,16 @@ struct LocRow {
     beds: Option<i64>,
 }
 
+/// The data's own date: the latest edition of any CQC file loaded. Ages of ratings are
+/// measured from it everywhere (dashboard watch list, data quality page, risk tool).
+pub async fn data_date(db: &Db) -> Result<Option<NaiveDate>> {
+    Ok(db
+        .q()
+        .scalar_optional("SELECT MAX(edition) FROM cqc_location_editions", args![])
+        .await?
+        .flatten())
+}
+
 /// The editions that define "the market" as at a date: for each kind of file, the latest
 /// edition on or before it. Before every loaded edition, the earliest, with a note.
 pub async fn editions_as_at(
@@ -157,45 +167,30 @@ pub async fn overall_ratings_as_at(
         .collect())
 }
 
-/// The same with each rating's publication date.
+/// The same with each rating's publication date: each location's own rating by the rule in
+/// `caremarket_core::own_rating` (today's as kept on the locations' rows at import time).
 pub async fn overall_ratings_dated_as_at(
     db: &Db,
     as_at: Option<NaiveDate>,
 ) -> Result<HashMap<String, (NaiveDate, Rating)>> {
-    let d = as_at.unwrap_or(NaiveDate::from_ymd_opt(9999, 12, 31).expect("date"));
-    let rows: Vec<(String, String, NaiveDate)> = db
-        .q()
-        .fetch_all(
-            "SELECT location_id, rating, publication_date FROM cqc_ratings \
-             WHERE domain = 'Overall' AND service_group = 'Overall' AND publication_date <= $1",
-            args![d],
-        )
-        .await?;
-    // "Inspected but not rated" (e.g. a focused infection-control inspection) does not replace
-    // a location's rating: the latest rating proper stands, as the API's currentRatings shows.
-    let mut latest: HashMap<String, (bool, NaiveDate, Rating)> = HashMap::new();
-    for (id, rating, date) in rows {
-        let Some(r) = Rating::parse(&rating) else {
-            continue;
-        };
-        let rank = (!counts_as_current(r), std::cmp::Reverse(date));
-        match latest.get(&id) {
-            Some((not_rating, d0, _)) if (*not_rating, std::cmp::Reverse(*d0)) <= rank => {}
-            _ => {
-                latest.insert(id, (!counts_as_current(r), date, r));
-            }
-        }
+    if as_at.is_none() {
+        let rows: Vec<(String, String, NaiveDate)> = db
+            .q()
+            .fetch_all(
+                "SELECT location_id, overall_rating, overall_date FROM cqc_locations WHERE overall_date IS NOT NULL",
+                args![],
+            )
+            .await?;
+        return Ok(rows
+            .into_iter()
+            .filter_map(|(id, r, d)| Some((id, (d, Rating::parse(&r)?))))
+            .collect());
     }
-    Ok(latest
+    Ok(super::own::own_ratings_as_at(db, as_at)
+        .await?
         .into_iter()
-        .map(|(k, (_, d, r))| (k, (d, r)))
+        .filter_map(|(id, o)| Some((id, o.overall.rating.map(|(r, d)| (d, r))?)))
         .collect())
-}
-
-/// Whether a published value can be a location's current rating (everything but "Inspected
-/// but not rated" and "No published rating", which leave the previous rating standing).
-pub fn counts_as_current(r: Rating) -> bool {
-    !matches!(r, Rating::InspectedNotRated | Rating::NoPublishedRating)
 }
 
 /// The IDs of the locations in the market as at the date (see [`editions_as_at`]).
@@ -203,22 +198,38 @@ pub fn counts_as_current(r: Rating) -> bool {
 /// A file (ratings, directory, API records) is a snapshot: its latest edition lists the
 /// market. A sync run records only the locations that changed, so for sync a location
 /// counts from its first sync until CQC gives it a deregistration date.
-pub async fn locations_as_at(db: &Db, editions: &[EditionRef]) -> Result<HashSet<String>> {
+///
+/// Whatever the source, a location is never in the market on or after its deregistration
+/// date (CQC's API lists deregistered locations beside registered ones, and a later ratings
+/// file or directory can still list a home the API knows has closed), nor when CQC gives it
+/// as deregistered without a date. The date is the one asked about, or else the data's own
+/// date (the latest edition loaded): one clock for every figure.
+pub async fn locations_as_at(
+    db: &Db,
+    editions: &[EditionRef],
+    as_at: Option<NaiveDate>,
+) -> Result<HashSet<String>> {
+    let Some(market_date) = as_at.or(editions.iter().map(|e| e.edition).max()) else {
+        return Ok(HashSet::new());
+    };
+    let registered = "(l.deregistration_date IS NULL OR l.deregistration_date > $2) \
+         AND NOT (l.deregistration_date IS NULL AND LOWER(COALESCE(l.registration_status, '')) = 'deregistered')";
     let mut set = HashSet::new();
     for e in editions {
         let rows: Vec<(String,)> = if e.kind == "sync" {
             db.q()
                 .fetch_all(
-                    "SELECT DISTINCT le.location_id FROM cqc_location_editions le JOIN cqc_locations l ON l.location_id = le.location_id \
-                     WHERE le.kind = 'sync' AND le.edition <= $1 AND (l.deregistration_date IS NULL OR l.deregistration_date > $2)",
-                    args![e.edition, e.edition],
+                    &format!("SELECT DISTINCT le.location_id FROM cqc_location_editions le JOIN cqc_locations l ON l.location_id = le.location_id \
+                     WHERE le.kind = 'sync' AND le.edition <= $1 AND {registered}"),
+                    args![e.edition, market_date],
                 )
                 .await?
         } else {
             db.q()
                 .fetch_all(
-                    "SELECT location_id FROM cqc_location_editions WHERE kind = $1 AND edition = $2",
-                    args![e.kind.as_str(), e.edition],
+                    &format!("SELECT le.location_id FROM cqc_location_editions le JOIN cqc_locations l ON l.location_id = le.location_id \
+                     WHERE le.kind = $1 AND le.edition = $3 AND {registered}"),
+                    args![e.kind.as_str(), market_date, e.edition],
                 )
                 .await?
         };
@@ -229,7 +240,7 @@ pub async fn locations_as_at(db: &Db, editions: &[EditionRef]) -> Result<HashSet
 
 pub async fn summary(db: &Db, slice: &Slice) -> Result<MarketSummary> {
     let (editions, mut notes) = editions_as_at(db, slice.as_at).await?;
-    let present = locations_as_at(db, &editions).await?;
+    let present = locations_as_at(db, &editions, slice.as_at).await?;
     let mut sql =
         String::from("SELECT location_id, care_home, beds FROM cqc_locations WHERE 1 = 1");
     let mut a = Vec::new();

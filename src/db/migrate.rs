@@ -50,6 +50,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite":
     30 "0030_current_key_questions",
     31 "0031_accounts_security",
     32 "0032_one_open_placement_and_survey",
+    33 "0033_todays_cqc_data",
 );
 pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_foundation",
@@ -84,6 +85,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres":
     30 "0030_current_key_questions",
     31 "0031_accounts_security",
     32 "0032_one_open_placement_and_survey",
+    33 "0033_todays_cqc_data",
 );
 
 /// Applies the migrations not yet applied, each in its own transaction. Returns how many ran.

@@ -244,7 +244,7 @@ fn current_ratings(rows: Vec<CurrentRow>) -> (Vec<Row>, Ratings) {
 
 async fn load_all(db: &Db, as_at: Option<NaiveDate>) -> Result<AllFacts> {
     let (editions, notes) = editions_as_at(db, as_at).await?;
-    let present = locations_as_at(db, &editions).await?;
+    let present = locations_as_at(db, &editions, as_at).await?;
     let (rows, (overall, kq)) = match as_at {
         // Today: the current ratings kept on each location's row at import time.
         None => current_ratings(
@@ -266,8 +266,17 @@ async fn load_all(db: &Db, as_at: Option<NaiveDate>) -> Result<AllFacts> {
                     args![],
                 )
                 .await?;
-            let overall = crate::cqc::summary::overall_ratings_dated_as_at(db, as_at).await?;
-            let kq = key_question_ratings_as_at(db, as_at).await?;
+            // One rule for every date (caremarket_core::own_rating), as for today's.
+            let own = crate::cqc::own::own_ratings_as_at(db, as_at).await?;
+            let overall = own
+                .iter()
+                .filter_map(|(id, o)| Some((id.clone(), o.overall.rating.map(|(r, d)| (d, r))?)))
+                .collect();
+            let kq = own
+                .iter()
+                .filter(|(_, o)| o.key_questions.iter().any(Option::is_some))
+                .map(|(id, o)| (id.clone(), o.key_questions.map(|k| k.map(|k| k.0))))
+                .collect();
             (rows, (overall, kq))
         }
     };
@@ -379,43 +388,6 @@ pub async fn facts(state: &AppState, scope: &Scope) -> Result<(Vec<Arc<Fact>>, A
         .cloned()
         .collect();
     Ok((facts, all))
-}
-
-/// The latest rating proper of each key question, as at the date.
-async fn key_question_ratings_as_at(
-    db: &Db,
-    as_at: Option<NaiveDate>,
-) -> Result<HashMap<String, [Option<Rating>; 5]>> {
-    let d = as_at.unwrap_or(NaiveDate::from_ymd_opt(9999, 12, 31).expect("date"));
-    let rows: Vec<(String, String, String, NaiveDate)> = db
-        .q()
-        .fetch_all(
-            "SELECT location_id, domain, rating, publication_date FROM cqc_ratings \
-             WHERE domain <> 'Overall' AND service_group = 'Overall' AND publication_date <= $1",
-            args![d],
-        )
-        .await?;
-    let mut best: HashMap<(String, usize), (NaiveDate, Rating)> = HashMap::new();
-    for (id, domain, rating, date) in rows {
-        let (Some(dm), Some(r)) = (Domain::parse(&domain), Rating::parse(&rating)) else {
-            continue;
-        };
-        if !crate::cqc::summary::counts_as_current(r) {
-            continue;
-        }
-        let Some(i) = Domain::KEY_QUESTIONS.iter().position(|k| *k == dm) else {
-            continue;
-        };
-        let e = best.entry((id, i)).or_insert((date, r));
-        if date > e.0 {
-            *e = (date, r);
-        }
-    }
-    let mut out: HashMap<String, [Option<Rating>; 5]> = HashMap::new();
-    for ((id, i), (_, r)) in best {
-        out.entry(id).or_default()[i] = Some(r);
-    }
-    Ok(out)
 }
 
 type ServiceMaps = (

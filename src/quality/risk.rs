@@ -64,6 +64,15 @@ pub async fn scope(state: &AppState, today: NaiveDate) -> Result<(Vec<String>, S
 pub async fn ranked(state: &AppState, today: NaiveDate) -> Result<(Vec<Ranked>, String)> {
     let (ids, why) = scope(state, today).await?;
     let all = crate::market::all_facts(state, None).await?;
+    // A rating's age is measured from the data's own date, as on the dashboard's watch list
+    // and the data quality page; the council's own records (visits, concerns, actions) from
+    // today.
+    let data_date = all
+        .editions
+        .iter()
+        .map(|e| e.edition)
+        .max()
+        .unwrap_or(today);
     let facts: HashMap<&str, &crate::market::Fact> = all
         .facts
         .iter()
@@ -139,7 +148,7 @@ pub async fn ranked(state: &AppState, today: NaiveDate) -> Result<(Vec<Ranked>, 
                     .unwrap_or(0),
                 rating_age_days: f
                     .and_then(|f| f.overall_date)
-                    .map(|d| (today - d).num_days()),
+                    .map(|d| (data_date - d).num_days()),
                 manager_absent: f.is_some_and(|f| f.registered_manager == Some(false)),
                 concerns_high: high,
                 concerns_medium: med,

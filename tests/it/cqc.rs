@@ -69,7 +69,7 @@ fn expected() -> &'static Value {
     })
 }
 
-fn cli(db: &TestDb, args: &[&str]) -> (bool, String) {
+pub(crate) fn cli(db: &TestDb, args: &[&str]) -> (bool, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_caremarket"))
         .args(args)
         .env("CAREMARKET_DATABASE_URL", &db.url)
@@ -86,7 +86,7 @@ fn cli(db: &TestDb, args: &[&str]) -> (bool, String) {
     )
 }
 
-fn summary(db: &TestDb, extra: &[&str]) -> Value {
+pub(crate) fn summary(db: &TestDb, extra: &[&str]) -> Value {
     let mut args = vec!["market", "summary", "--format", "json"];
     args.extend(extra);
     let (ok, out) = cli(db, &args);

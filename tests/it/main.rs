@@ -24,6 +24,7 @@ mod cli;
 mod cost_of_care;
 mod cqc;
 mod cqc_sync;
+mod cqc_today;
 mod dbcopy;
 mod hardening;
 mod market;

@@ -405,6 +405,7 @@ async fn registrations_and_closures_between_two_editions() {
         let opts = caremarket::cqc::ImportOptions {
             edition: Some(ed.parse().unwrap()),
             skip_invalid: false,
+            ..Default::default()
         };
         import_file(
             &app.state,

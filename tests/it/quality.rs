@@ -46,6 +46,7 @@ pub(crate) async fn market(app: &TestApp) {
     let opts = |d: &str| caremarket::cqc::ImportOptions {
         edition: Some(d.parse().unwrap()),
         skip_invalid: false,
+        ..Default::default()
     };
     import_file(
         &app.state,

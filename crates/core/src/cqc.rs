@@ -15,6 +15,12 @@ pub enum Rating {
     InsufficientEvidence,
     InspectedNotRated,
     NoPublishedRating,
+    /// "Not Rated": a location (or group) given no rating, often with no date.
+    NotRated,
+    /// "Regulations met": services CQC checks but does not rate.
+    RegulationsMet,
+    /// "Not applicable": the group or key question does not apply.
+    NotApplicable,
 }
 
 impl Rating {
@@ -40,7 +46,14 @@ impl Rating {
             "inadequate" => Rating::Inadequate,
             "insufficientevidencetorate" | "insufficientevidence" => Rating::InsufficientEvidence,
             "inspectedbutnotrated" | "inspectednotrated" => Rating::InspectedNotRated,
-            "nopublishedrating" | "notyetrated" | "notrated" => Rating::NoPublishedRating,
+            "nopublishedrating" | "notyetrated" => Rating::NoPublishedRating,
+            // CQC's SAF feeds also write "No Approved Rating" and "Evidence requirements
+            // partially / not yet scored" for a group or key question not rated yet.
+            "notrated" | "noapprovedrating" | "evidencerequirementspartiallynotyetscored" => {
+                Rating::NotRated
+            }
+            "regulationsmet" => Rating::RegulationsMet,
+            "notapplicable" | "na" => Rating::NotApplicable,
             _ => return None,
         })
     }
@@ -55,6 +68,9 @@ impl Rating {
             Rating::InsufficientEvidence => "Insufficient evidence to rate",
             Rating::InspectedNotRated => "Inspected but not rated",
             Rating::NoPublishedRating => "No published rating",
+            Rating::NotRated => "Not rated",
+            Rating::RegulationsMet => "Regulations met",
+            Rating::NotApplicable => "Not applicable",
         }
     }
 
@@ -142,6 +158,91 @@ pub struct BadDate(pub String);
 /// serial number (1900 system, with Excel's phantom 29 Feb 1900; `date1904` for the 1904
 /// system).
 pub fn parse_date(s: &str, date1904: bool) -> Result<NaiveDate, BadDate> {
+    parse_date_in(s, date1904, DateOrder::DayFirst)
+}
+
+/// Which comes first in a date written with slashes: `dd/mm/yyyy` (the UK's) or
+/// `mm/dd/yyyy` (a file re-saved by a spreadsheet with US settings). ISO dates and serial
+/// numbers do not depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DateOrder {
+    DayFirst,
+    MonthFirst,
+}
+
+impl DateOrder {
+    pub fn parse(s: &str) -> Option<DateOrder> {
+        match s.trim().to_lowercase().as_str() {
+            "dmy" | "day-first" | "uk" => Some(DateOrder::DayFirst),
+            "mdy" | "month-first" | "us" => Some(DateOrder::MonthFirst),
+            _ => None,
+        }
+    }
+    pub fn pattern(self) -> &'static str {
+        match self {
+            DateOrder::DayFirst => "dd/mm/yyyy",
+            DateOrder::MonthFirst => "mm/dd/yyyy",
+        }
+    }
+}
+
+/// How a column's date order was decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderBasis {
+    /// The importer was told (`--date-order`).
+    Told,
+    /// A value settles it: a first part over 12 (day first) or a second part over 12 (month
+    /// first); the example is kept to say so.
+    Value(String),
+    /// Every value could be read either way: read day first, as the UK writes dates.
+    AllAmbiguous,
+    /// No value with slashes (ISO dates, serial numbers or none): the order does not matter.
+    NotNeeded,
+}
+
+/// Decides the order of one column from all its values, never per row: a column with a first
+/// part over 12 is day first, one with a second part over 12 month first; a column with both
+/// cannot be read without being told.
+pub fn decide_date_order<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+    told: Option<DateOrder>,
+) -> Result<(DateOrder, OrderBasis), String> {
+    if let Some(o) = told {
+        return Ok((o, OrderBasis::Told));
+    }
+    let mut day_first: Option<&str> = None;
+    let mut month_first: Option<&str> = None;
+    let mut slashed = false;
+    for v in values {
+        let t = v.trim();
+        let date_part = t.split([' ', 'T']).next().unwrap_or(t);
+        let parts: Vec<&str> = date_part.split(['/', '.', '-']).collect();
+        if parts.len() != 3 || parts[0].len() == 4 || parts[2].len() != 4 {
+            continue;
+        }
+        let (Ok(a), Ok(b)) = (parts[0].parse::<u32>(), parts[1].parse::<u32>()) else {
+            continue;
+        };
+        slashed = true;
+        if a > 12 && b <= 12 {
+            day_first.get_or_insert(t);
+        } else if b > 12 && a <= 12 {
+            month_first.get_or_insert(t);
+        }
+    }
+    match (day_first, month_first) {
+        (Some(d), Some(m)) => Err(format!(
+            "has dates written both day first ({d:?}) and month first ({m:?}); say which with --date-order dmy or mdy"
+        )),
+        (Some(d), None) => Ok((DateOrder::DayFirst, OrderBasis::Value(d.to_string()))),
+        (None, Some(m)) => Ok((DateOrder::MonthFirst, OrderBasis::Value(m.to_string()))),
+        (None, None) if slashed => Ok((DateOrder::DayFirst, OrderBasis::AllAmbiguous)),
+        (None, None) => Ok((DateOrder::DayFirst, OrderBasis::NotNeeded)),
+    }
+}
+
+/// [`parse_date`] with the order of a column's slashed dates decided.
+pub fn parse_date_in(s: &str, date1904: bool, order: DateOrder) -> Result<NaiveDate, BadDate> {
     let t = s.trim();
     let bad = |why: &str| BadDate(why.to_string());
     if t.is_empty() {
@@ -178,7 +279,10 @@ pub fn parse_date(s: &str, date1904: bool) -> Result<NaiveDate, BadDate> {
     let (y, m, d) = if nums[0].len() == 4 {
         (nums[0], nums[1], nums[2])
     } else if nums[2].len() == 4 {
-        (nums[2], nums[1], nums[0])
+        match order {
+            DateOrder::DayFirst => (nums[2], nums[1], nums[0]),
+            DateOrder::MonthFirst => (nums[2], nums[0], nums[1]),
+        }
     } else {
         return Err(bad("has no four-digit year: use dd/mm/yyyy or yyyy-mm-dd"));
     };
@@ -226,6 +330,87 @@ pub fn normalise_postcode(s: &str) -> Option<String> {
 /// The outward code (postcode district) of a normalised postcode, e.g. "LS1" of "LS1 4AP".
 pub fn postcode_district(postcode: &str) -> Option<&str> {
     postcode.split(' ').next().filter(|d| !d.is_empty())
+}
+
+/// How a location was known to be a care home (or not), counted in each import's summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum CareHomeBasis {
+    /// The file's own `Care Home?` column (or the API's `careHome`).
+    Flag,
+    /// A service type "Care home service with nursing" or "... without nursing".
+    ServiceTypes,
+    /// The primary inspection category (residential social care).
+    InspectionCategory,
+    /// Nothing in the file says.
+    Unknown,
+}
+
+impl CareHomeBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CareHomeBasis::Flag => "flag",
+            CareHomeBasis::ServiceTypes => "service_types",
+            CareHomeBasis::InspectionCategory => "inspection_category",
+            CareHomeBasis::Unknown => "unknown",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            CareHomeBasis::Flag => "the file's Care Home? column",
+            CareHomeBasis::ServiceTypes => "its service types",
+            CareHomeBasis::InspectionCategory => "its primary inspection category",
+            CareHomeBasis::Unknown => "nothing (not known)",
+        }
+    }
+}
+
+/// Whether a location is a care home, for files with no `Care Home?` column (CQC's
+/// location-level exports): the flag when there is one; otherwise a care home service type
+/// ("Care home service with nursing" or "without nursing") makes it one, and service types
+/// without one make it not one; otherwise the primary inspection category decides
+/// ("Residential social care" or a category naming care homes is one; any other is not).
+pub fn care_home_from(
+    flag: Option<bool>,
+    service_types: Option<&[&str]>,
+    primary_inspection_category: Option<&str>,
+) -> (Option<bool>, CareHomeBasis) {
+    if let Some(f) = flag {
+        return (Some(f), CareHomeBasis::Flag);
+    }
+    if let Some(types) = service_types.filter(|t| !t.is_empty()) {
+        let yes = types
+            .iter()
+            .any(|t| normalise_header(t).starts_with("carehomeservice"));
+        return (Some(yes), CareHomeBasis::ServiceTypes);
+    }
+    if let Some(c) = primary_inspection_category
+        .map(normalise_header)
+        .filter(|c| !c.is_empty())
+    {
+        let yes = c.contains("residentialsocialcare") || c.contains("carehome");
+        return (Some(yes), CareHomeBasis::InspectionCategory);
+    }
+    (None, CareHomeBasis::Unknown)
+}
+
+/// CQC's region names as the files write them, in one form: "South West (ADASS Region)" in
+/// location exports is "South West"; the old directory's "Yorkshire & Humberside" is
+/// "Yorkshire and The Humber" and "East" is "East of England".
+pub fn normalise_region(s: &str) -> String {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("(ADASS Region)")
+        .or_else(|| t.strip_suffix("(ADASS region)"))
+        .unwrap_or(t)
+        .trim();
+    match normalise_header(t).as_str() {
+        "yorkshirehumberside"
+        | "yorkshireandhumberside"
+        | "yorkshireandthehumber"
+        | "yorkshirethehumber" => "Yorkshire and The Humber".into(),
+        "east" | "eastofengland" | "eastern" => "East of England".into(),
+        _ => t.replace(" & ", " and "),
+    }
 }
 
 /// Column names are matched ignoring case, spacing and punctuation ("Care Home?" = "care
@@ -368,6 +553,107 @@ mod tests {
         assert!(parse_date("yesterday", false).is_err());
         assert!(parse_date("", false).is_err());
         assert!(parse_date("01/02/20", false).is_err());
+    }
+
+    #[test]
+    fn date_order_decided_per_column() {
+        let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap();
+        // A 13 or more in the first part: day first.
+        let (o, b) = decide_date_order(["03/04/2025", "14/04/2025"], None).unwrap();
+        assert_eq!(o, DateOrder::DayFirst);
+        assert_eq!(b, OrderBasis::Value("14/04/2025".into()));
+        // In the second part: month first, with times as spreadsheets write them.
+        let (o, _) =
+            decide_date_order(["3/4/2025 10:30:00 AM", "4/14/2025 12:00:00 PM"], None).unwrap();
+        assert_eq!(o, DateOrder::MonthFirst);
+        assert_eq!(
+            parse_date_in("4/14/2025 12:00:00 PM", false, o),
+            Ok(d(2025, 4, 14))
+        );
+        assert_eq!(parse_date_in("3/4/2025", false, o), Ok(d(2025, 3, 4)));
+        // Every value ambiguous: day first, said.
+        let (o, b) = decide_date_order(["03/04/2025", "05/06/2024", ""], None).unwrap();
+        assert_eq!((o, b), (DateOrder::DayFirst, OrderBasis::AllAmbiguous));
+        assert_eq!(parse_date_in("03/04/2025", false, o), Ok(d(2025, 4, 3)));
+        // Both kinds in one column: refused rather than guessed per row; being told settles it.
+        assert!(decide_date_order(["14/04/2025", "04/14/2025"], None).is_err());
+        assert_eq!(
+            decide_date_order(["14/04/2025", "04/14/2025"], Some(DateOrder::MonthFirst)).unwrap(),
+            (DateOrder::MonthFirst, OrderBasis::Told)
+        );
+        // ISO and serials do not need an order.
+        assert_eq!(
+            decide_date_order(["2025-04-03", "45000"], None).unwrap().1,
+            OrderBasis::NotNeeded
+        );
+        assert_eq!(
+            parse_date_in("2025-04-03", false, DateOrder::MonthFirst),
+            Ok(d(2025, 4, 3))
+        );
+        assert_eq!(DateOrder::parse("mdy"), Some(DateOrder::MonthFirst));
+    }
+
+    #[test]
+    fn care_home_from_the_columns_a_file_has() {
+        use CareHomeBasis::*;
+        assert_eq!(
+            care_home_from(Some(false), Some(&["Care home service with nursing"]), None),
+            (Some(false), Flag)
+        );
+        assert_eq!(
+            care_home_from(
+                None,
+                Some(&[
+                    "Care home service without nursing",
+                    "Domiciliary care service"
+                ]),
+                None
+            ),
+            (Some(true), ServiceTypes)
+        );
+        assert_eq!(
+            care_home_from(
+                None,
+                Some(&["Domiciliary care service"]),
+                Some("Residential social care")
+            ),
+            (Some(false), ServiceTypes)
+        );
+        assert_eq!(
+            care_home_from(None, None, Some("Residential social care")),
+            (Some(true), InspectionCategory)
+        );
+        assert_eq!(
+            care_home_from(
+                None,
+                Some(&[]),
+                Some("Community based adult social care services")
+            ),
+            (Some(false), InspectionCategory)
+        );
+        assert_eq!(care_home_from(None, None, None), (None, Unknown));
+        assert_eq!(normalise_region("South West (ADASS Region)"), "South West");
+        assert_eq!(
+            normalise_region("Yorkshire & Humberside"),
+            "Yorkshire and The Humber"
+        );
+        assert_eq!(normalise_region("East"), "East of England");
+        assert_eq!(normalise_region("North West"), "North West");
+    }
+
+    #[test]
+    fn values_beside_the_four_ratings() {
+        assert_eq!(Rating::parse("Not Rated"), Some(Rating::NotRated));
+        assert_eq!(
+            Rating::parse("Regulations met"),
+            Some(Rating::RegulationsMet)
+        );
+        assert_eq!(Rating::parse("Not applicable"), Some(Rating::NotApplicable));
+        assert_eq!(
+            Rating::parse("Insufficient evidence to rate"),
+            Some(Rating::InsufficientEvidence)
+        );
+        assert!(!Rating::NotRated.is_rated());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod eval;
 pub mod market;
 pub mod matching;
 pub mod money;
+pub mod own_rating;
 pub mod password;
 pub mod privacy;
 pub mod quality;

@@ -97,9 +97,15 @@ impl FakeCqc {
     /// Serves the sample, every record changed at [`sample_changed_at`], with the missing IDs
     /// of `quirks` spread through the feed.
     pub async fn start(quirks: Quirks) -> FakeCqc {
+        Self::start_with(quirks, "").await
+    }
+
+    /// The same, serving these records (JSON lines) beside the sample's.
+    pub async fn start_with(quirks: Quirks, extra: &str) -> FakeCqc {
         let mut records = HashMap::new();
         let mut ids = Vec::new();
-        for line in sample_jsonl().lines().filter(|l| !l.trim().is_empty()) {
+        let all = sample_jsonl() + "\n" + extra;
+        for line in all.lines().filter(|l| !l.trim().is_empty()) {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             let id = v["locationId"].as_str().unwrap().to_string();
             ids.push(id.clone());
