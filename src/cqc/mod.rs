@@ -1,6 +1,7 @@
 //! CQC data in: the three forms of CQC's public data (latest ratings, the care directory and
 //! API location records), kept with their history, searchable and shown.
 
+pub mod identity;
 pub mod own;
 pub mod pages;
 pub mod parse;

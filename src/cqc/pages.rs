@@ -131,6 +131,9 @@ struct LocationPage {
     /// Which part of the own-rating rule decided, and the framework of the rating.
     rule: String,
     framework: Option<String>,
+    /// Every registration of this home, earliest first, and whether two are live at once.
+    registrations: Vec<super::identity::RegistrationRow>,
+    dual: bool,
     timeline: Vec<(String, Vec<RatingRow>)>,
     services: Vec<(String, String)>,
     specialisms: Vec<String>,
@@ -168,18 +171,23 @@ async fn location_page(
         .await?
         .ok_or(AppError::NotFound)?;
     let rels = queries::relationships_of(&state.db, &id).await?;
-    // A re-registered home keeps its history: its predecessors' ratings are shown too.
+    // One home across its registrations (however long the chain): every registration is
+    // listed and its ratings are one history.
+    let registrations = super::identity::registrations_of(&state.db, &id).await?;
     let mut ids = vec![id.clone()];
-    for r in &rels {
-        let other = if r.location_id == id {
-            &r.related_location_id
-        } else {
-            &r.location_id
-        };
-        if !ids.contains(other) {
-            ids.push(other.clone());
+    for r in &registrations {
+        if !ids.contains(&r.location_id) {
+            ids.push(r.location_id.clone());
         }
     }
+    let dual = registrations
+        .iter()
+        .filter(|r| {
+            r.deregistration_date.is_none()
+                && r.registration_status.as_deref() != Some("Deregistered")
+        })
+        .count()
+        > 1;
     let ratings = queries::ratings_of(&state.db, &ids).await?;
     // The current ratings are the location's own (caremarket_core::own_rating, kept on its
     // row at import): the key questions from the same group, with their SAF scores.
@@ -262,6 +270,12 @@ async fn location_page(
         current,
         rule,
         framework,
+        registrations: if registrations.len() > 1 {
+            registrations
+        } else {
+            vec![]
+        },
+        dual,
         timeline,
         specialisms: services_all
             .iter()

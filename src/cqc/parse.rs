@@ -970,6 +970,26 @@ pub fn api_records(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
     })
 }
 
+/// What a rating carries beside its value: its framework, SAF score and status, and whether
+/// it was inherited from a predecessor.
+struct Extra {
+    framework: Framework,
+    percentage_score: Option<i64>,
+    status: Option<String>,
+    inherited: Option<bool>,
+}
+
+impl Default for Extra {
+    fn default() -> Self {
+        Extra {
+            framework: Framework::NotSaid,
+            percentage_score: None,
+            status: None,
+            inherited: None,
+        }
+    }
+}
+
 type RecordParts = (
     LocationRecord,
     Vec<RatingRecord>,
@@ -1139,15 +1159,17 @@ fn record(
                     domain: Domain,
                     rating_s: Option<String>,
                     date: Option<NaiveDate>,
-                    saf: Option<(Option<i64>, Option<String>)>,
+                    extra: Extra,
                     problems: &mut Vec<RowProblem>| {
         let (Some(rs), Some(d)) = (rating_s, date) else {
             return;
         };
-        let (framework, (percentage_score, status)) = match saf {
-            Some(x) => (Framework::Saf, x),
-            None => (Framework::Inspection, (None, None)),
-        };
+        let Extra {
+            framework,
+            percentage_score,
+            status,
+            inherited,
+        } = extra;
         match Rating::parse(&rs) {
             Some(r) => ratings.push(RatingRecord {
                 location_id: id.clone(),
@@ -1156,7 +1178,7 @@ fn record(
                 rating: r,
                 publication_date: d,
                 report_type: Some("Location".into()),
-                inherited: None,
+                inherited,
                 framework,
                 percentage_score,
                 status,
@@ -1193,12 +1215,20 @@ fn record(
     }
     for (o, d) in sets {
         latest = latest.max(d);
+        // Since April 2019 a new registration can carry its predecessor's rating: the rating
+        // then names the organisation it was given to.
+        let inherited = jstr(o, "organisationId").map(|org| org != id);
+        let inspection = || Extra {
+            framework: Framework::Inspection,
+            inherited,
+            ..Default::default()
+        };
         push(
             "Overall",
             Domain::Overall,
             jstr(o, "rating"),
             d,
-            None,
+            inspection(),
             problems,
         );
         if let Some(kqs) = o.get("keyQuestionRatings").and_then(|k| k.as_array()) {
@@ -1213,7 +1243,14 @@ fn record(
                     continue;
                 };
                 let kd = jdate(kq, "reportDate").ok().flatten().or(d);
-                push("Overall", domain, jstr(kq, "rating"), kd, None, problems);
+                push(
+                    "Overall",
+                    domain,
+                    jstr(kq, "rating"),
+                    kd,
+                    inspection(),
+                    problems,
+                );
             }
         }
     }
@@ -1261,12 +1298,18 @@ fn record(
             let date = published.or_else(|| jdate(&o, "assessmentDate").ok().flatten());
             latest = latest.max(date);
             let status = jstr(&o, "status");
+            let saf = |score: Option<i64>| Extra {
+                framework: Framework::Saf,
+                percentage_score: score,
+                status: status.clone(),
+                inherited: None,
+            };
             push(
                 &group,
                 Domain::Overall,
                 jstr(&o, "rating"),
                 date,
-                Some((None, status.clone())),
+                saf(None),
                 problems,
             );
             for kq in o
@@ -1308,7 +1351,7 @@ fn record(
                     domain,
                     jstr(kq, "rating"),
                     date,
-                    Some((score, status.clone())),
+                    saf(score),
                     problems,
                 );
             }

@@ -238,6 +238,21 @@ pub async fn locations_as_at(
     Ok(set)
 }
 
+/// The rules every market figure uses, said beside the figures (in `coverage.notes` and on
+/// the pages).
+pub fn rule_notes(market_date: Option<NaiveDate>) -> Vec<String> {
+    let date = market_date
+        .map(|d| d.format("%-d %B %Y").to_string())
+        .unwrap_or_else(|| "the data's own date".into());
+    vec![
+        format!(
+            "In the market: the locations listed by the latest edition of each file loaded (or synced from CQC's API), never one deregistered on or before {date}, whatever file listed it; a home registered under several location IDs is counted once."
+        ),
+        "A location's rating: the latest published of its location-wide (Overall) rating and its own service group's rating (Care Homes for a care home), under either CQC framework; values that are not ratings (Not Rated, Inspected but not rated) never replace one.".into(),
+        format!("Ages of ratings are measured from {date}, the data's own date."),
+    ]
+}
+
 pub async fn summary(db: &Db, slice: &Slice) -> Result<MarketSummary> {
     let (editions, mut notes) = editions_as_at(db, slice.as_at).await?;
     let present = locations_as_at(db, &editions, slice.as_at).await?;
@@ -287,6 +302,17 @@ pub async fn summary(db: &Db, slice: &Slice) -> Result<MarketSummary> {
         }
     };
     let ratings = overall_ratings_as_at(db, slice.as_at).await?;
+    let index = super::identity::load(db).await?;
+    let (present, merged) =
+        super::identity::one_per_home(present, &index, |id| ratings.contains_key(id));
+    let market_date = slice.as_at.or(editions.iter().map(|e| e.edition).max());
+    notes.extend(rule_notes(market_date));
+    if !merged.dual.is_empty() {
+        notes.push(format!(
+            "{} homes in the data loaded are registered under two location IDs at once (dual registration, or a file still listing an old registration): each is counted once.",
+            merged.dual.len()
+        ));
+    }
     let mut facts = Vec::new();
     let mut services_known = 0u64;
     for r in rows

@@ -73,6 +73,9 @@ pub struct AllFacts {
     pub gone: Vec<(String, Option<String>)>,
     /// Whether any kind had an edition before to compare with.
     pub compared: bool,
+    /// Homes re-registered between the editions (old ID, new ID): neither a closure nor a
+    /// new home.
+    pub re_registered: Vec<(String, String)>,
 }
 
 /// One build shared by everyone who asks while it runs (single flight): the first caller
@@ -280,6 +283,19 @@ async fn load_all(db: &Db, as_at: Option<NaiveDate>) -> Result<AllFacts> {
             (rows, (overall, kq))
         }
     };
+    // One per home: a home under two location IDs at once (dual registration, or a file
+    // still listing its old registration) is counted once (caremarket_core::identity).
+    let index = crate::cqc::identity::load(db).await?;
+    let (present, merged) =
+        crate::cqc::identity::one_per_home(present, &index, |id| overall.contains_key(id));
+    let mut notes = notes;
+    if !merged.dual.is_empty() {
+        notes.push(format!(
+            "{} {} registered under two location IDs at once (dual registration, or a file still listing an old registration): each is counted once, by the registration still registered, rated and most recently registered.",
+            merged.dual.len(),
+            if merged.dual.len() == 1 { "home is" } else { "homes are" }
+        ));
+    }
     let (services, specialisms) = services(db).await?;
     let mut las: HashMap<String, Option<String>> = HashMap::new();
     let facts = rows
@@ -307,6 +323,7 @@ async fn load_all(db: &Db, as_at: Option<NaiveDate>) -> Result<AllFacts> {
     // Registrations and closures: the latest edition of each kind against the one before.
     let mut new_ids = HashSet::new();
     let mut gone = Vec::new();
+    let mut re_registered: Vec<(String, String)> = Vec::new();
     let mut compared = false;
     for e in &editions {
         // Sync runs are increments, not snapshots: nothing to compare.
@@ -323,13 +340,49 @@ async fn load_all(db: &Db, as_at: Option<NaiveDate>) -> Result<AllFacts> {
             .flatten();
         let Some(prev) = prev else { continue };
         compared = true;
-        let now = edition_ids(db, &e.kind, e.edition).await?;
-        let before = edition_ids(db, &e.kind, prev).await?;
-        new_ids.extend(now.difference(&before).cloned());
-        for id in before.difference(&now) {
-            gone.push((id.clone(), las.get(id).cloned().flatten()));
+        // Each edition's market at its own date (deregistered locations out), compared home
+        // by home: a home under a new location ID is a re-registration, not a closure and a
+        // new home (caremarket_core::identity).
+        let at = |edition: NaiveDate| EditionRef {
+            kind: e.kind.clone(),
+            edition,
+        };
+        let now = locations_as_at(db, &[at(e.edition)], Some(e.edition)).await?;
+        let before = locations_as_at(db, &[at(prev)], Some(prev)).await?;
+        let by_home = |set: &HashSet<String>| -> HashMap<String, Vec<String>> {
+            let mut m: HashMap<String, Vec<String>> = HashMap::new();
+            for id in set {
+                m.entry(index.homes.key(id).to_string())
+                    .or_default()
+                    .push(id.clone());
+            }
+            m
+        };
+        let (now_homes, before_homes) = (by_home(&now), by_home(&before));
+        for (key, ids) in &now_homes {
+            match before_homes.get(key) {
+                None => new_ids.extend(ids.iter().cloned()),
+                Some(old) => {
+                    // The same home: re-registered when none of its old IDs is listed now.
+                    if let (Some(o), Some(n)) = (
+                        old.iter().filter(|o| !now.contains(*o)).max(),
+                        ids.iter().filter(|n| !before.contains(*n)).max(),
+                    ) && !old.iter().any(|o| now.contains(o))
+                    {
+                        re_registered.push((o.clone(), n.clone()));
+                    }
+                }
+            }
+        }
+        for (key, ids) in &before_homes {
+            if !now_homes.contains_key(key) {
+                for id in ids {
+                    gone.push((id.clone(), las.get(id).cloned().flatten()));
+                }
+            }
         }
     }
+    re_registered.sort();
     Ok(AllFacts {
         facts,
         editions,
@@ -337,18 +390,8 @@ async fn load_all(db: &Db, as_at: Option<NaiveDate>) -> Result<AllFacts> {
         new_ids,
         gone,
         compared,
+        re_registered,
     })
-}
-
-async fn edition_ids(db: &Db, kind: &str, edition: NaiveDate) -> Result<HashSet<String>> {
-    let r: Vec<(String,)> = db
-        .q()
-        .fetch_all(
-            "SELECT location_id FROM cqc_location_editions WHERE kind = $1 AND edition = $2",
-            args![kind, edition],
-        )
-        .await?;
-    Ok(r.into_iter().map(|x| x.0).collect())
 }
 
 impl Scope {
@@ -713,6 +756,20 @@ fn watch_list(
             "Gone since the previous edition",
             gone,
         ));
+        if !all.re_registered.is_empty() {
+            let mut ids: Vec<String> = all
+                .re_registered
+                .iter()
+                .filter(|(_, new)| facts.iter().any(|f| &f.location_id == new))
+                .map(|(_, new)| new.clone())
+                .collect();
+            ids.sort();
+            out.push(watch(
+                "re-registrations",
+                "Re-registered since the previous edition (new provider or location ID; the same home)",
+                ids,
+            ));
+        }
     } else {
         notes.push("New registrations and closures need two editions of the same file: only one is loaded.".into());
     }
@@ -838,6 +895,11 @@ async fn build_dashboard(
     let (facts, all) = facts(state, scope).await?;
     let editions = all.editions.clone();
     let mut notes = all.notes.clone();
+    notes.extend(crate::cqc::summary::rule_notes(
+        scope
+            .as_at
+            .or_else(|| all.editions.iter().map(|e| e.edition).max()),
+    ));
     let (care_homes, care_home_members) = care_home_summary(&facts);
     let all_locations = summarise(facts.iter().map(|f| LocationFacts {
         beds: f.beds,

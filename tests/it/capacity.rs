@@ -428,6 +428,36 @@ async fn brokers_find_beds_nearest_first() {
         .map(|h| h["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["Manor House", "Michaelstowe", "Lake View"]);
+    // Only homes able to take people: not a dormant registration, nor a deregistered one,
+    // whatever vacancies they last gave.
+    for (sql, why) in [
+        (
+            "UPDATE cqc_locations SET dormant = TRUE WHERE location_id = '1-131732317'",
+            "dormant",
+        ),
+        (
+            "UPDATE cqc_locations SET dormant = FALSE, deregistration_date = '2020-01-31', registration_status = 'Deregistered' WHERE location_id = '1-131732317'",
+            "deregistered",
+        ),
+    ] {
+        app.db().q().execute(sql, vec![]).await.unwrap();
+        let r = broker
+            .get("/api/v1/capacity/search?bed_type=residential&district=PL6&min_rating=good")
+            .await
+            .json();
+        let names: Vec<&str> = r["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Manor House", "Michaelstowe"], "{why}");
+    }
+    app.db()
+        .q()
+        .execute("UPDATE cqc_locations SET deregistration_date = NULL, registration_status = NULL WHERE location_id = '1-131732317'", vec![])
+        .await
+        .unwrap();
     let r = broker
         .get("/api/v1/capacity/search?bed_type=residential&district=PL6&within_km=10")
         .await

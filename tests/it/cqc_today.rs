@@ -44,6 +44,16 @@ fn expected() -> &'static Value {
     })
 }
 
+/// Imports a fixture through the CLI (the kind worked out from the file), with its output.
+fn import(db: &TestDb, file: &str, extra: &[&str]) -> String {
+    let path = fixture(file);
+    let mut args = vec!["import", path.as_str()];
+    args.extend(extra);
+    let (ok, out) = cli(db, &args);
+    assert!(ok, "{out}");
+    out
+}
+
 /// The care home figures of a council against the script's.
 fn assert_care_homes(db: &TestDb, area: &str, extra: &[&str], x: &Value) {
     let mut args = vec!["--area", area, "--service-type", "care-home"];
@@ -64,16 +74,11 @@ fn assert_care_homes(db: &TestDb, area: &str, extra: &[&str], x: &Value) {
 async fn api_records_with_deregistered_and_saf_only_homes() {
     let db = TestDb::new().await;
     // Worked out from the file, and said.
-    let (ok, out) = cli(
+    let out = import(
         &db,
-        &[
-            "import",
-            &fixture("api_records_torbay_2025-06.jsonl"),
-            "--edition",
-            EDITION,
-        ],
+        "api_records_torbay_2025-06.jsonl",
+        &["--edition", EDITION],
     );
-    assert!(ok, "{out}");
     assert!(out.contains("is a CQC API location records file"), "{out}");
     assert!(
         out.contains("1 records are of deregistered locations"),
@@ -269,6 +274,35 @@ async fn a_location_export_without_a_care_home_column() {
     let (c, _) = app.signed_in(Role::Commissioner).await;
     let j = c.get("/api/v1/locations/1-9300000002").await.json();
     assert_eq!(j["well_led_rating"], "Requires improvement", "{j}");
+
+    // The same file and the API records file through the upload page give the same figures.
+    let db = TestDb::new().await;
+    let app = TestApp::on_existing(&db.url).await;
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    for (file, said) in [
+        (
+            "location_export_rutland_2026-01.csv",
+            "Care directory (HSCA active locations) file",
+        ),
+        (
+            "api_records_torbay_2025-06.jsonl",
+            "CQC API location records file",
+        ),
+    ] {
+        let body = std::fs::read_to_string(fixture(file)).unwrap();
+        let r = admin
+            .post_file(
+                "/imports",
+                &[("kind", "auto"), ("edition", "30/06/2025")],
+                file,
+                &body,
+            )
+            .await;
+        assert_eq!(r.status, axum::http::StatusCode::OK, "{}", r.body);
+        assert!(r.body.contains(said), "{}", r.body);
+    }
+    assert_care_homes(&db, "Rutland", &[], e);
+    assert_care_homes(&db, "Torbay", &[], &expected()["api_torbay"]);
 }
 
 #[tokio::test]
@@ -304,4 +338,129 @@ async fn a_deregistered_home_in_a_sync_run_leaves_the_market() {
         c.get("/locations/1-9000000002").await.status,
         axum::http::StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn a_re_registration_chain_and_a_dual_registration_are_each_one_home() {
+    let db = TestDb::new().await;
+    // March 2022: the home under its second registration; June 2025: under its third, with
+    // the rating it inherited, and a home registered twice at once.
+    for (file, edition) in [
+        ("api_records_torridge_2022-03.jsonl", "2022-03-01"),
+        ("api_records_torridge_2025-06.jsonl", EDITION),
+    ] {
+        let (ok, out) = cli(&db, &["import", &fixture(file), "--edition", edition]);
+        assert!(ok, "{out}");
+    }
+    let x = &expected()["torridge"];
+    assert_eq!(
+        x["registrations_in_market"], 4,
+        "the script sees the double entry"
+    );
+    // Counted once each: 3 homes, not 4; beds 75, not 105.
+    assert_care_homes(&db, "Torridge", &[], x);
+    let s = summary(&db, &["--area", "Torridge"]);
+    let notes = s["coverage"]["notes"].to_string();
+    assert!(
+        notes.contains("registered under two location IDs at once"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("A location's rating: the latest published"),
+        "{notes}"
+    );
+
+    let app = TestApp::on_existing(&db.url).await;
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    // The profile of the current registration lists all three, with their providers and
+    // dates, and one rating history (the 2016 rating given to the first registration).
+    let p = c.get("/locations/1-9400000003").await;
+    assert!(p.body.contains("Registrations of this home"), "{}", p.body);
+    for id in [
+        "1-9400000001",
+        "1-9400000002",
+        "1-8400000001",
+        "1-8400000003",
+    ] {
+        assert!(p.body.contains(id), "{id}: {}", p.body);
+    }
+    assert!(p.body.contains("1 February 2016"), "{}", p.body);
+    assert!(p.body.contains("(inherited)"), "{}", p.body);
+    // The dual registration is shown as such, once.
+    let p = c.get("/locations/1-9400000012").await;
+    assert!(p.body.contains("Dual registration"), "{}", p.body);
+    // Change over time follows the home: a re-registration, not a closure and a new home.
+    let d = c.get("/api/v1/market/summary?area=Torridge").await.json();
+    let watch = |key: &str| {
+        d["watch"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["key"] == key)
+            .map(|w| w["count"].clone())
+    };
+    assert_eq!(watch("re-registrations"), Some(1.into()), "{d}");
+    assert_eq!(watch("deregistrations"), Some(0.into()), "{d}");
+    // Nothing new since 2022: the dual pair's second registration is the same home.
+    assert_eq!(watch("new-registrations"), Some(0.into()), "{d}");
+}
+
+#[tokio::test]
+async fn one_clock_the_datas_own_date_decides_how_old() {
+    // The data is of 30 June 2025; the machine's clock is later (today). Every page measures
+    // a rating's age from the data's date: the data quality page, the dashboard's watch list
+    // and the risk tool agree.
+    let db = TestDb::new().await;
+    import(
+        &db,
+        "api_records_torbay_2025-06.jsonl",
+        &["--edition", EDITION],
+    );
+    let app = TestApp::on_existing(&db.url).await;
+    app.db()
+        .q()
+        .execute(
+            "INSERT INTO areas (name, ons_code, created_at) VALUES ('Torbay', 'E06000027', '2026-01-01T00:00:00Z')",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (c, _) = app.signed_in(Role::Commissioner).await;
+    // Rated more than 4 years before 30 June 2025: Harbour View (May 2019) only; by the
+    // machine's clock Quiet Haven (June 2021) and Homecare Direct (2022) would be too.
+    let d = c.get("/api/v1/market/summary?area=Torbay").await.json();
+    let over4 = d["watch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["key"] == "rating-over-4-years")
+        .unwrap()["count"]
+        .clone();
+    assert_eq!(over4, 1, "{d}");
+    let q = c.get("/data-quality?area=Torbay").await;
+    assert!(
+        q.body
+            .contains("/locations?quality=rating-over-4-years&#38;area=Torbay\">1<"),
+        "{}",
+        q.body
+    );
+    assert!(q.body.contains("30 June 2025"), "{}", q.body);
+    // The risk tool: Quiet Haven's rating is 4 whole years old at the data's date.
+    let w = caremarket_core::risk::Weights::default();
+    let want = (4 * w.per_year_since_rating).min(w.max_rating_age);
+    let risk = c.get("/api/v1/quality/risk").await.json();
+    let quiet = risk
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["location_id"] == "1-9000000006")
+        .unwrap_or_else(|| panic!("{risk}"));
+    let age = quiet["contributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["factor"] == "Age of the CQC rating")
+        .unwrap()["points"]
+        .clone();
+    assert_eq!(age, want, "{quiet}");
 }

@@ -650,17 +650,19 @@ async fn the_risk_tool_ranks_by_points_that_add_up() {
         23,
         "every contract in force: 22 framework and 1 residential"
     );
-    // Worked by hand: RI 20, no key questions known 0, rated 2018 so age capped at 10, manager
-    // unknown 0, one high concern 8, QAF D 15, graded a month ago 0, one overdue item 5.
+    // Worked by hand: RI 20, no key questions known 0, rated June 2018 and the data is of
+    // 30 June 2018 (a rating's age is measured from the data's own date, as on the dashboard:
+    // see cqc_today::one_clock) so age 0, manager unknown 0, one high concern 8, QAF D 15,
+    // graded a month ago 0, one overdue item 5.
     assert_eq!(rows[0]["location_id"], "1-70014");
-    assert_eq!(rows[0]["score"], 58);
+    assert_eq!(rows[0]["score"], 48);
     let points: Vec<i64> = rows[0]["contributions"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["points"].as_i64().unwrap())
         .collect();
-    assert_eq!(points, [20, 0, 10, 0, 8, 15, 0, 5, 0, 0]);
+    assert_eq!(points, [20, 0, 0, 0, 8, 15, 0, 5, 0, 0]);
     for r in rows {
         let sum: i64 = r["contributions"]
             .as_array()
@@ -670,18 +672,19 @@ async fn the_risk_tool_ranks_by_points_that_add_up() {
             .sum();
         assert_eq!(sum, r["score"].as_i64().unwrap(), "{}", r["location_id"]);
     }
-    // Good, rated long ago, never visited: 5 + 10 + 5 = 20; never rated, never visited: 15 + 5.
+    // Good, rated at the data's date, never visited: 5 + 0 + 5 = 10; never rated, never
+    // visited: 15 + 5.
     let score_of = |id: &str| {
         rows.iter().find(|r| r["location_id"] == id).unwrap()["score"]
             .as_i64()
             .unwrap()
     };
-    assert_eq!(score_of("1-70000"), 20);
+    assert_eq!(score_of("1-70000"), 10);
     assert_eq!(score_of("1-70020"), 20);
     assert_eq!(
         score_of("1-70015"),
-        35,
-        "Requires improvement 20 + age 10 + never visited 5"
+        25,
+        "Requires improvement 20 + age 0 + never visited 5"
     );
     let plan_csv = c.get("/quality/risk.csv?top=3").await;
     assert_eq!(plan_csv.body.lines().count(), 4);

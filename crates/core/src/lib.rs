@@ -6,6 +6,7 @@ pub mod capacity;
 pub mod cost;
 pub mod cqc;
 pub mod eval;
+pub mod identity;
 pub mod market;
 pub mod matching;
 pub mod money;

@@ -54,6 +54,47 @@ def api(path, market_date):
     return f
 
 
+def torridge(path, market_date):
+    """One home per chain of registrations (linked by relationships either way) and per pair of
+    care homes of one name at one postcode both registered; counted once, by the registration
+    still registered, rated, most recently registered."""
+    recs = [json.loads(l) for l in open(path)]
+    parent = {}
+    def root(x):
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            x = parent[x]
+        return x
+    def join(a, b):
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    places = {}
+    for r in recs:
+        root(r["locationId"])
+        for x in r.get("relationships", []):
+            join(r["locationId"], x["relatedLocationId"])
+        if r.get("careHome") == "Y" and not r.get("deregistrationDate"):
+            key = (re.sub(r"[^a-z0-9]", "", r["name"].lower()), r["postalCode"].replace(" ", ""))
+            if key in places:
+                join(places[key], r["locationId"])
+            else:
+                places[key] = r["locationId"]
+    in_market = [r for r in recs if not (r.get("deregistrationDate") and r["deregistrationDate"] <= market_date)]
+    homes = {}
+    for r in in_market:
+        homes.setdefault(root(r["locationId"]), []).append(r)
+    chosen = []
+    for regs in homes.values():
+        rated = lambda r: norm(((r.get("currentRatings") or {}).get("overall") or {}).get("rating")) in FOUR
+        best = max(regs, key=lambda r: (not r.get("deregistrationDate"), rated(r), r["registrationDate"], r["locationId"]))
+        chosen.append(best)
+    f = figures([(norm(((r.get("currentRatings") or {}).get("overall") or {}).get("rating")) or None, r.get("numberOfBeds")) for r in chosen])
+    f["locations"] = len(chosen)
+    f["registrations_in_market"] = len(in_market)
+    return f
+
+
 def date_order(values):
     first = any(int(v.split("/")[0]) > 12 for v in values if "/" in v)
     second = any(int(v.split("/")[1]) > 12 for v in values if "/" in v)
@@ -117,5 +158,6 @@ print(json.dumps({
     "ratings_halton_us": ratings(f"{d}/latest_ratings_halton_2025-06_us_dates.csv"),
     "ambiguous_dmy": ratings(f"{d}/latest_ratings_ambiguous_dates.csv"),
     "ambiguous_mdy": ratings(f"{d}/latest_ratings_ambiguous_dates.csv", "mdy"),
+    "torridge": torridge(f"{d}/api_records_torridge_2025-06.jsonl", edition),
     "export_rutland": export(f"{d}/location_export_rutland_2026-01.csv"),
 }, indent=1))

@@ -1,0 +1,230 @@
+//! One identity per care home across its registrations.
+//!
+//! A home that changes provider (or moves, or passes between NHS bodies) is registered again
+//! under a new CQC location ID; CQC links the two with `HSCA Predecessor` / `HSCA Successor`
+//! relationships, sometimes in chains of three or more. A home can also be registered twice
+//! at once (dual registration: two providers, one building). The rule:
+//!
+//! 1. Location IDs linked by a relationship (either way round, any reason) are one home;
+//!    so are two care homes with the same name and postcode both registered at once.
+//! 2. The home is known by its latest registration (the latest registration date, then the
+//!    highest ID): its key.
+//! 3. A figure counts a home once: of its registrations in the market at the date, the one
+//!    still registered, rated, most recently registered stands for it.
+//! 4. A home with two registrations in the market at once is a dual registration, and said so.
+
+use chrono::NaiveDate;
+use std::collections::{BTreeMap, HashMap};
+
+/// What the rule needs to know of one registration (one location ID).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registration<'a> {
+    pub id: &'a str,
+    pub registered: Option<NaiveDate>,
+    pub deregistered: Option<NaiveDate>,
+    pub care_home: bool,
+    pub name: &'a str,
+    pub postcode: Option<&'a str>,
+}
+
+/// The homes: which key each location ID belongs to, and each home's registrations, earliest
+/// first.
+#[derive(Debug, Clone, Default)]
+pub struct Homes {
+    key_of: HashMap<String, String>,
+    members: BTreeMap<String, Vec<String>>,
+}
+
+impl Homes {
+    /// The home a location ID belongs to (itself when it has no other registration).
+    pub fn key<'a>(&'a self, id: &'a str) -> &'a str {
+        self.key_of.get(id).map_or(id, String::as_str)
+    }
+    /// Every registration of the home this ID belongs to, earliest first.
+    pub fn registrations(&self, id: &str) -> Vec<String> {
+        self.members
+            .get(self.key(id))
+            .cloned()
+            .unwrap_or_else(|| vec![id.to_string()])
+    }
+    /// Homes with more than one registration.
+    pub fn with_several(&self) -> usize {
+        self.members.values().filter(|m| m.len() > 1).count()
+    }
+}
+
+fn find(parent: &mut [usize], i: usize) -> usize {
+    let mut r = i;
+    while parent[r] != r {
+        r = parent[r];
+    }
+    let mut j = i;
+    while parent[j] != r {
+        let next = parent[j];
+        parent[j] = r;
+        j = next;
+    }
+    r
+}
+
+fn same_place(name: &str, postcode: Option<&str>) -> Option<(String, String)> {
+    let n: String = name
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect::<String>()
+        .to_lowercase();
+    let p: String = postcode?
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect::<String>()
+        .to_uppercase();
+    (!n.is_empty() && !p.is_empty()).then_some((n, p))
+}
+
+/// Rules 1 and 2. `links` are (location, related location) pairs from CQC's relationships;
+/// a link to an ID not among `regs` still joins the IDs it links.
+pub fn homes(regs: &[Registration<'_>], links: &[(&str, &str)]) -> Homes {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut ids: Vec<&str> = Vec::new();
+    for r in regs {
+        if !index.contains_key(r.id) {
+            index.insert(r.id, ids.len());
+            ids.push(r.id);
+        }
+    }
+    for (a, b) in links {
+        for x in [*a, *b] {
+            if !index.contains_key(x) {
+                index.insert(x, ids.len());
+                ids.push(x);
+            }
+        }
+    }
+    let mut parent: Vec<usize> = (0..ids.len()).collect();
+    let union = |parent: &mut [usize], a: usize, b: usize| {
+        let (ra, rb) = (find(parent, a), find(parent, b));
+        if ra != rb {
+            parent[ra.max(rb)] = ra.min(rb);
+        }
+    };
+    for (a, b) in links {
+        union(&mut parent, index[a], index[b]);
+    }
+    // Dual registration: two care homes of one name at one postcode, both registered.
+    let mut places: HashMap<(String, String), usize> = HashMap::new();
+    for r in regs
+        .iter()
+        .filter(|r| r.care_home && r.deregistered.is_none())
+    {
+        if let Some(place) = same_place(r.name, r.postcode) {
+            match places.get(&place) {
+                Some(&other) => union(&mut parent, other, index[r.id]),
+                None => {
+                    places.insert(place, index[r.id]);
+                }
+            }
+        }
+    }
+    let by_id: HashMap<&str, &Registration> = regs.iter().map(|r| (r.id, r)).collect();
+    let mut groups: HashMap<usize, Vec<&str>> = HashMap::new();
+    for (i, id) in ids.iter().enumerate() {
+        let root = find(&mut parent, i);
+        groups.entry(root).or_default().push(id);
+    }
+    let mut out = Homes::default();
+    for (_, mut members) in groups {
+        if members.len() < 2 {
+            continue;
+        }
+        members.sort_by_key(|id| (by_id.get(id).and_then(|r| r.registered), id.to_string()));
+        let key = members.last().expect("two or more").to_string();
+        for m in &members {
+            out.key_of.insert(m.to_string(), key.clone());
+        }
+        out.members
+            .insert(key, members.iter().map(|m| m.to_string()).collect());
+    }
+    out
+}
+
+/// Rule 3: which of a home's registrations stands for it, of those given (in the market):
+/// still registered, then rated, then the most recently registered, then the highest ID.
+pub fn stands_for<'a>(
+    candidates: &[&'a Registration<'a>],
+    rated: impl Fn(&str) -> bool,
+) -> Option<&'a Registration<'a>> {
+    candidates
+        .iter()
+        .max_by_key(|r| {
+            (
+                r.deregistered.is_none(),
+                rated(r.id),
+                r.registered,
+                r.id.to_string(),
+            )
+        })
+        .copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, dd: u32) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(y, m, dd)
+    }
+    fn reg<'a>(
+        id: &'a str,
+        registered: Option<NaiveDate>,
+        deregistered: Option<NaiveDate>,
+        name: &'a str,
+    ) -> Registration<'a> {
+        Registration {
+            id,
+            registered,
+            deregistered,
+            care_home: true,
+            name,
+            postcode: Some("TQ1 1AA"),
+        }
+    }
+
+    #[test]
+    fn a_three_link_chain_is_one_home_known_by_its_latest_registration() {
+        let regs = [
+            reg("1-A", d(2012, 4, 1), d(2018, 5, 31), "Harbour Lodge"),
+            reg("1-B", d(2018, 6, 1), d(2022, 3, 31), "Harbour Lodge"),
+            reg("1-C", d(2022, 4, 1), None, "Harbour Lodge Care Home"),
+        ];
+        // Links as CQC gives them: each side names the other.
+        let h = homes(&regs, &[("1-A", "1-B"), ("1-B", "1-A"), ("1-C", "1-B")]);
+        assert_eq!(h.key("1-A"), "1-C");
+        assert_eq!(h.key("1-B"), "1-C");
+        assert_eq!(h.key("1-C"), "1-C");
+        assert_eq!(h.registrations("1-A"), ["1-A", "1-B", "1-C"]);
+        assert_eq!(h.with_several(), 1);
+        // A home with no other registration is its own.
+        assert_eq!(h.key("1-Z"), "1-Z");
+        assert_eq!(h.registrations("1-Z"), ["1-Z"]);
+    }
+
+    #[test]
+    fn dual_registration_by_place_and_who_stands_for_the_home() {
+        let regs = [
+            reg("1-D1", d(2015, 1, 1), None, "Meadow View"),
+            reg("1-D2", d(2019, 1, 1), None, "Meadow  View"),
+            reg("1-E", d(2019, 1, 1), None, "Other House"),
+        ];
+        let h = homes(&regs, &[]);
+        assert_eq!(h.key("1-D1"), "1-D2");
+        assert_eq!(h.key("1-E"), "1-E");
+        // The rated one stands for it; both rated: the later registration.
+        let cands: Vec<&Registration> = regs[..2].iter().collect();
+        assert_eq!(stands_for(&cands, |id| id == "1-D1").unwrap().id, "1-D1");
+        assert_eq!(stands_for(&cands, |_| true).unwrap().id, "1-D2");
+        // A deregistered one never stands while another is registered.
+        let closed = reg("1-F", d(2020, 1, 1), d(2021, 1, 1), "Meadow View");
+        let cands = vec![&regs[0], &closed];
+        assert_eq!(stands_for(&cands, |id| id == "1-F").unwrap().id, "1-D1");
+    }
+}
