@@ -14,9 +14,6 @@ pub struct RegRow {
     pub location_id: String,
     pub registration_date: Option<NaiveDate>,
     pub deregistration_date: Option<NaiveDate>,
-    pub care_home: Option<bool>,
-    pub name: String,
-    pub postcode: Option<String>,
 }
 
 /// Every registration and the homes they make.
@@ -31,9 +28,6 @@ impl RegRow {
             id: &self.location_id,
             registered: self.registration_date,
             deregistered: self.deregistration_date,
-            care_home: self.care_home == Some(true),
-            name: &self.name,
-            postcode: self.postcode.as_deref(),
         }
     }
 }
@@ -48,7 +42,7 @@ pub async fn load(db: &Db) -> Result<HomeIndex> {
     let rows: Vec<RegRow> = db
         .q()
         .fetch_all(
-            "SELECT location_id, registration_date, deregistration_date, care_home, name, postcode FROM cqc_locations",
+            "SELECT location_id, registration_date, deregistration_date FROM cqc_locations",
             args![],
         )
         .await?;
@@ -125,9 +119,8 @@ pub struct RegistrationRow {
 }
 
 /// Every registration of the home a location belongs to, earliest first: the IDs linked to it
-/// by CQC's relationships however long the chain, and a care home of the same name at the
-/// same postcode registered at the same time (dual registration). Read from the location
-/// outwards, so a profile does not load every location.
+/// by CQC's relationships however long the chain. Read from the location outwards, so a
+/// profile does not load every location.
 pub async fn registrations_of(db: &Db, id: &str) -> Result<Vec<RegistrationRow>> {
     let mut seen: Vec<String> = vec![id.to_string()];
     let mut frontier = vec![id.to_string()];
@@ -160,33 +153,6 @@ pub async fn registrations_of(db: &Db, id: &str) -> Result<Vec<RegistrationRow>>
                     seen.push(v.clone());
                     frontier.push(v);
                 }
-            }
-        }
-    }
-    let this: Option<(Option<String>, String, Option<bool>)> = db
-        .q()
-        .fetch_optional(
-            "SELECT postcode, name, care_home FROM cqc_locations WHERE location_id = $1",
-            args![id],
-        )
-        .await?;
-    if let Some((Some(postcode), name, Some(true))) = this {
-        let same: Vec<(String, String)> = db
-            .q()
-            .fetch_all(
-                "SELECT location_id, name FROM cqc_locations WHERE postcode = $1 AND care_home = TRUE AND deregistration_date IS NULL",
-                args![postcode.as_str()],
-            )
-            .await?;
-        let norm = |s: &str| {
-            s.chars()
-                .filter(|c| c.is_alphanumeric())
-                .collect::<String>()
-                .to_lowercase()
-        };
-        for (other, other_name) in same {
-            if norm(&other_name) == norm(&name) && !seen.contains(&other) {
-                seen.push(other);
             }
         }
     }

@@ -315,11 +315,13 @@ fn location_common(r: &mut RowReader, id: &str) -> LocationRecord {
     let postcode = r
         .text("postcode")
         .map(|p| normalise_postcode(&p).unwrap_or_else(|| p.to_uppercase()));
+    let care_home = r.flag("care_home");
     LocationRecord {
+        care_home_basis: care_home.map(|_| CareHomeBasis::Flag),
         location_id: id.to_string(),
         provider_id: r.text("provider_id"),
         name: r.text("location_name"),
-        care_home: r.flag("care_home"),
+        care_home,
         location_type: r.text("location_type"),
         primary_inspection_category: r.text("primary_inspection_category"),
         inspection_directorate: r.text("inspection_directorate"),

@@ -480,7 +480,9 @@ pub async fn refresh_current_ratings(tx: &mut Tx, locations: Option<&[String]>) 
                 kq(3),
                 kq(4),
                 o.and_then(|o| o.overall.group.clone()).into(),
+                // Kept only where the file said which framework.
                 o.and_then(|o| o.overall.framework)
+                    .filter(|f| *f != caremarket_core::own_rating::Framework::NotSaid)
                     .map(|f| f.as_str().to_string())
                     .into(),
                 Some(

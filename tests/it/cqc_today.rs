@@ -464,3 +464,43 @@ async fn one_clock_the_datas_own_date_decides_how_old() {
         .clone();
     assert_eq!(age, want, "{quiet}");
 }
+
+#[tokio::test]
+async fn each_fixture_changes_the_figures_it_should_and_no_other() {
+    // The real national file of February 2021, then today's API records and a location
+    // export for other councils: England grows by exactly the fixtures' homes in the market,
+    // and Leeds, which none of them touches, keeps PRODUCT.md's figures.
+    let db = TestDb::new().await;
+    let (ok, out) = cli(&db, &["import", "ratings", &crate::cqc::ratings_path()]);
+    assert!(ok, "{out}");
+    for (file, edition) in [
+        ("api_records_torbay_2025-06.jsonl", EDITION),
+        ("api_records_torridge_2025-06.jsonl", EDITION),
+        ("location_export_rutland_2026-01.csv", "2026-01-31"),
+    ] {
+        import(&db, file, &["--edition", edition]);
+    }
+    let e = expected();
+    let added = |k: &str| -> u64 {
+        ["api_torbay", "torridge", "export_rutland"]
+            .iter()
+            .map(|f| e[f][k].as_u64().unwrap())
+            .sum()
+    };
+    let england = summary(&db, &["--service-type", "care-home"]);
+    assert_eq!(
+        england["locations"],
+        14_840 + added("care_homes"),
+        "{england}"
+    );
+    assert_eq!(england["rated"], 14_839 + added("rated"), "{england}");
+    let leeds = summary(&db, &["--area", "Leeds", "--service-type", "care-home"]);
+    assert_eq!(
+        (
+            leeds["locations"].clone(),
+            leeds["good_or_outstanding_pct"].clone()
+        ),
+        (146.into(), 84.9.into()),
+        "{leeds}"
+    );
+}

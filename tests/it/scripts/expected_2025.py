@@ -55,9 +55,9 @@ def api(path, market_date):
 
 
 def torridge(path, market_date):
-    """One home per chain of registrations (linked by relationships either way) and per pair of
-    care homes of one name at one postcode both registered; counted once, by the registration
-    still registered, rated, most recently registered."""
+    """One home per chain of registrations (linked by relationships either way, whatever the
+    type, so a dual registration too); counted once, by the registration still registered,
+    rated, most recently registered."""
     recs = [json.loads(l) for l in open(path)]
     parent = {}
     def root(x):
@@ -69,17 +69,10 @@ def torridge(path, market_date):
         ra, rb = root(a), root(b)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
-    places = {}
     for r in recs:
         root(r["locationId"])
         for x in r.get("relationships", []):
             join(r["locationId"], x["relatedLocationId"])
-        if r.get("careHome") == "Y" and not r.get("deregistrationDate"):
-            key = (re.sub(r"[^a-z0-9]", "", r["name"].lower()), r["postalCode"].replace(" ", ""))
-            if key in places:
-                join(places[key], r["locationId"])
-            else:
-                places[key] = r["locationId"]
     in_market = [r for r in recs if not (r.get("deregistrationDate") and r["deregistrationDate"] <= market_date)]
     homes = {}
     for r in in_market:
