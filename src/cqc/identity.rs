@@ -20,6 +20,8 @@ pub struct RegRow {
 pub struct HomeIndex {
     pub rows: HashMap<String, RegRow>,
     pub homes: Homes,
+    /// CQC's relationships, as (location, related location).
+    links: Vec<(String, String)>,
 }
 
 impl RegRow {
@@ -66,6 +68,7 @@ pub async fn load(db: &Db) -> Result<HomeIndex> {
             .map(|r| (r.location_id.clone(), r))
             .collect(),
         homes,
+        links,
     })
 }
 
@@ -77,15 +80,28 @@ pub struct Merged {
     pub dual: Vec<String>,
 }
 
-/// Of the locations present, one per home (rule 3 of `caremarket_core::identity`).
+/// Of the locations present, one per home (rule 3 of `caremarket_core::identity`): only
+/// registrations in the market at once that CQC links to each other are merged. Two current
+/// registrations that merely share a predecessor (a home split in two) stay two.
 pub fn one_per_home(
     present: HashSet<String>,
     index: &HomeIndex,
     rated: impl Fn(&str) -> bool,
 ) -> (HashSet<String>, Merged) {
+    let regs: Vec<Registration> = present
+        .iter()
+        .filter_map(|id| index.registration(id))
+        .collect();
+    let links: Vec<(&str, &str)> = index
+        .links
+        .iter()
+        .filter(|(a, b)| present.contains(a) && present.contains(b))
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let live = homes(&regs, &links);
     let mut by_home: HashMap<&str, Vec<&str>> = HashMap::new();
     for id in &present {
-        by_home.entry(index.homes.key(id)).or_default().push(id);
+        by_home.entry(live.key(id)).or_default().push(id);
     }
     let mut keep = HashSet::with_capacity(present.len());
     let mut merged = Merged::default();

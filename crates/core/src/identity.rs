@@ -10,8 +10,11 @@
 //!    national file has 46 such pairs of care homes, and CQC counts each (14,840 care homes).
 //! 2. The home is known by its latest registration (the latest registration date, then the
 //!    highest ID): its key.
-//! 3. A figure counts a home once: of its registrations in the market at the date, the one
-//!    still registered, rated, most recently registered stands for it.
+//! 3. A figure counts a home once: registrations in the market at the same date that CQC
+//!    links to each other (a dual registration, or an old registration still listed beside
+//!    its successor) are counted once, by the one still registered, rated, most recently
+//!    registered. Two current registrations that only share a predecessor (a home split in
+//!    two) are two homes.
 //! 4. A home with two registrations in the market at once is a dual registration, and said so.
 
 use chrono::NaiveDate;
