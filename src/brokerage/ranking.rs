@@ -113,7 +113,9 @@ pub async fn quality_levels(
     let ratings: Vec<(Option<String>,)> = db
         .q()
         .fetch_all(
-            "SELECT overall_rating FROM cqc_locations WHERE provider_id = $1 AND deregistration_date IS NULL",
+            // Each location's own rating (caremarket_core::own_rating); never a deregistered
+            // one, with a date or without.
+            "SELECT overall_rating FROM cqc_locations WHERE provider_id = $1 AND deregistration_date IS NULL AND LOWER(COALESCE(registration_status, '')) <> 'deregistered'",
             args![provider],
         )
         .await?;

@@ -972,6 +972,25 @@ pub fn api_records(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
     })
 }
 
+/// The key question an entry of `keyQuestionRatings` names, or a problem said.
+fn key_question(
+    kq: &serde_json::Value,
+    row: usize,
+    field: &str,
+    problems: &mut Vec<RowProblem>,
+) -> Option<Domain> {
+    let d = jstr(kq, "name").and_then(|n| Domain::parse(&n));
+    if d.is_none() {
+        problems.push(RowProblem::new(
+            row,
+            field,
+            &kq.to_string(),
+            "is not a key question",
+        ));
+    }
+    d
+}
+
 /// What a rating carries beside its value: its framework, SAF score and status, and whether
 /// it was inherited from a predecessor.
 struct Extra {
@@ -1235,13 +1254,8 @@ fn record(
         );
         if let Some(kqs) = o.get("keyQuestionRatings").and_then(|k| k.as_array()) {
             for kq in kqs {
-                let Some(domain) = jstr(kq, "name").and_then(|n| Domain::parse(&n)) else {
-                    problems.push(RowProblem::new(
-                        row,
-                        "keyQuestionRatings.name",
-                        &kq.to_string(),
-                        "is not a key question",
-                    ));
+                let Some(domain) = key_question(kq, row, "keyQuestionRatings.name", problems)
+                else {
                     continue;
                 };
                 let kd = jdate(kq, "reportDate").ok().flatten().or(d);
@@ -1320,13 +1334,9 @@ fn record(
                 .into_iter()
                 .flatten()
             {
-                let Some(domain) = jstr(kq, "name").and_then(|n| Domain::parse(&n)) else {
-                    problems.push(RowProblem::new(
-                        row,
-                        "assessment.keyQuestionRatings.name",
-                        &kq.to_string(),
-                        "is not a key question",
-                    ));
+                let Some(domain) =
+                    key_question(kq, row, "assessment.keyQuestionRatings.name", problems)
+                else {
                     continue;
                 };
                 // CQC writes the score as a string ("72"); a number is taken too.

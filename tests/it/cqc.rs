@@ -50,23 +50,7 @@ pub fn api_path() -> String {
 /// code involved.
 fn expected() -> &'static Value {
     static E: OnceLock<Value> = OnceLock::new();
-    E.get_or_init(|| {
-        let out = Command::new("python3")
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/it/scripts/expected_cqc.py"
-            ))
-            .arg(RATINGS_CSV)
-            .arg(API_JSONL)
-            .output()
-            .expect("python3 runs the independent script");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    })
+    E.get_or_init(|| crate::support::script_json("expected_cqc.py", &[RATINGS_CSV, API_JSONL]))
 }
 
 pub(crate) fn cli(db: &TestDb, args: &[&str]) -> (bool, String) {

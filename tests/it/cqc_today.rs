@@ -8,7 +8,6 @@
 
 use caremarket_core::Role;
 use serde_json::Value;
-use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::cqc::{cli, summary};
@@ -25,23 +24,7 @@ fn fixture(name: &str) -> String {
 
 fn expected() -> &'static Value {
     static E: OnceLock<Value> = OnceLock::new();
-    E.get_or_init(|| {
-        let out = Command::new("python3")
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/it/scripts/expected_2025.py"
-            ))
-            .arg(fixture(""))
-            .arg(EDITION)
-            .output()
-            .expect("python3 runs the independent script");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    })
+    E.get_or_init(|| crate::support::script_json("expected_2025.py", &[&fixture(""), EDITION]))
 }
 
 /// Imports a fixture through the CLI (the kind worked out from the file), with its output.

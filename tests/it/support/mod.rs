@@ -583,3 +583,22 @@ impl ClockExt for ManualClock {
         self.now()
     }
 }
+
+/// Runs one of tests/it/scripts (the independent counts, written with nothing of
+/// caremarket's) and reads the JSON it prints.
+pub fn script_json(script: &str, args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new("python3")
+        .arg(format!(
+            "{}/tests/it/scripts/{script}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .args(args)
+        .output()
+        .expect("python3 runs the independent script");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
