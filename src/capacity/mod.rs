@@ -608,11 +608,10 @@ pub async fn search(state: &AppState, q: &SearchQuery) -> Result<(Vec<Hit>, Opti
         .db
         .q()
         .fetch_all(
-            "SELECT l.location_id, l.name, l.postcode, l.local_authority, l.overall_rating, l.latitude, l.longitude, f.bed_type, f.vacant, f.reserved, f.capacity, f.updated_at, f.updated_by \
+            &format!("SELECT l.location_id, l.name, l.postcode, l.local_authority, l.overall_rating, l.latitude, l.longitude, f.bed_type, f.vacant, f.reserved, f.capacity, f.updated_at, f.updated_by \
              FROM capacity_figures f JOIN cqc_locations l ON l.location_id = f.location_id \
              WHERE ($1 = '' OR f.bed_type = $1) AND ($2 = '' OR l.local_authority = $2) \
-             AND (l.deregistration_date IS NULL OR l.deregistration_date > $3) \
-             AND LOWER(COALESCE(l.registration_status, '')) <> 'deregistered' AND COALESCE(l.dormant, FALSE) = FALSE",
+             AND {} AND COALESCE(l.dormant, FALSE) = FALSE", crate::cqc::summary::registered_at("$3")),
             // Homes able to take people: a deregistered or dormant registration never is,
             // whatever vacancies it last reported.
             args![

@@ -25,6 +25,12 @@ pub type RatingRow = (
 pub const RATING_COLUMNS: &str =
     "location_id, service_group, domain, rating, publication_date, framework, percentage_score";
 
+/// What the rule reads beside the ratings: each location's care home flag and service
+/// types (its kind, for rule 2). Shared by the import-time refresh and the as-at reading.
+pub const CARE_HOME_SQL: &str = "SELECT location_id, care_home FROM cqc_locations";
+pub const SERVICE_TYPES_SQL: &str =
+    "SELECT location_id, value FROM cqc_location_services WHERE kind = 'service_type'";
+
 /// What the rule gives for one location.
 #[derive(Debug, Clone)]
 pub struct Own {
@@ -118,16 +124,7 @@ pub async fn own_ratings_as_at(
             args![d],
         )
         .await?;
-    let care_home: Vec<(String, Option<bool>)> = db
-        .q()
-        .fetch_all("SELECT location_id, care_home FROM cqc_locations", args![])
-        .await?;
-    let types: Vec<(String, String)> = db
-        .q()
-        .fetch_all(
-            "SELECT location_id, value FROM cqc_location_services WHERE kind = 'service_type'",
-            args![],
-        )
-        .await?;
+    let care_home: Vec<(String, Option<bool>)> = db.q().fetch_all(CARE_HOME_SQL, args![]).await?;
+    let types: Vec<(String, String)> = db.q().fetch_all(SERVICE_TYPES_SQL, args![]).await?;
     Ok(apply(&rows, &kinds(care_home, &types), as_at))
 }

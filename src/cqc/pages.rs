@@ -61,8 +61,11 @@ fn fmt_date(d: &Option<NaiveDate>) -> String {
 /// "How old" is measured from the data's own date (the latest edition loaded), as on the
 /// dashboard and in the risk tool: one clock everywhere. With no data, today.
 async fn as_of(state: &AppState) -> Result<NaiveDate> {
-    Ok(super::summary::data_date(&state.db)
-        .await?
+    // From the market picture, built once per data version: the same editions the dashboard
+    // reads, without scanning every location's editions on each page.
+    let all = crate::market::all_facts(state, None).await?;
+    Ok(all
+        .data_date()
         .unwrap_or_else(|| state.clock.now().date_naive()))
 }
 
@@ -180,14 +183,26 @@ async fn location_page(
             ids.push(r.location_id.clone());
         }
     }
-    let dual = registrations
+    // Dual registration as the figures count it (cqc::identity::one_per_home): this
+    // registration and one CQC links to it directly, both still registered. Two current
+    // registrations that only share a predecessor are two homes.
+    let live: std::collections::HashSet<&str> = registrations
         .iter()
         .filter(|r| {
             r.deregistration_date.is_none()
                 && r.registration_status.as_deref() != Some("Deregistered")
         })
-        .count()
-        > 1;
+        .map(|r| r.location_id.as_str())
+        .collect();
+    let dual = live.contains(id.as_str())
+        && rels.iter().any(|r| {
+            let other = if r.location_id == id {
+                &r.related_location_id
+            } else {
+                &r.location_id
+            };
+            live.contains(other.as_str())
+        });
     let ratings = queries::ratings_of(&state.db, &ids).await?;
     // The current ratings are the location's own (caremarket_core::own_rating, kept on its
     // row at import): the key questions from the same group, with their SAF scores.
@@ -225,12 +240,15 @@ async fn location_page(
                 .unwrap_or_default(),
         ));
     }
-    let rule = match l.own_rating_basis.as_deref() {
-        Some("service_group") => format!(
-            "The rating of its service group ({group}): the Overall value is not a rating, or is older"
-        ),
-        Some("location_wide") => "The location-wide (Overall) rating".to_string(),
-        _ => "No rating published: not rated".to_string(),
+    use caremarket_core::own_rating::Decided;
+    let decided = l
+        .own_rating_basis
+        .as_deref()
+        .and_then(Decided::parse)
+        .unwrap_or(Decided::NotRated);
+    let rule = match decided {
+        Decided::ServiceGroup => format!("{} ({group})", decided.label()),
+        _ => decided.label().to_string(),
     };
     let framework = l.own_rating_framework.as_deref().map(|f| {
         caremarket_core::own_rating::Framework::parse(f)

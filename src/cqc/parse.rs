@@ -972,6 +972,11 @@ pub fn api_records(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
     })
 }
 
+/// The entries of an array field of an API record (none when absent or not an array).
+fn items<'a>(v: &'a serde_json::Value, key: &str) -> impl Iterator<Item = &'a serde_json::Value> {
+    v.get(key).and_then(|a| a.as_array()).into_iter().flatten()
+}
+
 /// The key question an entry of `keyQuestionRatings` names, or a problem said.
 fn key_question(
     kq: &serde_json::Value,
@@ -1252,34 +1257,26 @@ fn record(
             inspection(),
             problems,
         );
-        if let Some(kqs) = o.get("keyQuestionRatings").and_then(|k| k.as_array()) {
-            for kq in kqs {
-                let Some(domain) = key_question(kq, row, "keyQuestionRatings.name", problems)
-                else {
-                    continue;
-                };
-                let kd = jdate(kq, "reportDate").ok().flatten().or(d);
-                push(
-                    "Overall",
-                    domain,
-                    jstr(kq, "rating"),
-                    kd,
-                    inspection(),
-                    problems,
-                );
-            }
+        for kq in items(o, "keyQuestionRatings") {
+            let Some(domain) = key_question(kq, row, "keyQuestionRatings.name", problems) else {
+                continue;
+            };
+            let kd = jdate(kq, "reportDate").ok().flatten().or(d);
+            push(
+                "Overall",
+                domain,
+                jstr(kq, "rating"),
+                kd,
+                inspection(),
+                problems,
+            );
         }
     }
     // The Single Assessment Framework (from 2024): `assessment[]`, each with the date its
     // plan was published and `ratings.overall` (an object or a list) and `ratings.asgRatings[]`
     // (one per service group: "Care homes", "Homecare"...), each with its rating, status
     // ("Current"), assessment date and key questions with their percentage scores.
-    for a in v
-        .get("assessment")
-        .and_then(|a| a.as_array())
-        .into_iter()
-        .flatten()
-    {
+    for a in items(v, "assessment") {
         let published = match jdate(a, "assessmentPlanPublishedDateTime") {
             Ok(d) => d,
             Err(e) => {
@@ -1328,12 +1325,7 @@ fn record(
                 saf(None),
                 problems,
             );
-            for kq in o
-                .get("keyQuestionRatings")
-                .and_then(|k| k.as_array())
-                .into_iter()
-                .flatten()
-            {
+            for kq in items(&o, "keyQuestionRatings") {
                 let Some(domain) =
                     key_question(kq, row, "assessment.keyQuestionRatings.name", problems)
                 else {

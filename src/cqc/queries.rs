@@ -191,10 +191,7 @@ pub fn search_where(f: &LocationSearch, as_of: NaiveDate) -> (String, Vec<Arg>) 
           OR (l.deregistration_date IS NULL AND l.location_id IN (SELECT location_id FROM cqc_location_editions WHERE kind = 'sync')))".into(),
     );
     // Never a location deregistered by the data's own date, whichever file listed it.
-    add!(
-        "(l.deregistration_date IS NULL OR l.deregistration_date > ?) AND NOT (l.deregistration_date IS NULL AND LOWER(COALESCE(l.registration_status, '')) = 'deregistered')",
-        as_of
-    );
+    add!(super::summary::registered_at("?"), as_of);
     (format!("WHERE {}", conds.join(" AND ")), a)
 }
 
@@ -388,6 +385,13 @@ pub async fn rule_counts(
         ..Default::default()
     };
     let (w, a) = search_where(&f, as_of);
+    // Counts by one column's stored key, a location with none counted under `default`.
+    let by = |rows: &[(Option<String>, i64)], key: &str, default: &str| -> i64 {
+        rows.iter()
+            .filter(|r| r.0.as_deref().unwrap_or(default) == key)
+            .map(|r| r.1)
+            .sum()
+    };
     let rows: Vec<(Option<String>, i64)> = db
         .q()
         .fetch_all(
@@ -397,14 +401,7 @@ pub async fn rule_counts(
         .await?;
     let decided = Decided::ALL
         .iter()
-        .map(|d| {
-            let n = rows
-                .iter()
-                .filter(|r| r.0.as_deref().unwrap_or("not_rated") == d.as_str())
-                .map(|r| r.1)
-                .sum();
-            (d.label(), n)
-        })
+        .map(|d| (d.label(), by(&rows, d.as_str(), "not_rated")))
         .collect();
     let rows: Vec<(Option<String>, i64)> = db
         .q()
@@ -419,14 +416,7 @@ pub async fn rule_counts(
         CareHomeBasis::InspectionCategory,
     ]
     .iter()
-    .map(|b| {
-        let n = rows
-            .iter()
-            .filter(|r| r.0.as_deref().unwrap_or("flag") == b.as_str())
-            .map(|r| r.1)
-            .sum();
-        (b.label(), n)
-    })
+    .map(|b| (b.label(), by(&rows, b.as_str(), "flag")))
     .collect();
     Ok((decided, bases))
 }

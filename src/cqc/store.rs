@@ -356,7 +356,7 @@ pub async fn apply(tx: &mut Tx, batch: &Batch, kind: Kind, edition: NaiveDate) -
                 kind.as_str(),
                 edition,
                 edition,
-                (r.framework != caremarket_core::own_rating::Framework::NotSaid).then(|| r.framework.as_str()),
+                r.framework.stored(),
                 r.percentage_score,
                 r.status.clone(),
             ]
@@ -437,10 +437,8 @@ pub async fn refresh_current_ratings(tx: &mut Tx, locations: Option<&[String]>) 
             rows = tx
                 .fetch_all(&format!("SELECT {cols} FROM cqc_ratings"), args![])
                 .await?;
-            care_home = tx
-                .fetch_all("SELECT location_id, care_home FROM cqc_locations", args![])
-                .await?;
-            types = tx.fetch_all("SELECT location_id, value FROM cqc_location_services WHERE kind = 'service_type'", args![]).await?;
+            care_home = tx.fetch_all(super::own::CARE_HOME_SQL, args![]).await?;
+            types = tx.fetch_all(super::own::SERVICE_TYPES_SQL, args![]).await?;
         }
         Some(ids) => {
             for chunk in ids.chunks(500) {
@@ -454,8 +452,26 @@ pub async fn refresh_current_ratings(tx: &mut Tx, locations: Option<&[String]>) 
                     )
                     .await?,
                 );
-                care_home.extend(tx.fetch_all::<(String, Option<bool>)>(&format!("SELECT location_id, care_home FROM cqc_locations WHERE location_id IN ({list})"), a()).await?);
-                types.extend(tx.fetch_all::<(String, String)>(&format!("SELECT location_id, value FROM cqc_location_services WHERE kind = 'service_type' AND location_id IN ({list})"), a()).await?);
+                care_home.extend(
+                    tx.fetch_all::<(String, Option<bool>)>(
+                        &format!(
+                            "{} WHERE location_id IN ({list})",
+                            super::own::CARE_HOME_SQL
+                        ),
+                        a(),
+                    )
+                    .await?,
+                );
+                types.extend(
+                    tx.fetch_all::<(String, String)>(
+                        &format!(
+                            "{} AND location_id IN ({list})",
+                            super::own::SERVICE_TYPES_SQL
+                        ),
+                        a(),
+                    )
+                    .await?,
+                );
             }
         }
     }
@@ -482,8 +498,7 @@ pub async fn refresh_current_ratings(tx: &mut Tx, locations: Option<&[String]>) 
                 o.and_then(|o| o.overall.group.clone()).into(),
                 // Kept only where the file said which framework.
                 o.and_then(|o| o.overall.framework)
-                    .filter(|f| *f != caremarket_core::own_rating::Framework::NotSaid)
-                    .map(|f| f.as_str().to_string())
+                    .and_then(|f| f.stored())
                     .into(),
                 Some(
                     o.map_or(caremarket_core::own_rating::Decided::NotRated, |o| {

@@ -98,16 +98,6 @@ struct LocRow {
     beds: Option<i64>,
 }
 
-/// The data's own date: the latest edition of any CQC file loaded. Ages of ratings are
-/// measured from it everywhere (dashboard watch list, data quality page, risk tool).
-pub async fn data_date(db: &Db) -> Result<Option<NaiveDate>> {
-    Ok(db
-        .q()
-        .scalar_optional("SELECT MAX(edition) FROM cqc_location_editions", args![])
-        .await?
-        .flatten())
-}
-
 /// The editions that define "the market" as at a date: for each kind of file, the latest
 /// edition on or before it. Before every loaded edition, the earliest, with a note.
 pub async fn editions_as_at(
@@ -193,6 +183,17 @@ pub async fn overall_ratings_dated_as_at(
         .collect())
 }
 
+/// SQL: location `l` is still registered at the date bound as parameter `param` (`$2`,
+/// or `?` for a query builder that numbers them): no deregistration date on or before it,
+/// and not called deregistered by CQC without a date. Written once for every figure and
+/// list (the market, search and data quality lists, the bed search).
+pub fn registered_at(param: &str) -> String {
+    format!(
+        "(l.deregistration_date IS NULL OR l.deregistration_date > {param}) \
+         AND NOT (l.deregistration_date IS NULL AND LOWER(COALESCE(l.registration_status, '')) = 'deregistered')"
+    )
+}
+
 /// The IDs of the locations in the market as at the date (see [`editions_as_at`]).
 ///
 /// A file (ratings, directory, API records) is a snapshot: its latest edition lists the
@@ -212,8 +213,7 @@ pub async fn locations_as_at(
     let Some(market_date) = as_at.or(editions.iter().map(|e| e.edition).max()) else {
         return Ok(HashSet::new());
     };
-    let registered = "(l.deregistration_date IS NULL OR l.deregistration_date > $2) \
-         AND NOT (l.deregistration_date IS NULL AND LOWER(COALESCE(l.registration_status, '')) = 'deregistered')";
+    let registered = registered_at("$2");
     let mut set = HashSet::new();
     for e in editions {
         let rows: Vec<(String,)> = if e.kind == "sync" {

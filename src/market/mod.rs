@@ -94,6 +94,14 @@ pub struct MarketCache {
     builds: u64,
 }
 
+impl AllFacts {
+    /// The data's own date: the latest edition the picture rests on. Ages of ratings are
+    /// measured from it everywhere (watch list, data quality page, risk tool).
+    pub fn data_date(&self) -> Option<NaiveDate> {
+        self.editions.iter().map(|e| e.edition).max()
+    }
+}
+
 impl MarketCache {
     pub fn builds(&self) -> u64 {
         self.builds
@@ -664,7 +672,7 @@ fn watch_list(
 ) -> Vec<WatchCell> {
     let data_date = scope
         .as_at
-        .or_else(|| all.editions.iter().map(|e| e.edition).max())
+        .or_else(|| all.data_date())
         .unwrap_or(NaiveDate::MIN);
     let ids = |f: &dyn Fn(&Fact) -> bool| -> Vec<String> {
         facts
@@ -896,9 +904,7 @@ async fn build_dashboard(
     let editions = all.editions.clone();
     let mut notes = all.notes.clone();
     notes.extend(crate::cqc::summary::rule_notes(
-        scope
-            .as_at
-            .or_else(|| all.editions.iter().map(|e| e.edition).max()),
+        scope.as_at.or_else(|| all.data_date()),
     ));
     let (care_homes, care_home_members) = care_home_summary(&facts);
     let all_locations = summarise(facts.iter().map(|f| LocationFacts {

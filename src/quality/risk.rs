@@ -67,12 +67,7 @@ pub async fn ranked(state: &AppState, today: NaiveDate) -> Result<(Vec<Ranked>, 
     // A rating's age is measured from the data's own date, as on the dashboard's watch list
     // and the data quality page; the council's own records (visits, concerns, actions) from
     // today.
-    let data_date = all
-        .editions
-        .iter()
-        .map(|e| e.edition)
-        .max()
-        .unwrap_or(today);
+    let data_date = all.data_date().unwrap_or(today);
     let facts: HashMap<&str, &crate::market::Fact> = all
         .facts
         .iter()

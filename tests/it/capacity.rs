@@ -417,17 +417,22 @@ async fn brokers_find_beds_nearest_first() {
     }
     assert_eq!(hits[0]["name"], "Manor House", "in PL6 itself");
     // Filters: at least Good leaves out Ashfield (Inadequate) and The Firs (RI).
-    let r = broker
-        .get("/api/v1/capacity/search?bed_type=residential&district=PL6&min_rating=good")
-        .await
-        .json();
-    let names: Vec<&str> = r["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["Manor House", "Michaelstowe", "Lake View"]);
+    let good_names = || async {
+        let r = broker
+            .get("/api/v1/capacity/search?bed_type=residential&district=PL6&min_rating=good")
+            .await
+            .json();
+        r["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["name"].as_str().unwrap().to_string())
+            .collect::<Vec<String>>()
+    };
+    assert_eq!(
+        good_names().await,
+        ["Manor House", "Michaelstowe", "Lake View"]
+    );
     // Only homes able to take people: not a dormant registration, nor a deregistered one,
     // whatever vacancies they last gave.
     for (sql, why) in [
@@ -441,17 +446,7 @@ async fn brokers_find_beds_nearest_first() {
         ),
     ] {
         app.db().q().execute(sql, vec![]).await.unwrap();
-        let r = broker
-            .get("/api/v1/capacity/search?bed_type=residential&district=PL6&min_rating=good")
-            .await
-            .json();
-        let names: Vec<&str> = r["hits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| h["name"].as_str().unwrap())
-            .collect();
-        assert_eq!(names, ["Manor House", "Michaelstowe"], "{why}");
+        assert_eq!(good_names().await, ["Manor House", "Michaelstowe"], "{why}");
     }
     app.db()
         .q()

@@ -18,7 +18,7 @@
 //! 4. A home with two registrations in the market at once is a dual registration, and said so.
 
 use chrono::NaiveDate;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// What the rule needs to know of one registration (one location ID).
 #[derive(Debug, Clone, PartialEq)]
@@ -28,29 +28,16 @@ pub struct Registration<'a> {
     pub deregistered: Option<NaiveDate>,
 }
 
-/// The homes: which key each location ID belongs to, and each home's registrations, earliest
-/// first.
+/// The homes: which key each location ID belongs to.
 #[derive(Debug, Clone, Default)]
 pub struct Homes {
     key_of: HashMap<String, String>,
-    members: BTreeMap<String, Vec<String>>,
 }
 
 impl Homes {
     /// The home a location ID belongs to (itself when it has no other registration).
     pub fn key<'a>(&'a self, id: &'a str) -> &'a str {
         self.key_of.get(id).map_or(id, String::as_str)
-    }
-    /// Every registration of the home this ID belongs to, earliest first.
-    pub fn registrations(&self, id: &str) -> Vec<String> {
-        self.members
-            .get(self.key(id))
-            .cloned()
-            .unwrap_or_else(|| vec![id.to_string()])
-    }
-    /// Homes with more than one registration.
-    pub fn with_several(&self) -> usize {
-        self.members.values().filter(|m| m.len() > 1).count()
     }
 }
 
@@ -113,8 +100,6 @@ pub fn homes(regs: &[Registration<'_>], links: &[(&str, &str)]) -> Homes {
         for m in &members {
             out.key_of.insert(m.to_string(), key.clone());
         }
-        out.members
-            .insert(key, members.iter().map(|m| m.to_string()).collect());
     }
     out
 }
@@ -149,7 +134,6 @@ mod tests {
         id: &'a str,
         registered: Option<NaiveDate>,
         deregistered: Option<NaiveDate>,
-        _name: &'a str,
     ) -> Registration<'a> {
         Registration {
             id,
@@ -161,30 +145,27 @@ mod tests {
     #[test]
     fn a_three_link_chain_is_one_home_known_by_its_latest_registration() {
         let regs = [
-            reg("1-A", d(2012, 4, 1), d(2018, 5, 31), "Harbour Lodge"),
-            reg("1-B", d(2018, 6, 1), d(2022, 3, 31), "Harbour Lodge"),
-            reg("1-C", d(2022, 4, 1), None, "Harbour Lodge Care Home"),
+            reg("1-A", d(2012, 4, 1), d(2018, 5, 31)),
+            reg("1-B", d(2018, 6, 1), d(2022, 3, 31)),
+            reg("1-C", d(2022, 4, 1), None),
         ];
         // Links as CQC gives them: each side names the other.
         let h = homes(&regs, &[("1-A", "1-B"), ("1-B", "1-A"), ("1-C", "1-B")]);
         assert_eq!(h.key("1-A"), "1-C");
         assert_eq!(h.key("1-B"), "1-C");
         assert_eq!(h.key("1-C"), "1-C");
-        assert_eq!(h.registrations("1-A"), ["1-A", "1-B", "1-C"]);
-        assert_eq!(h.with_several(), 1);
         // A home with no other registration is its own.
         assert_eq!(h.key("1-Z"), "1-Z");
-        assert_eq!(h.registrations("1-Z"), ["1-Z"]);
     }
 
     #[test]
     fn dual_registration_and_who_stands_for_the_home() {
         let regs = [
-            reg("1-D1", d(2015, 1, 1), None, "Meadow View"),
-            reg("1-D2", d(2019, 1, 1), None, "Meadow View"),
-            reg("1-E", d(2019, 1, 1), None, "Meadow View"),
+            reg("1-D1", d(2015, 1, 1), None),
+            reg("1-D2", d(2019, 1, 1), None),
+            reg("1-E", d(2019, 1, 1), None),
         ];
-        // Linked by CQC: one home. Same name and postcode but not linked: not joined.
+        // Linked by CQC: one home. Not linked (whatever its name and postcode): its own.
         let h = homes(&regs, &[("1-D2", "1-D1")]);
         assert_eq!(h.key("1-D1"), "1-D2");
         assert_eq!(h.key("1-E"), "1-E");
@@ -193,7 +174,7 @@ mod tests {
         assert_eq!(stands_for(&cands, |id| id == "1-D1").unwrap().id, "1-D1");
         assert_eq!(stands_for(&cands, |_| true).unwrap().id, "1-D2");
         // A deregistered one never stands while another is registered.
-        let closed = reg("1-F", d(2020, 1, 1), d(2021, 1, 1), "Meadow View");
+        let closed = reg("1-F", d(2020, 1, 1), d(2021, 1, 1));
         let cands = vec![&regs[0], &closed];
         assert_eq!(stands_for(&cands, |id| id == "1-F").unwrap().id, "1-D1");
     }

@@ -47,6 +47,10 @@ impl Framework {
             Framework::Saf => "saf",
         }
     }
+    /// The stored form: none where the file did not say.
+    pub fn stored(self) -> Option<&'static str> {
+        (self != Framework::NotSaid).then(|| self.as_str())
+    }
     pub fn parse(s: &str) -> Framework {
         match s {
             "inspection" => Framework::Inspection,
@@ -145,6 +149,9 @@ impl Decided {
             Decided::ServiceGroup => "service_group",
             Decided::NotRated => "not_rated",
         }
+    }
+    pub fn parse(s: &str) -> Option<Decided> {
+        Decided::ALL.into_iter().find(|d| d.as_str() == s)
     }
     pub fn label(self) -> &'static str {
         match self {
