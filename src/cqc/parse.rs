@@ -7,6 +7,7 @@ use caremarket_core::cqc::{
     normalise_header, normalise_postcode, normalise_region, parse_date, parse_date_in, parse_flag,
 };
 use caremarket_core::own_rating::{Framework, stands};
+use caremarket_core::words::count;
 use chrono::NaiveDate;
 use std::collections::HashMap;
 
@@ -611,12 +612,18 @@ fn ratings_in(name: &str, grids: &[Grid], opts: &ParseOptions) -> Result<Parsed,
     parsed.batch.providers = providers.into_values().collect();
     if undated > 0 {
         parsed.batch.warnings.push(format!(
-            "{undated} rows give a value that is not a rating (such as \"Not Rated\") with no publication date: nothing was published, so no rating is kept for them; their locations are kept"
+            "{} a value that is not a rating (such as \"Not Rated\") with no publication date: nothing was published, so no rating is kept for them; their locations are kept",
+            count(undated, "row gives", "rows give")
         ));
     }
     if repeats > 0 {
         parsed.batch.warnings.push(format!(
-            "{repeats} repeated location × service group × key question rows: the latest publication date was kept"
+            "{}: the latest publication date was kept",
+            count(
+                repeats,
+                "repeated location × service group × key question row",
+                "repeated location × service group × key question rows"
+            )
         ));
     }
     parsed.batch.warnings.extend(same_date_disagreements);
@@ -803,7 +810,8 @@ fn directory_in(name: &str, grids: &[Grid], opts: &ParseOptions) -> Result<Parse
     }
     if undated_ratings > 0 {
         parsed.batch.warnings.push(format!(
-            "{undated_ratings} locations have a rating but no publication date: a rating is kept only with its date, so these were not kept as ratings"
+            "{} a rating but no publication date: a rating is kept only with its date, so these were not kept as ratings",
+            count(undated_ratings, "location has", "locations have")
         ));
     }
     // The flag columns are read (as service types and bands): not "unknown".
@@ -936,12 +944,14 @@ pub fn api_records(name: &str, bytes: &[u8]) -> Result<Parsed, FileError> {
     }
     if deregistered > 0 {
         batch.warnings.push(format!(
-            "{deregistered} records are of deregistered locations: their history is kept, and they are not part of the market on or after the date they were deregistered"
+            "{} of deregistered locations: their history is kept, and they are not part of the market on or after the date they were deregistered",
+            count(deregistered, "record is", "records are")
         ));
     }
     if legacy_outcomes > 0 {
         batch.warnings.push(format!(
-            "{legacy_outcomes} historic entries from before CQC ratings began (outcomes such as \"No action\") were left out: they are not ratings"
+            "{} from before CQC ratings began (outcomes such as \"No action\") left out: they are not ratings",
+            count(legacy_outcomes, "historic entry", "historic entries")
         ));
     }
     batch.providers = providers.into_values().collect();

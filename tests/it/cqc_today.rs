@@ -64,7 +64,7 @@ async fn api_records_with_deregistered_and_saf_only_homes() {
     );
     assert!(out.contains("is a CQC API location records file"), "{out}");
     assert!(
-        out.contains("1 records are of deregistered locations"),
+        out.contains("1 record is of deregistered locations"),
         "{out}"
     );
     let e = expected();
@@ -486,4 +486,66 @@ async fn each_fixture_changes_the_figures_it_should_and_no_other() {
         (146.into(), 84.9.into()),
         "{leeds}"
     );
+}
+
+/// Brokerage's quality ranking reads each provider's worst current rating: a location CQC
+/// calls deregistered never counts, whether the record gives a deregistration date or only
+/// the status. Worked by hand: provider 1-8000000002 keeps Old Mill (Inadequate, closed
+/// 31 March 2025) from the fixture, gains Mill Lane (Good, registered) and Mill House
+/// (Requires improvement, "Deregistered" with no date): its CQC level is Good's (1), where
+/// reading every location would give Inadequate's (3).
+#[tokio::test]
+async fn brokerage_quality_never_reads_a_deregistered_location() {
+    let app = TestApp::new().await;
+    let mut file = std::fs::read_to_string(fixture("api_records_torbay_2025-06.jsonl")).unwrap();
+    let old_mill = file
+        .lines()
+        .find(|l| l.contains("\"1-9000000002\""))
+        .unwrap()
+        .to_string();
+    let with = |id: &str, name: &str, rating: &str, status: Option<&str>| {
+        let mut r: Value = serde_json::from_str(&old_mill).unwrap();
+        r["locationId"] = id.into();
+        r["name"] = name.into();
+        r["currentRatings"]["overall"]["rating"] = rating.into();
+        let o = r.as_object_mut().unwrap();
+        o.remove("deregistrationDate");
+        match status {
+            Some(s) => o.insert("registrationStatus".into(), s.into()),
+            None => o.insert("registrationStatus".into(), "Registered".into()),
+        };
+        r.to_string()
+    };
+    file.push_str(&with("1-9000000101", "Mill Lane", "Good", None));
+    file.push('\n');
+    file.push_str(&with(
+        "1-9000000102",
+        "Mill House",
+        "Requires improvement",
+        Some("Deregistered"),
+    ));
+    file.push('\n');
+    caremarket::cqc::import_file(
+        &app.state,
+        &caremarket::audit::Actor::cli("test"),
+        caremarket::cqc::Kind::ApiRecords,
+        "api.jsonl",
+        file.as_bytes(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let to = chrono::NaiveDate::from_ymd_opt(2025, 6, 30).unwrap();
+    let (_, cqc) = caremarket::brokerage::ranking::quality_levels(&app.state, "1-8000000002", to)
+        .await
+        .unwrap();
+    assert_eq!(cqc, Some(1));
+    // Both closed locations keep their pages.
+    let (c, _) = app.signed_in(Role::Viewer).await;
+    for id in ["1-9000000002", "1-9000000102"] {
+        assert_eq!(
+            c.get(&format!("/locations/{id}")).await.status,
+            axum::http::StatusCode::OK
+        );
+    }
 }

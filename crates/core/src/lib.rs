@@ -22,5 +22,6 @@ pub mod sufficiency;
 pub mod themes;
 pub mod throttle;
 pub mod totp;
+pub mod words;
 
 pub use role::Role;

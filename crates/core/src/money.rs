@@ -92,15 +92,9 @@ pub fn parse_pounds(s: &str) -> Result<i64, String> {
 pub fn pounds(pence: i64) -> String {
     let sign = if pence < 0 { "-" } else { "" };
     let p = pence.unsigned_abs();
-    let whole = (p / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}£{grouped}.{:02}", p % 100)
+    // Whole pounds of any i64 fit an i64 (|i64::MIN| / 100 does).
+    let whole = crate::words::thousands((p / 100) as i64);
+    format!("{sign}£{whole}.{:02}", p % 100)
 }
 
 #[cfg(test)]
