@@ -249,7 +249,10 @@ pub fn rule_notes(market_date: Option<NaiveDate>) -> Vec<String> {
             "In the market: the locations listed by the latest edition of each file loaded (or synced from CQC's API), never one deregistered on or before {date}, whatever file listed it; a home registered under several location IDs is counted once."
         ),
         "A location's rating: the latest published of its location-wide (Overall) rating and its own service group's rating (Care Homes for a care home), under either CQC framework; values that are not ratings (Not Rated, Inspected but not rated) never replace one.".into(),
-        format!("Ages of ratings are measured from {date}, the data's own date."),
+        match market_date {
+            Some(_) => format!("Ages of ratings are measured from {date}, the data's own date."),
+            None => "Ages of ratings are measured from the data's own date (no CQC data is loaded yet).".into(),
+        },
     ]
 }
 
