@@ -216,10 +216,20 @@ def postcode(rng: random.Random, area: str) -> str:
 
 
 def main() -> int:
+    usage = "usage: gen_directory.py OUT.csv [ROWS] [SEED]"
     if len(sys.argv) < 2:
-        print("usage: gen_directory.py OUT.csv [ROWS] [SEED]", file=sys.stderr)
+        print(usage, file=sys.stderr)
         return 2
     out = sys.argv[1]
+    # An output path that looks like an option is a mistake (`--help` once left a 41 MB file
+    # named "--help" at the project root): say how to call it and write nothing.
+    if out.startswith("-"):
+        if out in ("-h", "--help"):
+            print(__doc__)
+            print(usage)
+            return 0
+        print(f"{usage}\n{out!r} looks like an option, not a file to write; nothing was written", file=sys.stderr)
+        return 2
     rows = int(sys.argv[2]) if len(sys.argv) > 2 else 60_000
     seed = int(sys.argv[3]) if len(sys.argv) > 3 else 20210201
     rng = random.Random(seed)

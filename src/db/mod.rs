@@ -19,7 +19,7 @@ use sqlx::{AssertSqlSafe, FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transac
 use std::str::FromStr;
 use std::time::Duration;
 
-pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, migrate};
+pub use migrate::{MIGRATIONS, migrate};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -284,6 +284,7 @@ impl Db {
                     Box::pin(async move {
                         let mut h = conn.lock_handle().await?;
                         // SAFETY: the handle is held for the call.
+                        #[allow(unsafe_code)]
                         let open = unsafe { sqlite_bulk::in_transaction(h.as_raw_handle()) };
                         if open {
                             tracing::warn!(

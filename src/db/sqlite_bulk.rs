@@ -3,6 +3,9 @@
 //! driver costs about a microsecond per bound value (the national ratings file has two
 //! million); this costs what SQLite itself costs.
 
+// The one place caremarket calls C: SQLite's own API, each call's safety said beside it.
+#![allow(unsafe_code)]
+
 use libsqlite3_sys as ffi;
 use std::ffi::{CStr, CString, c_int};
 use std::ptr::{NonNull, null_mut};

@@ -360,3 +360,50 @@ async fn population_and_the_sufficiency_report_from_the_command_line() {
     assert!(html.contains("<style>"), "CSS inline for a file");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The benchmark's file generator refuses an output path that looks like an option and
+/// writes nothing (a mistyped `--help` once left a 41 MB file of that name in the tree).
+#[test]
+fn the_benchmark_generator_refuses_an_option_as_its_output() {
+    let dir = std::env::temp_dir().join(format!("gen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let gen_ = format!(
+        "{}/scripts/bench/gen_directory.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    for (arg, ok) in [
+        ("--help", true),
+        ("-h", true),
+        ("--rows", false),
+        ("-", false),
+    ] {
+        let o = Command::new("python3")
+            .arg(&gen_)
+            .arg(arg)
+            .arg("10")
+            .current_dir(&dir)
+            .output()
+            .expect("python3");
+        assert_eq!(o.status.success(), ok, "{arg}: {}", text(&o));
+        assert!(
+            text(&o).contains("usage: gen_directory.py OUT.csv"),
+            "{arg}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "nothing written"
+    );
+    // And a real path is written.
+    let o = Command::new("python3")
+        .arg(&gen_)
+        .args(["out.csv", "10"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let csv = std::fs::read_to_string(dir.join("out.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 11, "a header and ten rows");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -29,6 +29,7 @@ mod dbcopy;
 mod hardening;
 mod market;
 mod market_cache;
+mod migrations;
 mod quality;
 mod races;
 mod recovery;
