@@ -22,6 +22,7 @@ pub mod import;
 pub mod mail;
 pub mod market;
 pub mod quality;
+pub mod site;
 pub mod sufficiency;
 pub mod web;
 

@@ -26,10 +26,15 @@ pub fn routes() -> Vec<RouteDef> {
     use Access::*;
     use pages::*;
     vec![
-        route(Method::GET, "/", SignedIn, home),
-        route(Method::GET, "/accessibility", Public, accessibility),
-        route(Method::GET, "/healthz", Public, healthz),
-        route(Method::GET, "/readyz", Public, readyz),
+        route(Method::GET, "/api/v1/me", SignedIn, me),
+        route(Method::GET, "/api/v1/tokens", SignedIn, list_tokens),
+        route(Method::POST, "/api/v1/tokens", SignedIn, create_token),
+        route(
+            Method::DELETE,
+            "/api/v1/tokens/{id}",
+            SignedIn,
+            revoke_token,
+        ),
         route(Method::GET, "/sign-in", Public, sign_in_form),
         route(Method::POST, "/sign-in", Public, sign_in_submit),
         route(
@@ -869,3 +874,11 @@ pub async fn unused_recovery_codes(state: &AppState, user_id: i64) -> Result<i64
         )
         .await?)
 }
+
+/// This capability's part of the OpenAPI document (src/api puts the parts together).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(pages::me, pages::list_tokens, pages::create_token, pages::revoke_token),
+    tags((name = "accounts", description = "The signed-in user and their API tokens"))
+)]
+pub struct ApiDoc;

@@ -10,25 +10,9 @@ use super::{SignIn, session, tokens};
 use crate::audit::Actor;
 use crate::web::forms::FormErrors;
 use crate::web::layout::render_status;
+use crate::web::redirect_with_flash;
 use crate::web::{PageCtx, RequestCtx, render};
 use crate::{AppError, AppState, Result};
-
-/// Redirect with a one-time success message shown on the next page.
-pub fn redirect_with_flash(state: &AppState, to: &str, message: &str) -> Response {
-    let mut r = Redirect::to(to).into_response();
-    let v = serde_urlencoded::to_string([("m", message)]).unwrap_or_default();
-    let v = v.trim_start_matches("m=");
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        crate::web::pipeline::set_cookie(
-            crate::web::pipeline::FLASH_COOKIE,
-            v,
-            Some(60),
-            state.config.secure_cookies,
-        ),
-    );
-    r
-}
 
 /// Only local paths are followed after sign-in, so a link cannot send users elsewhere.
 /// Browsers drop tabs and line breaks from a Location header and treat "\\" as "/", so
@@ -49,60 +33,6 @@ pub fn safe_next(next: Option<&str>) -> &str {
             n
         }
         _ => "/",
-    }
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    page: PageCtx,
-    role: String,
-    is_admin: bool,
-    /// (name, link to its market dashboard)
-    area_names: Vec<(String, String)>,
-}
-
-pub async fn home(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
-    let u = ctx.user()?;
-    let areas = crate::admin::areas::list(&state).await?;
-    render(&HomePage {
-        page: PageCtx::new(&state, &ctx, ""),
-        role: u.role.label().to_string(),
-        is_admin: u.role == caremarket_core::Role::Admin,
-        area_names: areas
-            .into_iter()
-            .map(|a| {
-                let q =
-                    serde_urlencoded::to_string([("area", a.name.as_str())]).unwrap_or_default();
-                (a.name, format!("/market?{q}"))
-            })
-            .collect(),
-    })
-}
-
-#[derive(Template)]
-#[template(path = "accessibility.html")]
-struct AccessibilityPage {
-    page: PageCtx,
-}
-
-pub async fn accessibility(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
-    render(&AccessibilityPage {
-        page: PageCtx::new(&state, &ctx, "Accessibility statement"),
-    })
-}
-
-pub async fn healthz() -> &'static str {
-    "ok"
-}
-
-pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
-        Ok(()) => "ready".into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "database not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
-        }
     }
 }
 
@@ -702,4 +632,102 @@ pub async fn set_password_submit(
             },
         ),
     }
+}
+
+// The JSON API (/api/v1): the same rules as the pages above, for programs.
+
+use crate::web::json::ApiJson;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub id: i64,
+    pub email: String,
+    pub role: String,
+    pub provider_id: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, body = Me), (status = 401, description = "Not signed in")))]
+pub async fn me(ctx: RequestCtx) -> Result<Json<Me>> {
+    let u = ctx.user()?;
+    Ok(Json(Me {
+        id: u.id,
+        email: u.email.clone(),
+        role: u.role.as_str().into(),
+        provider_id: u.provider_id.clone(),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "accounts", responses((status = 200, body = Vec<tokens::TokenRow>)))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+) -> Result<Json<Vec<tokens::TokenRow>>> {
+    Ok(Json(tokens::list(&state, ctx.user()?.id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewToken {
+    pub name: String,
+    /// How many days it lasts (the service's default when left out; at most its longest)
+    #[serde(default)]
+    pub days: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub token: tokens::TokenRow,
+    /// The token itself: shown this once only.
+    pub secret: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts", request_body = NewToken,
+    responses((status = 201, body = CreatedToken), (status = 422, description = "Invalid name")))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    ApiJson(b): ApiJson<NewToken>,
+) -> Result<Response> {
+    let name = b.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::Unprocessable(
+            "name: enter a name of 1 to 100 characters".into(),
+        ));
+    }
+    let u = ctx.user()?;
+    // A token made with a token is its child: it ends when its parent does.
+    let parent = match u.via {
+        crate::web::AuthVia::ApiToken { token_id } => Some(token_id),
+        _ => None,
+    };
+    let (row, secret) = tokens::create(
+        &state,
+        &Actor::from_ctx(&ctx),
+        u.id,
+        &tokens::NewToken {
+            name,
+            days: b.days,
+            parent,
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken { token: row, secret }),
+    )
+        .into_response())
+}
+
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "accounts", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, description = "No such token of yours")))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    tokens::revoke(&state, &Actor::from_ctx(&ctx), ctx.user()?.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

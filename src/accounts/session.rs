@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::store::UserRow;
 use crate::db::Tx;
-use crate::web::pipeline::{SESSION_COOKIE, set_cookie};
+use crate::web::request::{SESSION_COOKIE, set_cookie};
 use crate::web::{AuthVia, CurrentUser, RequestCtx, random_hex, token_hash};
 use crate::{AppState, Result, args};
 

@@ -8,10 +8,10 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::{self, Actor};
 use crate::web::forms::FormErrors;
 use crate::web::layout::render_status;
+use crate::web::redirect_with_flash;
 use crate::web::{PageCtx, RequestCtx, render};
 use crate::{AppError, AppState, Result, args};
 
@@ -178,4 +178,37 @@ pub async fn area_remove(
 ) -> Result<Response> {
     remove(&state, &Actor::from_ctx(&ctx), id).await?;
     Ok(redirect_with_flash(&state, "/admin/areas", "Area removed"))
+}
+
+// The JSON API (/api/v1): the same rules as the pages above, for programs.
+
+use crate::web::json::{ApiJson, validation_problem};
+use axum::Json;
+use axum::response::IntoResponse;
+use utoipa::ToSchema;
+
+#[utoipa::path(get, path = "/api/v1/areas", tag = "admin", responses((status = 200, body = Vec<Area>)))]
+pub async fn list_areas(State(state): State<AppState>) -> Result<Json<Vec<Area>>> {
+    Ok(Json(list(&state).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewArea {
+    pub name: String,
+    pub ons_code: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/areas", tag = "admin", request_body = NewArea,
+    responses((status = 201, body = Area), (status = 409, description = "Already in scope"), (status = 422, description = "Invalid")))]
+pub async fn add_area(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    ApiJson(b): ApiJson<NewArea>,
+) -> Result<Response> {
+    let errors = validate(&b.name, &b.ons_code);
+    if !errors.is_empty() {
+        return Err(validation_problem(errors));
+    }
+    let a = add(&state, &Actor::from_ctx(&ctx), &b.name, &b.ons_code).await?;
+    Ok((StatusCode::CREATED, Json(a)).into_response())
 }

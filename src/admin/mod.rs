@@ -12,6 +12,7 @@ use crate::web::{ADMIN, PageCtx, RequestCtx, RouteDef, get, post, render};
 use crate::{AppState, Result};
 
 pub fn routes() -> Vec<RouteDef> {
+    use crate::web::Access::SignedIn;
     vec![
         get("/admin", ADMIN, index),
         get("/admin/users", ADMIN, users::users_page),
@@ -36,16 +37,11 @@ pub fn routes() -> Vec<RouteDef> {
         post("/admin/areas/{id}/remove", ADMIN, areas::area_remove),
         get("/admin/settings", ADMIN, settings::settings_form),
         post("/admin/settings", ADMIN, settings::settings_submit),
-        get(
-            "/admin/quality",
-            ADMIN,
-            crate::quality::framework::framework_form,
-        ),
-        post(
-            "/admin/quality",
-            ADMIN,
-            crate::quality::framework::framework_submit,
-        ),
+        get("/api/v1/areas", SignedIn, areas::list_areas),
+        post("/api/v1/areas", ADMIN, areas::add_area),
+        get("/api/v1/users", ADMIN, users::list_users),
+        post("/api/v1/users", ADMIN, users::invite_user),
+        get("/api/v1/settings", ADMIN, settings::get_settings),
     ]
 }
 
@@ -60,3 +56,11 @@ async fn index(State(state): State<AppState>, ctx: RequestCtx) -> Result<Respons
         page: PageCtx::new(&state, &ctx, "Administration"),
     })
 }
+
+/// This capability's part of the OpenAPI document (src/api puts the parts together).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(areas::list_areas, areas::add_area, users::list_users, users::invite_user, settings::get_settings),
+    tags((name = "admin", description = "Users, areas in scope, settings and the audit log"))
+)]
+pub struct ApiDoc;

@@ -8,11 +8,11 @@ use axum::response::Response;
 use caremarket_core::Role;
 use serde::Deserialize;
 
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::{self, Actor};
 use crate::db::Db;
 use crate::web::forms::FormErrors;
 use crate::web::layout::render_status;
+use crate::web::redirect_with_flash;
 use crate::web::{PageCtx, RequestCtx, render};
 use crate::{AppState, Result, args};
 
@@ -488,4 +488,13 @@ pub async fn settings_submit(
             ),
         ),
     }
+}
+
+// The JSON API (/api/v1): the same rules as the pages above, for programs.
+
+use axum::Json;
+
+#[utoipa::path(get, path = "/api/v1/settings", tag = "admin", responses((status = 200, body = ServiceSettings)))]
+pub async fn get_settings(State(state): State<AppState>) -> Json<ServiceSettings> {
+    Json((*state.settings()).clone())
 }

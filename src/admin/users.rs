@@ -8,12 +8,12 @@ use axum::response::Response;
 use caremarket_core::Role;
 use serde::Deserialize;
 
-use crate::accounts::pages::redirect_with_flash;
 use crate::accounts::store::{self, UserRow};
 use crate::accounts::{self, NewAccount};
 use crate::audit::{self, Actor};
 use crate::web::forms::{FormErrors, opt};
 use crate::web::layout::render_status;
+use crate::web::redirect_with_flash;
 use crate::web::{PageCtx, RequestCtx, render};
 use crate::{AppError, AppState, Result, args};
 
@@ -506,4 +506,85 @@ pub async fn user_reset_two_factor(
         &format!("/admin/users/{id}"),
         "Two-factor authentication reset",
     ))
+}
+
+// The JSON API (/api/v1): the same rules as the pages above, for programs.
+
+use crate::web::json::{ApiJson, validation_problem};
+use axum::Json;
+use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "admin", responses((status = 200, body = Vec<UserView>)))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+) -> Result<Json<Vec<UserView>>> {
+    Ok(Json(list_audited(&state, &Actor::from_ctx(&ctx)).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewUser {
+    pub email: String,
+    #[serde(default)]
+    pub display_name: String,
+    /// admin, commissioner, broker, provider or viewer
+    pub role: String,
+    /// Required for provider users, e.g. 1-101641521
+    pub provider_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvitedUser {
+    pub id: i64,
+    /// The one-time link to set a password, when e-mail is not configured; otherwise null.
+    pub invitation_link: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body = NewUser,
+    responses((status = 201, body = InvitedUser), (status = 409, description = "E-mail already used"), (status = 422, description = "Invalid")))]
+pub async fn invite_user(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    ApiJson(b): ApiJson<NewUser>,
+) -> Result<Response> {
+    let role: Role = b
+        .role
+        .parse()
+        .map_err(|e: caremarket_core::role::UnknownRole| {
+            AppError::Unprocessable(format!("role: {e}"))
+        })?;
+    let a = accounts::NewAccount {
+        email: b.email.trim().to_lowercase(),
+        display_name: b.display_name.trim().into(),
+        role,
+        provider_id: b
+            .provider_id
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty()),
+    };
+    let mut errors = FormErrors::default();
+    accounts::validate_new_account(&a, &mut errors);
+    if !errors.is_empty() {
+        return Err(validation_problem(errors));
+    }
+    if accounts::store::user_by_email(&state.db, &a.email)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::Conflict(
+            "A user with this email address already exists".into(),
+        ));
+    }
+    let (id, link) = accounts::invite(&state, &Actor::from_ctx(&ctx), &a).await?;
+    let invitation_link = state.config.smtp_url.is_none().then_some(link);
+    Ok((
+        StatusCode::CREATED,
+        Json(InvitedUser {
+            id,
+            invitation_link,
+        }),
+    )
+        .into_response())
 }

@@ -199,3 +199,8 @@ pub async fn search(
 pub fn routes() -> Vec<crate::web::RouteDef> {
     pages::routes()
 }
+
+/// This capability's part of the OpenAPI document (src/api puts the parts together).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(pages::list_audit))]
+pub struct ApiDoc;

@@ -13,12 +13,13 @@ pub fn routes() -> Vec<RouteDef> {
     vec![
         get("/admin/audit", ADMIN, audit_page),
         get("/admin/audit.csv", ADMIN, audit_csv),
+        get("/api/v1/audit", ADMIN, list_audit),
     ]
 }
 
 #[derive(Template)]
 #[template(path = "audit/index.html")]
-struct AuditPage {
+struct AuditLogPage {
     page: PageCtx,
     rows: Vec<AuditRow>,
     total: i64,
@@ -52,7 +53,7 @@ async fn audit_page(
 ) -> Result<Response> {
     let (rows, total) = search(&state.db, &f, None).await?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    render(&AuditPage {
+    render(&AuditLogPage {
         page: PageCtx::new(&state, &ctx, "Audit log"),
         rows,
         total,
@@ -109,4 +110,30 @@ async fn audit_csv(
         out,
     )
         .into_response())
+}
+
+// The JSON API (/api/v1): the same rules as the pages above, for programs.
+
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    pub total: i64,
+    pub page: i64,
+    pub entries: Vec<AuditRow>,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "admin", params(AuditFilter), responses((status = 200, body = AuditPage)))]
+pub async fn list_audit(
+    State(state): State<AppState>,
+    Query(f): Query<AuditFilter>,
+) -> Result<Json<AuditPage>> {
+    let (entries, total) = search(&state.db, &f, None).await?;
+    Ok(Json(AuditPage {
+        total,
+        page: f.page.unwrap_or(1).max(1),
+        entries,
+    }))
 }

@@ -1,4 +1,4 @@
-//! The awaiting care list (seed 003 §4.6–4.7): everyone waiting for a long-term home care
+//! The awaiting care list (Leicester domiciliary support, 2018, §4.6–4.7): everyone waiting for a long-term home care
 //! provider. Stays on the list come from the cascade (a case joins when the framework is
 //! exhausted and leaves when a provider is found or the request is withdrawn) and from a
 //! council's own records, imported, so the history scrutiny has seen carries on. The

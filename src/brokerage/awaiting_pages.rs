@@ -1,4 +1,4 @@
-//! The awaiting care list page: who is waiting now, and the statistics as seed 003 §4.7
+//! The awaiting care list page: who is waiting now, and the statistics as the 2018 Leicester domiciliary support report §4.7
 //! sets them out (reporting dates as columns), for the whole list, a lot or a service line;
 //! as a chart, CSV and XLSX; and the import of a council's own records.
 
@@ -11,29 +11,27 @@ use caremarket_core::brokerage::ListStats;
 use chrono::NaiveDate;
 
 use super::awaiting::{self, Filter, Stay};
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::export::{Table, Value};
 use crate::web::forms::FormErrors;
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post};
+use crate::web::redirect_with_flash;
+use crate::web::roles::{BROKERS, COUNCIL};
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post};
 use crate::{AppState, Result};
 
-/// Scrutiny members (viewers) see the statistics; the list of cases is for the council's
-/// own brokerage and commissioning staff.
-const READERS: Access =
-    Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker, Role::Viewer]);
-const LOADERS: Access = Access::Roles(&[Role::Admin, Role::Broker]);
+// Scrutiny members (viewers) see the statistics; the list of cases is for the council's
+// own brokerage and commissioning staff.
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/brokerage/awaiting", READERS, page),
-        get("/brokerage/awaiting/download", READERS, download),
+        get("/brokerage/awaiting", COUNCIL, page),
+        get("/brokerage/awaiting/download", COUNCIL, download),
         crate::web::with_body_limit(
-            post("/brokerage/awaiting/import", LOADERS, import),
+            post("/brokerage/awaiting/import", BROKERS, import),
             crate::web::COUNCIL_UPLOAD_LIMIT,
         ),
-        get("/api/v1/brokerage/awaiting", READERS, api_awaiting),
+        get("/api/v1/brokerage/awaiting", COUNCIL, api_awaiting),
     ]
 }
 

@@ -8,25 +8,26 @@ use axum::response::Response;
 use caremarket_core::Role;
 use caremarket_core::matching::Plan;
 
+use super::matching;
 use super::requests::CareRequest;
-use super::{matching, own_provider};
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::web::forms::{FormErrors, Pairs, all_of, field};
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post};
+use crate::web::redirect_with_flash;
+use crate::web::roles::{BROKERS, COMMISSIONERS_AND_BROKERS, PROVIDERS};
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post};
 use crate::{AppError, AppState, Result};
-
-const READERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker]);
-const BROKERS: Access = Access::Roles(&[Role::Admin, Role::Broker]);
-const PROVIDERS: Access = Access::Roles(&[Role::Provider]);
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/brokerage/matching", READERS, page),
+        get("/brokerage/matching", COMMISSIONERS_AND_BROKERS, page),
         post("/brokerage/matching", BROKERS, send),
         post("/offers/capacity", PROVIDERS, declare),
-        get("/api/v1/brokerage/matching", READERS, api_plan),
+        get(
+            "/api/v1/brokerage/matching",
+            COMMISSIONERS_AND_BROKERS,
+            api_plan,
+        ),
         post("/api/v1/offers/capacity", PROVIDERS, api_declare),
     ]
 }
@@ -132,7 +133,7 @@ async fn declare(
     ctx: RequestCtx,
     Form(f): Form<Pairs>,
 ) -> Result<Response> {
-    let provider = own_provider(&ctx)?;
+    let provider = ctx.user()?.acting_for()?.own_provider()?;
     let lot: i64 = field(&f, "lot_id")
         .parse()
         .map_err(|_| AppError::NotFound)?;
@@ -172,9 +173,9 @@ pub struct SpareBody {
 pub async fn api_declare(
     State(state): State<AppState>,
     ctx: RequestCtx,
-    crate::api::ApiJson(b): crate::api::ApiJson<SpareBody>,
+    crate::web::json::ApiJson(b): crate::web::json::ApiJson<SpareBody>,
 ) -> Result<Json<Vec<matching::Spare>>> {
-    let provider = own_provider(&ctx)?;
+    let provider = ctx.user()?.acting_for()?.own_provider()?;
     match matching::declare(
         &state,
         &Actor::from_ctx(&ctx),

@@ -1,7 +1,7 @@
-//! Home care brokerage (seeds 001 and 003). This part: lots and the framework behind them.
+//! Home care brokerage (the 2015 Leeds home care design report and the 2018 Leicester domiciliary support report). This part: lots and the framework behind them.
 //! A lot is a locality (a set of postcode districts) for one service line, with one primary
 //! provider and framework providers in rank order, as set at tender; providers join or
-//! withdraw mid-term and their rows stay with the dates (seed 003 §4.5). The offer cascade,
+//! withdraw mid-term and their rows stay with the dates (Leicester domiciliary support, 2018, §4.5). The offer cascade,
 //! the awaiting care list and banked hours follow the rules in `caremarket_core::brokerage`.
 
 pub mod awaiting;
@@ -23,11 +23,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::audit::{self, Actor};
 use crate::web::forms::FormErrors;
 use crate::{AppError, AppState, Result, args};
-
-/// The provider a provider user acts for (a provider account always has one).
-pub(crate) fn own_provider(ctx: &crate::web::RequestCtx) -> Result<String> {
-    ctx.user()?.provider_id.clone().ok_or(AppError::Forbidden)
-}
 
 pub const SERVICE_LINES: [(&str, &str); 2] = [
     ("general", "General home care"),
@@ -408,3 +403,25 @@ mod tests {
         }
     }
 }
+
+/// Every route of this capability, pages and JSON API, each with its access rule.
+pub fn routes() -> Vec<crate::web::RouteDef> {
+    let mut v = Vec::new();
+    v.extend(pages::routes());
+    v.extend(request_pages::routes());
+    v.extend(rules::routes());
+    v.extend(awaiting_pages::routes());
+    v.extend(package_pages::routes());
+    v.extend(ranking_pages::routes());
+    v.extend(matching_pages::routes());
+    v.extend(report::routes());
+    v
+}
+
+/// This capability's part of the OpenAPI document (src/api puts the parts together).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(pages::api_lots, request_pages::api_requests, request_pages::api_request, request_pages::api_raise, request_pages::api_offers, request_pages::api_accept, request_pages::api_decline, awaiting_pages::api_awaiting, package_pages::api_packages, package_pages::api_package, package_pages::api_record, ranking_pages::api_rankings, matching_pages::api_plan, matching_pages::api_declare),
+    tags((name = "brokerage", description = "Home care lots and the framework, care requests and the offer cascade, providers' offers"))
+)]
+pub struct ApiDoc;

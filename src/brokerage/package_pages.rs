@@ -12,28 +12,29 @@ use caremarket_core::Role;
 use chrono::NaiveDate;
 
 use super::packages::{self, END_REASONS, LedgerLine, Package, Review};
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::web::forms::{FormErrors, Pairs, field};
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post};
+use crate::web::redirect_with_flash;
+use crate::web::roles::{
+    BROKERS, COMMISSIONERS_AND_BROKERS, COMMISSIONERS_BROKERS_AND_PROVIDERS, PROVIDERS,
+};
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post};
 use crate::{AppError, AppState, Result};
-
-const READERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker]);
-const BROKERS: Access = Access::Roles(&[Role::Admin, Role::Broker]);
-const PROVIDERS: Access = Access::Roles(&[Role::Provider]);
-const READERS_AND_PROVIDERS: Access = Access::Roles(&[
-    Role::Admin,
-    Role::Commissioner,
-    Role::Broker,
-    Role::Provider,
-]);
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/brokerage/packages", READERS, packages_page),
+        get(
+            "/brokerage/packages",
+            COMMISSIONERS_AND_BROKERS,
+            packages_page,
+        ),
         post("/brokerage/requests/{id}/package", BROKERS, start),
-        get("/brokerage/packages/{id}", READERS, package_page),
+        get(
+            "/brokerage/packages/{id}",
+            COMMISSIONERS_AND_BROKERS,
+            package_page,
+        ),
         post("/brokerage/packages/{id}/review", BROKERS, review),
         post("/brokerage/packages/{id}/end", BROKERS, end),
         get("/packages", PROVIDERS, own_packages_page),
@@ -43,8 +44,16 @@ pub fn routes() -> Vec<RouteDef> {
             post("/packages/hours/import", PROVIDERS, import),
             crate::web::COUNCIL_UPLOAD_LIMIT,
         ),
-        get("/api/v1/packages", READERS_AND_PROVIDERS, api_packages),
-        get("/api/v1/packages/{id}", READERS_AND_PROVIDERS, api_package),
+        get(
+            "/api/v1/packages",
+            COMMISSIONERS_BROKERS_AND_PROVIDERS,
+            api_packages,
+        ),
+        get(
+            "/api/v1/packages/{id}",
+            COMMISSIONERS_BROKERS_AND_PROVIDERS,
+            api_package,
+        ),
         post("/api/v1/packages/{id}/hours", PROVIDERS, api_record),
     ]
 }
@@ -57,17 +66,10 @@ fn hours(h: &i64) -> String {
 async fn visible(state: &AppState, ctx: &RequestCtx, id: i64) -> Result<Package> {
     let p = packages::get(state, id).await?;
     let u = ctx.user()?;
-    if u.role == Role::Provider && u.provider_id.as_deref() != Some(p.provider_id.as_str()) {
+    if !u.acting_for()?.may_see(Some(&p.provider_id)) {
         return Err(AppError::NotFound);
     }
     Ok(p)
-}
-
-/// The provider a provider user acts for; None for council staff, who see every package.
-fn own_provider(ctx: &RequestCtx) -> Result<Option<String>> {
-    (ctx.user()?.role == Role::Provider)
-        .then(|| super::own_provider(ctx))
-        .transpose()
 }
 
 #[derive(Template)]
@@ -98,7 +100,7 @@ async fn list_view(
     errors: FormErrors,
     problems: String,
 ) -> Result<Response> {
-    let provider = own_provider(ctx)?;
+    let provider = ctx.user()?.acting_for()?.provider().map(str::to_string);
     render_status(
         errors.status(),
         &PackagesPage {
@@ -366,7 +368,7 @@ async fn import(
         errors.add("file", "Select a file of delivered hours (CSV or XLSX)");
         return list_view(&state, &ctx, errors, String::new()).await;
     };
-    let provider = own_provider(&ctx)?;
+    let provider = ctx.user()?.acting_for()?.provider().map(str::to_string);
     match packages::import_hours(
         &state,
         &Actor::from_ctx(&ctx),
@@ -407,7 +409,7 @@ pub async fn api_packages(
     State(state): State<AppState>,
     ctx: RequestCtx,
 ) -> Result<Json<Vec<Package>>> {
-    let provider = own_provider(&ctx)?;
+    let provider = ctx.user()?.acting_for()?.provider().map(str::to_string);
     Ok(Json(packages::list(&state, provider.as_deref()).await?))
 }
 
@@ -439,7 +441,7 @@ pub async fn api_record(
     State(state): State<AppState>,
     ctx: RequestCtx,
     Path(id): Path<i64>,
-    crate::api::ApiJson(b): crate::api::ApiJson<HoursBody>,
+    crate::web::json::ApiJson(b): crate::web::json::ApiJson<HoursBody>,
 ) -> Result<Response> {
     match record_one(&state, &ctx, id, &b.week_start, &b.delivered, "api").await? {
         Ok(()) => Ok((
@@ -447,6 +449,6 @@ pub async fn api_record(
             api_package(State(state), ctx, Path(id)).await?,
         )
             .into_response()),
-        Err(e) => Err(crate::api::validation_problem(e)),
+        Err(e) => Err(crate::web::json::validation_problem(e)),
     }
 }

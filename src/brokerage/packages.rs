@@ -1,4 +1,4 @@
-//! Home care packages and banked hours (seed 001: outcome-based commissioning). A placed
+//! Home care packages and banked hours (the 2015 Leeds home care design report: outcome-based commissioning). A placed
 //! request becomes a package when care starts: provider, start date, planned hours a week,
 //! reviews (which may change the plan from a date), and an end with its reason. Providers
 //! record the hours delivered each week (form, API or CSV); the ledger of planned against

@@ -8,28 +8,30 @@ use axum::response::Response;
 use caremarket_core::Role;
 
 use super::{JoinInput, Lot, LotProvider, SERVICE_LINES};
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::web::forms::{FormErrors, Pairs, field};
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post};
+use crate::web::redirect_with_flash;
+use crate::web::roles::{COMMISSIONERS, COMMISSIONERS_AND_BROKERS};
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post};
 use crate::{AppState, Result};
-
-const READERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker]);
-const WRITERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner]);
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/brokerage/lots", READERS, lots_page),
-        post("/brokerage/lots", WRITERS, add_lot),
-        get("/brokerage/lots/{id}", READERS, lot_page),
-        post("/brokerage/lots/{id}/providers", WRITERS, join),
+        get("/brokerage/lots", COMMISSIONERS_AND_BROKERS, lots_page),
+        post("/brokerage/lots", COMMISSIONERS, add_lot),
+        get("/brokerage/lots/{id}", COMMISSIONERS_AND_BROKERS, lot_page),
+        post("/brokerage/lots/{id}/providers", COMMISSIONERS, join),
         post(
             "/brokerage/lots/{id}/providers/{row}/withdraw",
-            WRITERS,
+            COMMISSIONERS,
             withdraw,
         ),
-        get("/api/v1/brokerage/lots", READERS, api_lots),
+        get(
+            "/api/v1/brokerage/lots",
+            COMMISSIONERS_AND_BROKERS,
+            api_lots,
+        ),
     ]
 }
 

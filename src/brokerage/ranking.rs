@@ -1,4 +1,4 @@
-//! The annual re-ranking of a lot's framework (seed 003 §4.13): "providers were ranked to
+//! The annual re-ranking of a lot's framework (Leicester domiciliary support, 2018, §4.13): "providers were ranked to
 //! receive work according to the score they received during the tender. This rank order will
 //! be changed annually according to the quality of their provision as monitored through QAF
 //! and CQC scores and performance data."

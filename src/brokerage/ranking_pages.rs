@@ -10,26 +10,32 @@ use caremarket_core::Role;
 use chrono::Datelike;
 
 use super::ranking::{self, Ask, Line, Proposal, WEIGHT_FIELDS};
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::web::forms::{FormErrors, Pairs, field};
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post};
+use crate::web::redirect_with_flash;
+use crate::web::roles::{COMMISSIONERS, COMMISSIONERS_AND_BROKERS};
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post};
 use crate::{AppState, Result};
-
-const READERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker]);
-const DECIDERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner]);
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/brokerage/lots/{id}/ranking", READERS, page),
-        post("/brokerage/lots/{id}/ranking", DECIDERS, propose),
-        get("/brokerage/rankings/{id}", READERS, proposal_page),
-        post("/brokerage/rankings/{id}/approve", DECIDERS, approve),
-        post("/brokerage/rankings/{id}/reject", DECIDERS, reject),
+        get(
+            "/brokerage/lots/{id}/ranking",
+            COMMISSIONERS_AND_BROKERS,
+            page,
+        ),
+        post("/brokerage/lots/{id}/ranking", COMMISSIONERS, propose),
+        get(
+            "/brokerage/rankings/{id}",
+            COMMISSIONERS_AND_BROKERS,
+            proposal_page,
+        ),
+        post("/brokerage/rankings/{id}/approve", COMMISSIONERS, approve),
+        post("/brokerage/rankings/{id}/reject", COMMISSIONERS, reject),
         get(
             "/api/v1/brokerage/lots/{id}/rankings",
-            READERS,
+            COMMISSIONERS_AND_BROKERS,
             api_rankings,
         ),
     ]

@@ -1,4 +1,4 @@
-//! The printable brokerage report for scrutiny, shaped like seed 003's section 4: the
+//! The printable brokerage report for scrutiny, shaped like the 2018 Leicester domiciliary support report's section 4: the
 //! framework (lots, providers, withdrawals), the year's activity, the awaiting care list
 //! table (§4.7, reporting dates as columns) and the quality of provision (§4.9: the
 //! framework providers by CQC rating and by the council's QAF grade). HTML to print, or PDF.
@@ -6,20 +6,17 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use caremarket_core::Role;
 
 use super::awaiting_pages::{AwaitingQuery, asked, stats_table};
 use crate::export::Table;
-use crate::web::{Access, RouteDef, get};
+use crate::web::roles::COUNCIL;
+use crate::web::{RouteDef, get};
 use crate::{AppError, AppState, Result, args};
-
-const READERS: Access =
-    Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker, Role::Viewer]);
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/brokerage/report", READERS, page),
-        get("/brokerage/report.pdf", READERS, pdf),
+        get("/brokerage/report", COUNCIL, page),
+        get("/brokerage/report.pdf", COUNCIL, pdf),
     ]
 }
 
@@ -89,7 +86,7 @@ pub async fn report_html(state: &AppState, q: &AwaitingQuery, for_file: bool) ->
         }
         lots.push((l, now.len()));
     }
-    // Quality of provision (seed 003 §4.9): each provider on the framework counted once.
+    // Quality of provision (Leicester domiciliary support, 2018, §4.9): each provider on the framework counted once.
     let mut cqc = [0usize; 5];
     let scale = state.settings().qaf.scale.clone();
     let mut qaf_counts = vec![0usize; scale.grades.len() + 1];

@@ -14,27 +14,31 @@ use caremarket_core::Role;
 use caremarket_core::brokerage::Refused;
 use serde::Serialize;
 
-use super::own_provider;
 use super::requests::{
     self, CareRequest, DECLINE_REASONS, NEEDS, NewRequest, OfferRow, TIMES_OF_DAY, label,
 };
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::web::forms::{FormErrors, Pairs, all_of, field};
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post};
+use crate::web::redirect_with_flash;
+use crate::web::roles::{BROKERS, COMMISSIONERS_AND_BROKERS, PROVIDERS};
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post};
 use crate::{AppError, AppState, Result};
-
-const READERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker]);
-const BROKERS: Access = Access::Roles(&[Role::Admin, Role::Broker]);
-const PROVIDERS: Access = Access::Roles(&[Role::Provider]);
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/brokerage/requests", READERS, requests_page),
+        get(
+            "/brokerage/requests",
+            COMMISSIONERS_AND_BROKERS,
+            requests_page,
+        ),
         get("/brokerage/requests/new", BROKERS, new_page),
         post("/brokerage/requests", BROKERS, raise),
-        get("/brokerage/requests/{id}", READERS, request_page),
+        get(
+            "/brokerage/requests/{id}",
+            COMMISSIONERS_AND_BROKERS,
+            request_page,
+        ),
         post("/brokerage/requests/{id}/skip", BROKERS, skip),
         post("/brokerage/requests/{id}/reorder", BROKERS, reorder),
         post("/brokerage/requests/{id}/reopen", BROKERS, reopen),
@@ -44,9 +48,17 @@ pub fn routes() -> Vec<RouteDef> {
         get("/offers/{id}", PROVIDERS, offer_page),
         post("/offers/{id}/accept", PROVIDERS, accept),
         post("/offers/{id}/decline", PROVIDERS, decline),
-        get("/api/v1/brokerage/requests", READERS, api_requests),
+        get(
+            "/api/v1/brokerage/requests",
+            COMMISSIONERS_AND_BROKERS,
+            api_requests,
+        ),
         post("/api/v1/brokerage/requests", BROKERS, api_raise),
-        get("/api/v1/brokerage/requests/{id}", READERS, api_request),
+        get(
+            "/api/v1/brokerage/requests/{id}",
+            COMMISSIONERS_AND_BROKERS,
+            api_request,
+        ),
         get("/api/v1/offers", PROVIDERS, api_offers),
         post("/api/v1/offers/{id}/accept", PROVIDERS, api_accept),
         post("/api/v1/offers/{id}/decline", PROVIDERS, api_decline),
@@ -582,7 +594,7 @@ fn view_of(r: &CareRequest, o: &OfferRow) -> OfferView {
 /// The request as its provider may see it, from the latest offer made to that provider; not
 /// found when the provider was never offered it.
 async fn own_offer(state: &AppState, ctx: &RequestCtx, id: i64) -> Result<OfferView> {
-    let provider = own_provider(ctx)?;
+    let provider = ctx.user()?.acting_for()?.own_provider()?;
     let trail = requests::trail(state, id).await?;
     let Some(o) = trail.iter().rev().find(|o| o.provider_id == provider) else {
         return Err(AppError::NotFound);
@@ -617,7 +629,7 @@ pub(super) async fn offers_view(
     ctx: &RequestCtx,
     errors: FormErrors,
 ) -> Result<Response> {
-    let provider = own_provider(ctx)?;
+    let provider = ctx.user()?.acting_for()?.own_provider()?;
     let all = offer_views(state, &provider, None).await?;
     let (open, past) = all.into_iter().partition(|o| o.status == "open");
     let spare = super::matching::spare_of(state, Some(&provider)).await?;
@@ -708,7 +720,7 @@ async fn answer(
     decline: Option<(&str, &str)>,
 ) -> Result<std::result::Result<(), FormErrors>> {
     let _ = own_offer(state, ctx, id).await?;
-    let provider = own_provider(ctx)?;
+    let provider = ctx.user()?.acting_for()?.own_provider()?;
     let mut e = FormErrors::default();
     let outcome = match decline {
         None => {
@@ -824,14 +836,14 @@ pub async fn api_request(
 pub async fn api_raise(
     State(state): State<AppState>,
     ctx: RequestCtx,
-    crate::api::ApiJson(b): crate::api::ApiJson<NewRequest>,
+    crate::web::json::ApiJson(b): crate::web::json::ApiJson<NewRequest>,
 ) -> Result<Response> {
     match requests::raise(&state, &Actor::from_ctx(&ctx), &b).await? {
         Ok(id) => {
             let Json(d) = api_request(State(state), Path(id)).await?;
             Ok((StatusCode::CREATED, Json(d)).into_response())
         }
-        Err(e) => Err(crate::api::validation_problem(e)),
+        Err(e) => Err(crate::web::json::validation_problem(e)),
     }
 }
 
@@ -850,7 +862,7 @@ pub async fn api_offers(
     Ok(Json(
         offer_views(
             &state,
-            &own_provider(&ctx)?,
+            &ctx.user()?.acting_for()?.own_provider()?,
             q.status.as_deref().filter(|s| !s.is_empty()),
         )
         .await?,
@@ -872,7 +884,7 @@ fn api_outcome(r: std::result::Result<(), FormErrors>, view: OfferView) -> Resul
         Err(e) if e.has("answer") => Err(AppError::Conflict(
             e.get("answer").unwrap_or_default().to_string(),
         )),
-        Err(e) => Err(crate::api::validation_problem(e)),
+        Err(e) => Err(crate::web::json::validation_problem(e)),
     }
 }
 
@@ -893,7 +905,7 @@ pub async fn api_decline(
     State(state): State<AppState>,
     ctx: RequestCtx,
     Path(id): Path<i64>,
-    crate::api::ApiJson(b): crate::api::ApiJson<DeclineBody>,
+    crate::web::json::ApiJson(b): crate::web::json::ApiJson<DeclineBody>,
 ) -> Result<Response> {
     let r = answer(&state, &ctx, id, Some((&b.reason, &b.text))).await?;
     api_outcome(r, own_offer(&state, &ctx, id).await?)

@@ -1,4 +1,4 @@
-//! Care requests and the offer cascade (seed 003 §4.4–4.7). A broker raises a request with
+//! Care requests and the offer cascade (Leicester domiciliary support, 2018, §4.4–4.7). A broker raises a request with
 //! the council's case reference (no names); it goes to its lot's primary provider first,
 //! then to the framework in rank order, each offer with a deadline. The rules of the cascade
 //! live in `caremarket_core::brokerage::Cascade`; this module keeps it, and does what each

@@ -5,23 +5,21 @@
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::response::Response;
-use caremarket_core::Role;
 use caremarket_core::brokerage::Rules;
 
-use crate::accounts::pages::redirect_with_flash;
 use crate::admin::settings::{self, ServiceSettings};
 use crate::audit::Actor;
 use crate::web::forms::{FormErrors, Pairs, field};
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post};
+use crate::web::redirect_with_flash;
+use crate::web::roles::COMMISSIONERS;
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post};
 use crate::{AppState, Result};
-
-const WRITERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner]);
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/brokerage/rules", WRITERS, page),
-        post("/brokerage/rules", WRITERS, save),
+        get("/brokerage/rules", COMMISSIONERS, page),
+        post("/brokerage/rules", COMMISSIONERS, save),
     ]
 }
 

@@ -1,4 +1,4 @@
-//! The at-risk register (seed 002: contingency planning for provider failure): a provider or
+//! The at-risk register (the Liverpool City Region care home redesign (Priority 3): contingency planning for provider failure): a provider or
 //! a home on it with a status, the reason, the people affected, actions with owners, and a
 //! full status history. A home that is closing puts its people (from the placements
 //! register) on a checklist for the brokers.

@@ -7,29 +7,48 @@ use axum::response::Response;
 use caremarket_core::Role;
 
 use super::at_risk::{self as ar, EntryInput, STATUSES};
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::web::forms::{FormErrors, Pairs, field};
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post};
+use crate::web::redirect_with_flash;
+use crate::web::roles::{COMMISSIONERS, COMMISSIONERS_AND_BROKERS};
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post};
 use crate::{AppState, Result};
 
-/// Commissioners keep the register; brokers read it and work the closure checklist.
-const KEEPERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner]);
-const READERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker]);
+// Commissioners keep the register; brokers read it and work the closure checklist.
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/capacity/at-risk", READERS, list_page),
-        post("/capacity/at-risk", KEEPERS, open),
-        get("/capacity/at-risk/{id}", READERS, entry_page),
-        post("/capacity/at-risk/{id}/status", KEEPERS, status),
-        post("/capacity/at-risk/{id}/remove", KEEPERS, remove),
-        post("/capacity/at-risk/{id}/actions", KEEPERS, action_add),
-        post("/capacity/at-risk/actions/{id}/done", KEEPERS, action_done),
-        post("/capacity/at-risk/checklist/{id}/moved", READERS, moved),
-        get("/api/v1/capacity/at-risk", READERS, api_list),
-        get("/api/v1/capacity/at-risk/{id}", READERS, api_entry),
+        get("/capacity/at-risk", COMMISSIONERS_AND_BROKERS, list_page),
+        post("/capacity/at-risk", COMMISSIONERS, open),
+        get(
+            "/capacity/at-risk/{id}",
+            COMMISSIONERS_AND_BROKERS,
+            entry_page,
+        ),
+        post("/capacity/at-risk/{id}/status", COMMISSIONERS, status),
+        post("/capacity/at-risk/{id}/remove", COMMISSIONERS, remove),
+        post("/capacity/at-risk/{id}/actions", COMMISSIONERS, action_add),
+        post(
+            "/capacity/at-risk/actions/{id}/done",
+            COMMISSIONERS,
+            action_done,
+        ),
+        post(
+            "/capacity/at-risk/checklist/{id}/moved",
+            COMMISSIONERS_AND_BROKERS,
+            moved,
+        ),
+        get(
+            "/api/v1/capacity/at-risk",
+            COMMISSIONERS_AND_BROKERS,
+            api_list,
+        ),
+        get(
+            "/api/v1/capacity/at-risk/{id}",
+            COMMISSIONERS_AND_BROKERS,
+            api_entry,
+        ),
     ]
 }
 

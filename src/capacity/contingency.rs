@@ -6,40 +6,40 @@
 use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::response::Response;
-use caremarket_core::Role;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::{self, Actor};
 use crate::web::forms::{FormErrors, Pairs, field};
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post, render};
+use crate::web::redirect_with_flash;
+use crate::web::roles::{COMMISSIONERS_AND_BROKERS, COMMISSIONERS_BROKERS_AND_PROVIDERS};
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post, render};
 use crate::{AppError, AppState, Result, args};
-
-const COUNCIL: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker]);
-const KEEPERS: Access = Access::Roles(&[
-    Role::Admin,
-    Role::Commissioner,
-    Role::Broker,
-    Role::Provider,
-]);
 
 /// A plan is due for review a year after its last review.
 pub const REVIEW_MONTHS: u32 = 12;
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/capacity/contingency", COUNCIL, overview),
-        get("/capacity/contingency/{provider}", KEEPERS, provider_page),
+        get("/capacity/contingency", COMMISSIONERS_AND_BROKERS, overview),
+        get(
+            "/capacity/contingency/{provider}",
+            COMMISSIONERS_BROKERS_AND_PROVIDERS,
+            provider_page,
+        ),
         post(
             "/capacity/contingency/{provider}/contacts",
-            KEEPERS,
+            COMMISSIONERS_BROKERS_AND_PROVIDERS,
             contact_add,
         ),
-        post("/capacity/contingency/{provider}/plan", KEEPERS, plan_save),
+        post(
+            "/capacity/contingency/{provider}/plan",
+            COMMISSIONERS_BROKERS_AND_PROVIDERS,
+            plan_save,
+        ),
         post(
             "/capacity/contingency/contacts/{id}/remove",
-            KEEPERS,
+            COMMISSIONERS_BROKERS_AND_PROVIDERS,
             contact_remove,
         ),
     ]
@@ -95,8 +95,7 @@ impl Plan {
 
 /// The provider this user may see: council staff any, a provider user only their own.
 fn allowed(ctx: &RequestCtx, provider: &str) -> Result<()> {
-    let u = ctx.user()?;
-    if u.role == Role::Provider && u.provider_id.as_deref() != Some(provider) {
+    if !ctx.user()?.acting_for()?.may_see(Some(provider)) {
         return Err(AppError::NotFound);
     }
     Ok(())

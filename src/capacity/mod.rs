@@ -780,3 +780,22 @@ pub async fn retire_bed_type(state: &AppState, actor: &Actor, key: &str) -> Resu
     state.bed_types.forget();
     Ok(())
 }
+
+/// Every route of this capability, pages and JSON API, each with its access rule.
+pub fn routes() -> Vec<crate::web::RouteDef> {
+    let mut v = Vec::new();
+    v.extend(pages::routes());
+    v.extend(placement_pages::routes());
+    v.extend(at_risk_pages::routes());
+    v.extend(return_pages::routes());
+    v.extend(contingency::routes());
+    v
+}
+
+/// This capability's part of the OpenAPI document (src/api puts the parts together).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(pages::api_search, pages::api_dashboard, placement_pages::api_list, at_risk_pages::api_list, at_risk_pages::api_entry, return_pages::api_trend, pages::api_home, pages::api_home_save),
+    tags((name = "capacity", description = "Care home vacancies: kept by providers, found by brokers"))
+)]
+pub struct ApiDoc;

@@ -5,52 +5,72 @@ use axum::Json;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use caremarket_core::Role;
 use caremarket_core::capacity::BedFigures;
 
 use super::{FigureInput, Hit, Home, Refused, SearchQuery};
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::export::{Table, Value};
 use crate::web::forms::FormErrors;
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post, put, render};
+use crate::web::redirect_with_flash;
+use crate::web::roles::{ADMIN, COMMISSIONERS_AND_PROVIDERS, COUNCIL};
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post, put, render};
 use crate::{AppError, AppState, Result};
 
-const SEARCHERS: Access =
-    Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker, Role::Viewer]);
-/// Providers keep their own homes' figures; the council's officers can correct any.
-const KEEPERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Provider]);
-const ADMIN: Access = Access::Roles(&[Role::Admin]);
+// Providers keep their own homes' figures; the council's officers can correct any.
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/capacity", SEARCHERS, search_page),
-        get("/capacity/homes", KEEPERS, homes_page),
-        post("/capacity/homes", KEEPERS, homes_save),
-        get("/capacity/homes.csv", KEEPERS, homes_csv),
+        get("/capacity", COUNCIL, search_page),
+        get("/capacity/homes", COMMISSIONERS_AND_PROVIDERS, homes_page),
+        post("/capacity/homes", COMMISSIONERS_AND_PROVIDERS, homes_save),
+        get(
+            "/capacity/homes.csv",
+            COMMISSIONERS_AND_PROVIDERS,
+            homes_csv,
+        ),
         crate::web::with_body_limit(
-            post("/capacity/homes/upload", KEEPERS, homes_upload),
+            post(
+                "/capacity/homes/upload",
+                COMMISSIONERS_AND_PROVIDERS,
+                homes_upload,
+            ),
             crate::web::COUNCIL_UPLOAD_LIMIT,
         ),
-        get("/capacity/homes/{id}", KEEPERS, home_page),
-        post("/capacity/homes/{id}", KEEPERS, home_save),
-        get("/capacity/dashboard", SEARCHERS, dashboard_page),
-        get("/api/v1/capacity/dashboard", SEARCHERS, api_dashboard),
-        get("/api/v1/capacity/search", SEARCHERS, api_search),
+        get(
+            "/capacity/homes/{id}",
+            COMMISSIONERS_AND_PROVIDERS,
+            home_page,
+        ),
+        post(
+            "/capacity/homes/{id}",
+            COMMISSIONERS_AND_PROVIDERS,
+            home_save,
+        ),
+        get("/capacity/dashboard", COUNCIL, dashboard_page),
+        get("/api/v1/capacity/dashboard", COUNCIL, api_dashboard),
+        get("/api/v1/capacity/search", COUNCIL, api_search),
         get("/admin/bed-types", ADMIN, bed_types_page),
         post("/admin/bed-types", ADMIN, bed_type_add),
         post("/admin/bed-types/{key}/retire", ADMIN, bed_type_retire),
-        get("/api/v1/capacity/homes/{id}", KEEPERS, api_home),
-        put("/api/v1/capacity/homes/{id}", KEEPERS, api_home_save),
+        get(
+            "/api/v1/capacity/homes/{id}",
+            COMMISSIONERS_AND_PROVIDERS,
+            api_home,
+        ),
+        put(
+            "/api/v1/capacity/homes/{id}",
+            COMMISSIONERS_AND_PROVIDERS,
+            api_home_save,
+        ),
     ]
 }
 
 /// The home, if this user may keep its figures: a provider user only their own provider's.
 async fn keepable(state: &AppState, ctx: &RequestCtx, id: &str) -> Result<Home> {
-    let u = ctx.user()?;
+    let acting = ctx.user()?.acting_for()?;
     let h = super::home(state, id).await?.ok_or(AppError::NotFound)?;
-    if u.role == Role::Provider && (h.provider_id.is_none() || h.provider_id != u.provider_id) {
+    if !acting.may_see(h.provider_id.as_deref()) {
         return Err(AppError::NotFound);
     }
     Ok(h)
@@ -281,12 +301,10 @@ fn show_with(
 }
 
 async fn my_homes(state: &AppState, ctx: &RequestCtx) -> Result<Vec<Home>> {
-    let u = ctx.user()?;
-    match (&u.role, &u.provider_id) {
-        (Role::Provider, Some(p)) => super::provider_homes(state, p).await,
-        (Role::Provider, None) => Ok(vec![]),
+    match ctx.user()?.acting_for()? {
+        crate::web::ActingFor::Provider(p) => super::provider_homes(state, &p).await,
         // Council officers reach a home from the search or its profile.
-        _ => Ok(vec![]),
+        crate::web::ActingFor::Council => Ok(vec![]),
     }
 }
 
@@ -392,18 +410,8 @@ async fn homes_save(
     save_homes(&state, &ctx, homes, &f, "/capacity/homes", false).await
 }
 
-/// The provider user's own provider; None for council officers (every home).
-fn provider_scope(ctx: &RequestCtx) -> Result<Option<String>> {
-    let u = ctx.user()?;
-    Ok(match u.role {
-        // A provider user without a provider keeps no homes: match nothing.
-        Role::Provider => Some(u.provider_id.clone().unwrap_or_else(|| "-".into())),
-        _ => None,
-    })
-}
-
 async fn homes_csv(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
-    let t = super::exchange::export(&state, provider_scope(&ctx)?.as_deref()).await?;
+    let t = super::exchange::export(&state, ctx.user()?.acting_for()?.provider()).await?;
     crate::export::download(&t, "csv", "vacancies")
 }
 
@@ -412,7 +420,7 @@ async fn homes_upload(
     ctx: RequestCtx,
     up: crate::web::forms::Upload,
 ) -> Result<Response> {
-    let provider = provider_scope(&ctx)?;
+    let provider = ctx.user()?.acting_for()?.provider().map(str::to_string);
     let forms = || async {
         Ok::<_, AppError>(
             my_homes(&state, &ctx)
@@ -535,7 +543,7 @@ pub async fn api_home_save(
     State(state): State<AppState>,
     ctx: RequestCtx,
     Path(id): Path<String>,
-    crate::api::ApiJson(b): crate::api::ApiJson<HomeUpdate>,
+    crate::web::json::ApiJson(b): crate::web::json::ApiJson<HomeUpdate>,
 ) -> Result<Response> {
     let current = keepable(&state, &ctx, &id).await?;
     match super::save(
@@ -549,7 +557,7 @@ pub async fn api_home_save(
     .await?
     {
         Ok(version) => Ok(Json(Saved { version }).into_response()),
-        Err(Refused::Invalid(e)) => Err(crate::api::validation_problem(e)),
+        Err(Refused::Invalid(e)) => Err(crate::web::json::validation_problem(e)),
         Err(Refused::Conflict(theirs)) => Ok((
             StatusCode::CONFLICT,
             Json(serde_json::json!({

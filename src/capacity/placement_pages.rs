@@ -4,30 +4,42 @@ use askama::Template;
 use axum::Json;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;
-use caremarket_core::Role;
 
 use super::placements::{self as pl, END_REASONS, FUNDERS, PlacementInput};
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::web::forms::{FormErrors, Pairs, field};
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post};
+use crate::web::redirect_with_flash;
+use crate::web::roles::COMMISSIONERS_AND_BROKERS;
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post};
 use crate::{AppState, Result};
 
-/// Case references are personal data in the council's hands: council staff who place people.
-const PLACERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker]);
+// Case references are personal data in the council's hands: only the council staff who
+// place people (commissioners and brokers) open these pages.
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/capacity/placements", PLACERS, page),
-        post("/capacity/placements", PLACERS, create),
-        get("/capacity/placements.csv", PLACERS, csv),
+        get("/capacity/placements", COMMISSIONERS_AND_BROKERS, page),
+        post("/capacity/placements", COMMISSIONERS_AND_BROKERS, create),
+        get("/capacity/placements.csv", COMMISSIONERS_AND_BROKERS, csv),
         crate::web::with_body_limit(
-            post("/capacity/placements/upload", PLACERS, upload),
+            post(
+                "/capacity/placements/upload",
+                COMMISSIONERS_AND_BROKERS,
+                upload,
+            ),
             crate::web::COUNCIL_UPLOAD_LIMIT,
         ),
-        post("/capacity/placements/{id}/end", PLACERS, end),
-        get("/api/v1/capacity/placements", PLACERS, api_list),
+        post(
+            "/capacity/placements/{id}/end",
+            COMMISSIONERS_AND_BROKERS,
+            end,
+        ),
+        get(
+            "/api/v1/capacity/placements",
+            COMMISSIONERS_AND_BROKERS,
+            api_list,
+        ),
     ]
 }
 

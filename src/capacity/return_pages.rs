@@ -9,33 +9,23 @@ use chrono::NaiveDate;
 use std::collections::BTreeMap;
 
 use super::returns as rt;
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::web::forms::{FormErrors, Pairs, field};
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post};
+use crate::web::redirect_with_flash;
+use crate::web::roles::{ADMIN, COMMISSIONERS, PROVIDERS};
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post};
 use crate::{AppError, AppState, Result};
-
-const PROVIDERS: Access = Access::Roles(&[Role::Provider]);
-const COUNCIL: Access = Access::Roles(&[Role::Admin, Role::Commissioner]);
-const ADMIN: Access = Access::Roles(&[Role::Admin]);
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
         get("/capacity/returns", PROVIDERS, mine),
         get("/capacity/returns/{def}/{period}", PROVIDERS, form_page),
         post("/capacity/returns/{def}/{period}", PROVIDERS, submit),
-        get("/capacity/returns/overview", COUNCIL, overview),
+        get("/capacity/returns/overview", COMMISSIONERS, overview),
         post("/capacity/returns/definitions", ADMIN, define),
-        get("/api/v1/capacity/returns/trend", COUNCIL, api_trend),
+        get("/api/v1/capacity/returns/trend", COMMISSIONERS, api_trend),
     ]
-}
-
-fn provider_of(ctx: &RequestCtx) -> Result<String> {
-    ctx.user()?
-        .provider_id
-        .clone()
-        .ok_or_else(|| AppError::BadRequest("this account is not linked to a provider".into()))
 }
 
 #[derive(Template)]
@@ -46,7 +36,7 @@ struct MinePage {
 }
 
 async fn mine(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
-    let p = provider_of(&ctx)?;
+    let p = ctx.user()?.acting_for()?.own_provider()?;
     render_status(
         axum::http::StatusCode::OK,
         &MinePage {
@@ -101,7 +91,7 @@ async fn form_page(
     ctx: RequestCtx,
     Path((def, period)): Path<(i64, NaiveDate)>,
 ) -> Result<Response> {
-    let p = provider_of(&ctx)?;
+    let p = ctx.user()?.acting_for()?.own_provider()?;
     let prior: Option<String> = state
         .db
         .q()
@@ -123,7 +113,7 @@ async fn submit(
     Path((def, period)): Path<(i64, NaiveDate)>,
     Form(f): Form<Pairs>,
 ) -> Result<Response> {
-    let p = provider_of(&ctx)?;
+    let p = ctx.user()?.acting_for()?.own_provider()?;
     let d = rt::definition(&state, def).await?;
     let values: BTreeMap<String, String> = d
         .fields

@@ -116,7 +116,8 @@ pub struct SummaryArgs {
 
 /// `market summary --by ...`: the dashboard's breakdown for the area (or England).
 async fn market_breakdown(state: &AppState, a: &SummaryArgs, by: &str) -> anyhow::Result<()> {
-    use crate::market::{By, Scope, dashboard};
+    use crate::cqc::picture::Scope;
+    use crate::market::{By, dashboard};
     let by = By::parse(by).ok_or_else(|| anyhow::anyhow!("unknown breakdown {by:?}: use rating, service_type, size_band, specialism or key_question"))?;
     let scope = Scope {
         area: a.area.iter().cloned().collect(),

@@ -120,7 +120,7 @@ enum SimulateCommand {
 
 #[derive(Subcommand)]
 enum ReportCommand {
-    /// The market quality report (seed 000 §2.1 shape) as HTML or PDF
+    /// The market quality report (shaped like the 2017 Leeds care home quality report, §2.1) as HTML or PDF
     Market {
         #[command(flatten)]
         db: DbArgs,
@@ -134,7 +134,7 @@ enum ReportCommand {
         #[arg(long)]
         out: std::path::PathBuf,
     },
-    /// The quality assurance report (seed 004 shape): contracted market ratings, changes
+    /// The quality assurance report (shaped like the 2023 Leicester quality of regulated care report): contracted market ratings, changes
     /// since a date, themes of the issues found, training offers
     Quality(quality::QualityReportArgs),
     /// The care home sufficiency report (a market position statement section): demand,
@@ -406,7 +406,7 @@ async fn serve(db: Db, args: &ServeArgs, banner: Option<String>) -> anyhow::Resu
     let state = AppState::with_system_clock(db.clone(), config).await?;
     crate::brokerage::requests::spawn_expiry_task(state.clone());
     // The first dashboard after a start should not wait for the market picture.
-    crate::market::warm(&state);
+    crate::cqc::picture::warm(&state);
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;

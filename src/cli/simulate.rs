@@ -1,4 +1,4 @@
-//! `caremarket simulate brokerage`: a year of synthetic demand shaped like seed 003 (83 new
+//! `caremarket simulate brokerage`: a year of synthetic demand shaped like the 2018 Leicester domiciliary support report (83 new
 //! cases a month, 26 providers with limited spare hours and random declines) placed by the
 //! offer cascade and by batch matching, on the same arrivals and the same answers.
 

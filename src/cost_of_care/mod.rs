@@ -1,4 +1,4 @@
-//! Cost of care (seed 000 §3.3, seed 002 P3a): the council's own cost models, line by line
+//! Cost of care (Leeds care home quality, 2017, §3.3, the Liverpool City Region care home redesign (Priority 3) P3a): the council's own cost models, line by line
 //! (`caremarket_core::cost` does the arithmetic), its fee rates and their history, the gap
 //! between the two with its annual budget effect, and named uplift scenarios.
 
@@ -484,7 +484,7 @@ pub struct ScenarioInput {
     pub pension_to: String,
     /// CPI on things bought, %
     pub non_staff_percent: String,
-    /// Flat uplifts, % each, in turn ("2, 2" for seed 000's two 2% uplifts)
+    /// Flat uplifts, % each, in turn ("2, 2" for the 2017 Leeds care home quality report's two 2% uplifts)
     pub flat_percents: String,
     /// From when (optional), like 01/04/2026
     pub effective_from: String,
@@ -688,3 +688,19 @@ pub async fn scenario_result(state: &AppState, id: i64) -> Result<ScenarioResult
         annual_effect_pence,
     })
 }
+
+/// Every route of this capability, pages and JSON API, each with its access rule.
+pub fn routes() -> Vec<crate::web::RouteDef> {
+    let mut v = Vec::new();
+    v.extend(pages::routes());
+    v.extend(return_pages::routes());
+    v
+}
+
+/// This capability's part of the OpenAPI document (src/api puts the parts together).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(pages::api_overview, pages::api_model, pages::api_scenario, return_pages::api_returns),
+    tags((name = "cost_of_care", description = "Cost of care models line by line, fee rates and the gap, uplift scenarios"))
+)]
+pub struct ApiDoc;

@@ -10,37 +10,55 @@ use caremarket_core::cost::{HOMECARE_ASSOCIATION_MINIMUM_PRICE_2025_26_PENCE, Li
 use caremarket_core::money::pounds;
 
 use super::{FeeInput, Gap, Model, ScenarioInput, ScenarioResult, service_label};
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::web::forms::{FormErrors, Pairs, field};
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post};
+use crate::web::redirect_with_flash;
+use crate::web::roles::{COMMISSIONERS, COMMISSIONERS_AND_VIEWERS};
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post};
 use crate::{AppError, AppState, Result};
-
-const READERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Viewer]);
-const WRITERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner]);
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/cost-of-care", READERS, overview),
-        post("/cost-of-care/fees", WRITERS, add_fee),
-        post("/cost-of-care/scenarios", WRITERS, add_scenario),
-        get("/cost-of-care/scenarios/{id}", READERS, scenario_page),
+        get("/cost-of-care", COMMISSIONERS_AND_VIEWERS, overview),
+        post("/cost-of-care/fees", COMMISSIONERS, add_fee),
+        post("/cost-of-care/scenarios", COMMISSIONERS, add_scenario),
+        get(
+            "/cost-of-care/scenarios/{id}",
+            COMMISSIONERS_AND_VIEWERS,
+            scenario_page,
+        ),
         get(
             "/cost-of-care/scenarios/{id}/report",
-            READERS,
+            COMMISSIONERS_AND_VIEWERS,
             scenario_report,
         ),
         post(
             "/cost-of-care/scenarios/{id}/delete",
-            WRITERS,
+            COMMISSIONERS,
             remove_scenario,
         ),
-        get("/cost-of-care/models/{service}", READERS, model_page),
-        post("/cost-of-care/models/{service}", WRITERS, model_save),
-        get("/api/v1/cost-of-care", READERS, api_overview),
-        get("/api/v1/cost-of-care/models/{service}", READERS, api_model),
-        get("/api/v1/cost-of-care/scenarios/{id}", READERS, api_scenario),
+        get(
+            "/cost-of-care/models/{service}",
+            COMMISSIONERS_AND_VIEWERS,
+            model_page,
+        ),
+        post("/cost-of-care/models/{service}", COMMISSIONERS, model_save),
+        get(
+            "/api/v1/cost-of-care",
+            COMMISSIONERS_AND_VIEWERS,
+            api_overview,
+        ),
+        get(
+            "/api/v1/cost-of-care/models/{service}",
+            COMMISSIONERS_AND_VIEWERS,
+            api_model,
+        ),
+        get(
+            "/api/v1/cost-of-care/scenarios/{id}",
+            COMMISSIONERS_AND_VIEWERS,
+            api_scenario,
+        ),
     ]
 }
 

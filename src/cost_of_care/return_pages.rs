@@ -5,33 +5,38 @@ use askama::Template;
 use axum::Json;
 use axum::extract::{Form, Query, State};
 use axum::response::Response;
-use caremarket_core::Role;
 use caremarket_core::money::pounds;
 
 use super::returns::{self as rt, CostReturn, LineSummary, ReturnInput};
 use super::service_label;
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::web::forms::{FormErrors, Pairs, field};
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post};
-use crate::{AppError, AppState, Result};
-
-const EVERYONE: Access = Access::Roles(&[
-    Role::Admin,
-    Role::Commissioner,
-    Role::Viewer,
-    Role::Provider,
-]);
-const COUNCIL: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Viewer]);
-const PROVIDERS: Access = Access::Roles(&[Role::Provider]);
+use crate::web::redirect_with_flash;
+use crate::web::roles::{
+    COMMISSIONERS_AND_VIEWERS, COMMISSIONERS_VIEWERS_AND_PROVIDERS, PROVIDERS,
+};
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post};
+use crate::{AppState, Result};
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/cost-of-care/returns", EVERYONE, page),
+        get(
+            "/cost-of-care/returns",
+            COMMISSIONERS_VIEWERS_AND_PROVIDERS,
+            page,
+        ),
         post("/cost-of-care/returns", PROVIDERS, submit),
-        get("/cost-of-care/returns/download", COUNCIL, download),
-        get("/api/v1/cost-of-care/returns", EVERYONE, api_returns),
+        get(
+            "/cost-of-care/returns/download",
+            COMMISSIONERS_AND_VIEWERS,
+            download,
+        ),
+        get(
+            "/api/v1/cost-of-care/returns",
+            COMMISSIONERS_VIEWERS_AND_PROVIDERS,
+            api_returns,
+        ),
     ]
 }
 
@@ -97,13 +102,8 @@ async fn view(
     input: ReturnInput,
     errors: FormErrors,
 ) -> Result<Response> {
-    let u = ctx.user()?;
-    let is_provider = u.role == Role::Provider;
-    let provider = if is_provider {
-        Some(u.provider_id.clone().ok_or(AppError::Forbidden)?)
-    } else {
-        None
-    };
+    let provider = ctx.user()?.acting_for()?.provider().map(str::to_string);
+    let is_provider = provider.is_some();
     let returns = rt::list(state, provider.as_deref()).await?;
     let now_year = chrono::Datelike::year(&state.clock.now().date_naive()) as i64;
     let year = year_of(q, &returns, now_year);
@@ -174,7 +174,7 @@ async fn submit(
     ctx: RequestCtx,
     Form(f): Form<Pairs>,
 ) -> Result<Response> {
-    let provider = ctx.user()?.provider_id.clone().ok_or(AppError::Forbidden)?;
+    let provider = ctx.user()?.acting_for()?.own_provider()?;
     let input = ReturnInput {
         location_id: field(&f, "location_id"),
         service: field(&f, "service"),
@@ -270,12 +270,7 @@ pub async fn api_returns(
     ctx: RequestCtx,
     Query(q): Query<ReturnsQuery>,
 ) -> Result<Json<ReturnsAnswer>> {
-    let u = ctx.user()?;
-    let provider = if u.role == Role::Provider {
-        Some(u.provider_id.clone().ok_or(AppError::Forbidden)?)
-    } else {
-        None
-    };
+    let provider = ctx.user()?.acting_for()?.provider().map(str::to_string);
     let returns = rt::list(&state, provider.as_deref()).await?;
     let now_year = chrono::Datelike::year(&state.clock.now().date_naive()) as i64;
     let year = year_of(&q, &returns, now_year);

@@ -5,6 +5,7 @@ pub mod identity;
 pub mod own;
 pub mod pages;
 pub mod parse;
+pub mod picture;
 pub mod queries;
 pub mod records;
 pub mod store;
@@ -282,3 +283,18 @@ pub async fn import_owned(
         problems: parsed.problems,
     })
 }
+
+/// Every route of this capability, pages and JSON API, each with its access rule.
+pub fn routes() -> Vec<crate::web::RouteDef> {
+    let mut v = Vec::new();
+    v.extend(pages::routes());
+    v
+}
+
+/// This capability's part of the OpenAPI document (src/api puts the parts together).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(pages::api_locations, pages::api_location, pages::api_provider, pages::api_imports),
+    tags((name = "cqc", description = "CQC locations, providers, ratings and imports"))
+)]
+pub struct ApiDoc;

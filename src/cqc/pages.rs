@@ -15,10 +15,9 @@ use super::{ImportFailure, ImportOptions, ImportOutcome, Kind, store};
 use crate::audit::Actor;
 use crate::web::forms::FormErrors;
 use crate::web::layout::render_status;
+use crate::web::roles::COMMISSIONERS;
 use crate::web::{ADMIN, Access, PageCtx, RequestCtx, RouteDef, get, post, render};
 use crate::{AppError, AppState, Result, args};
-
-const IMPORT_READERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner]);
 
 pub fn routes() -> Vec<RouteDef> {
     use Access::*;
@@ -27,7 +26,7 @@ pub fn routes() -> Vec<RouteDef> {
         get("/locations/{id}", SignedIn, location_page),
         get("/providers/{id}", SignedIn, provider_page),
         get("/data-quality", SignedIn, quality_page),
-        get("/imports", IMPORT_READERS, imports_page),
+        get("/imports", COMMISSIONERS, imports_page),
         get("/imports/new", ADMIN, upload_form),
         // CQC's national files are tens of MB: above axum's 2 MB default for a body.
         crate::web::with_body_limit(
@@ -38,7 +37,7 @@ pub fn routes() -> Vec<RouteDef> {
         get("/api/v1/locations", SignedIn, api_locations),
         get("/api/v1/locations/{id}", SignedIn, api_location),
         get("/api/v1/providers/{id}", SignedIn, api_provider),
-        get("/api/v1/imports", IMPORT_READERS, api_imports),
+        get("/api/v1/imports", COMMISSIONERS, api_imports),
     ]
 }
 
@@ -63,7 +62,7 @@ fn fmt_date(d: &Option<NaiveDate>) -> String {
 async fn as_of(state: &AppState) -> Result<NaiveDate> {
     // From the market picture, built once per data version: the same editions the dashboard
     // reads, without scanning every location's editions on each page.
-    let all = crate::market::all_facts(state, None).await?;
+    let all = crate::cqc::picture::all_facts(state, None).await?;
     Ok(all
         .data_date()
         .unwrap_or_else(|| state.clock.now().date_naive()))
@@ -528,7 +527,7 @@ async fn upload_submit(
                 ),
                 ImportOutcome::Imported(row) => {
                     // The next dashboard should not wait for the new market picture.
-                    crate::market::warm(&state);
+                    crate::cqc::picture::warm(&state);
                     // Kept with the import, in its transaction.
                     let link = r
                         .rejects_csv

@@ -739,7 +739,7 @@ impl ChangePage {
 }
 
 /// The market at two dates (and each year between), from the rating history: "a 13.1%
-/// increase in the number of beds rated Good or Outstanding (Oct'17-April'19)" (seed 002).
+/// increase in the number of beds rated Good or Outstanding (Oct'17-April'19)" (the Liverpool City Region care home redesign (Priority 3)).
 async fn change_page(
     State(state): State<AppState>,
     ctx: RequestCtx,
@@ -937,7 +937,7 @@ impl ReportPage {
     }
 }
 
-/// The main points, as sentences with their figures (seed 000 §2.1: "rated at 48% Good by
+/// The main points, as sentences with their figures (Leeds care home quality, 2017, §2.1: "rated at 48% Good by
 /// the Care Quality Commission, in comparison with a national average of 65.5%").
 fn report_points(d: &Dashboard) -> Vec<String> {
     let mut p = vec![headline(d)];

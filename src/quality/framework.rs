@@ -8,11 +8,11 @@ use axum::response::Response;
 use caremarket_core::quality::{Framework, OverallRule, parse_domains, parse_scale};
 use caremarket_core::risk::Weights;
 
-use crate::accounts::pages::redirect_with_flash;
 use crate::admin::settings::{ServiceSettings, save};
 use crate::audit::Actor;
 use crate::web::forms::FormErrors;
 use crate::web::layout::render_status;
+use crate::web::redirect_with_flash;
 use crate::web::{PageCtx, RequestCtx};
 use crate::{AppState, Result, args};
 

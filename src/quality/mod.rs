@@ -1,5 +1,5 @@
 //! Quality assurance: the contracts register (which locations the council buys from) and the
-//! council's QAF visits with their graded outcomes, and the summary tables of seed 003 §4.9
+//! council's QAF visits with their graded outcomes, and the summary tables of the 2018 Leicester domiciliary support report §4.9
 //! (providers by CQC rating and by QAF level, for a contract type and a date).
 
 pub mod concerns;
@@ -7,10 +7,12 @@ pub mod eval;
 pub mod framework;
 pub mod pages;
 
-/// Whether a role may read the contracts register ([`pages::CONTRACT_READERS`]): the rule
-/// for every list of contracted locations, wherever it is shown.
+/// Who may read the contracts register (and so which locations the council contracts): the
+/// rule of its route, and of every list of contracted locations wherever it is shown.
+pub const CONTRACT_READERS: crate::web::Access = crate::web::roles::COMMISSIONERS_AND_BROKERS;
+
 pub fn may_read_contracts(role: caremarket_core::Role) -> bool {
-    matches!(pages::CONTRACT_READERS, crate::web::Access::Roles(r) if r.contains(&role))
+    CONTRACT_READERS.allows(role)
 }
 pub mod plans;
 pub mod questionnaires;
@@ -428,7 +430,7 @@ pub async fn advance(state: &AppState, actor: &Actor, id: i64, to: &str) -> Resu
         )
         .await?;
     }
-    // A C or D grade calls for an action plan (seed 003 §4.11): one is opened for the visit.
+    // A C or D grade calls for an action plan (Leicester domiciliary support, 2018, §4.11): one is opened for the visit.
     if to == "confirmed"
         && let Some(g) = v.overall_grade.as_deref()
         && state.settings().qaf.scale.needs_action_plan(g)
@@ -629,3 +631,33 @@ pub async fn summary_tables(
         by_qaf,
     })
 }
+
+/// Every route of this capability, pages and JSON API, each with its access rule.
+pub fn routes() -> Vec<crate::web::RouteDef> {
+    let mut v = Vec::new();
+    v.extend(pages::routes());
+    v.extend(theme_pages::routes());
+    v.extend(self_assessment::routes());
+    v.extend(questionnaires::routes());
+    // The council's QAF is set by an admin, under /admin like every service setting, but
+    // it is quality's: its rules, form and route live here.
+    v.push(crate::web::get(
+        "/admin/quality",
+        crate::web::ADMIN,
+        framework::framework_form,
+    ));
+    v.push(crate::web::post(
+        "/admin/quality",
+        crate::web::ADMIN,
+        framework::framework_submit,
+    ));
+    v
+}
+
+/// This capability's part of the OpenAPI document (src/api puts the parts together).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(pages::api_summary, pages::api_visits, pages::api_visit, pages::api_plan, pages::api_risk, theme_pages::api_analysis, theme_pages::api_issues, theme_pages::api_issue_create, questionnaires::api_results),
+    tags((name = "quality", description = "Contracts register, QAF visits and the quality of the contracted market"))
+)]
+pub struct ApiDoc;

@@ -9,57 +9,79 @@ use caremarket_core::Role;
 use chrono::NaiveDate;
 
 use super::{CONTRACT_TYPES, Visit, VisitInput};
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::web::forms::FormErrors;
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post, render};
+use crate::web::redirect_with_flash;
+use crate::web::roles::{COMMISSIONERS, COMMISSIONERS_AND_PROVIDERS, COUNCIL};
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post, render};
 use crate::{AppError, AppState, Result};
 
-const COUNCIL: Access =
-    Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker, Role::Viewer]);
-const QA_OFFICERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner]);
-/// Who may read the contracts register (and so which locations the council contracts).
-pub(crate) const CONTRACT_READERS: Access =
-    Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker]);
-/// Council officers, and provider users for their own locations' visits only.
-const VISIT_READERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Provider]);
+// Visits are read by commissioners, and by provider users for their own locations' only.
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
         get("/quality", COUNCIL, summary_page),
-        get("/quality/contracts", CONTRACT_READERS, contracts_page),
+        get(
+            "/quality/contracts",
+            super::CONTRACT_READERS,
+            contracts_page,
+        ),
         crate::web::with_body_limit(
-            post("/quality/contracts", QA_OFFICERS, contracts_upload),
+            post("/quality/contracts", COMMISSIONERS, contracts_upload),
             crate::web::COUNCIL_UPLOAD_LIMIT,
         ),
-        get("/quality/visits", VISIT_READERS, visits_page),
-        get("/quality/visits/new", QA_OFFICERS, visit_new_form),
-        post("/quality/visits", QA_OFFICERS, visit_create),
-        get("/quality/visits/{id}", VISIT_READERS, visit_page),
-        post("/quality/visits/{id}/submit", QA_OFFICERS, visit_submit),
-        post("/quality/visits/{id}/confirm", QA_OFFICERS, visit_confirm),
+        get("/quality/visits", COMMISSIONERS_AND_PROVIDERS, visits_page),
+        get("/quality/visits/new", COMMISSIONERS, visit_new_form),
+        post("/quality/visits", COMMISSIONERS, visit_create),
+        get(
+            "/quality/visits/{id}",
+            COMMISSIONERS_AND_PROVIDERS,
+            visit_page,
+        ),
+        post("/quality/visits/{id}/submit", COMMISSIONERS, visit_submit),
+        post("/quality/visits/{id}/confirm", COMMISSIONERS, visit_confirm),
         get(
             "/quality/visits/{id}/correct",
-            QA_OFFICERS,
+            COMMISSIONERS,
             visit_correct_form,
         ),
-        post("/quality/visits/{id}/correct", QA_OFFICERS, visit_correct),
-        get("/quality/plans", VISIT_READERS, plans_page),
-        post("/quality/plans", QA_OFFICERS, plan_create),
-        get("/quality/plans/{id}", VISIT_READERS, plan_page),
-        post("/quality/plans/{id}/items", QA_OFFICERS, item_add),
-        post("/quality/items/{id}/progress", VISIT_READERS, item_progress),
-        post("/quality/items/{id}/sign-off", QA_OFFICERS, item_sign_off),
-        get("/api/v1/quality/plans/{id}", VISIT_READERS, api_plan),
-        get("/quality/concerns", QA_OFFICERS, concerns_page),
-        post("/quality/concerns", QA_OFFICERS, concern_create),
-        get("/quality/risk", QA_OFFICERS, risk_page),
-        get("/quality/risk.csv", QA_OFFICERS, risk_csv),
-        get("/api/v1/quality/risk", QA_OFFICERS, api_risk),
+        post("/quality/visits/{id}/correct", COMMISSIONERS, visit_correct),
+        get("/quality/plans", COMMISSIONERS_AND_PROVIDERS, plans_page),
+        post("/quality/plans", COMMISSIONERS, plan_create),
+        get(
+            "/quality/plans/{id}",
+            COMMISSIONERS_AND_PROVIDERS,
+            plan_page,
+        ),
+        post("/quality/plans/{id}/items", COMMISSIONERS, item_add),
+        post(
+            "/quality/items/{id}/progress",
+            COMMISSIONERS_AND_PROVIDERS,
+            item_progress,
+        ),
+        post("/quality/items/{id}/sign-off", COMMISSIONERS, item_sign_off),
+        get(
+            "/api/v1/quality/plans/{id}",
+            COMMISSIONERS_AND_PROVIDERS,
+            api_plan,
+        ),
+        get("/quality/concerns", COMMISSIONERS, concerns_page),
+        post("/quality/concerns", COMMISSIONERS, concern_create),
+        get("/quality/risk", COMMISSIONERS, risk_page),
+        get("/quality/risk.csv", COMMISSIONERS, risk_csv),
+        get("/api/v1/quality/risk", COMMISSIONERS, api_risk),
         get("/api/v1/quality/summary", COUNCIL, api_summary),
-        get("/api/v1/quality/visits", VISIT_READERS, api_visits),
-        get("/api/v1/quality/visits/{id}", VISIT_READERS, api_visit),
+        get(
+            "/api/v1/quality/visits",
+            COMMISSIONERS_AND_PROVIDERS,
+            api_visits,
+        ),
+        get(
+            "/api/v1/quality/visits/{id}",
+            COMMISSIONERS_AND_PROVIDERS,
+            api_visit,
+        ),
     ]
 }
 
@@ -198,7 +220,7 @@ struct VisitsPage {
 
 async fn visits_page(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
     let u = ctx.user()?;
-    let provider = (u.role == Role::Provider).then(|| u.provider_id.clone().unwrap_or_default());
+    let provider = u.acting_for()?.provider().map(str::to_string);
     render(&VisitsPage {
         page: PageCtx::new(&state, &ctx, "Quality assurance visits"),
         visits: super::visits(&state, provider.as_deref()).await?,
@@ -212,7 +234,7 @@ pub async fn api_visits(
     ctx: RequestCtx,
 ) -> Result<Json<Vec<Visit>>> {
     let u = ctx.user()?;
-    let provider = (u.role == Role::Provider).then(|| u.provider_id.clone().unwrap_or_default());
+    let provider = u.acting_for()?.provider().map(str::to_string);
     Ok(Json(super::visits(&state, provider.as_deref()).await?))
 }
 
@@ -552,13 +574,12 @@ use super::plans::{self, Item, Plan};
 
 /// Provider users reach only their own provider's locations (visits, plans, items); others are "not found".
 async fn location_visible(state: &AppState, ctx: &RequestCtx, location_id: &str) -> Result<bool> {
-    let u = ctx.user()?;
-    if u.role != Role::Provider {
+    let acting = ctx.user()?.acting_for()?;
+    if acting == crate::web::ActingFor::Council {
         return Ok(true);
     }
-    Ok(super::provider_of(state, location_id)
-        .await?
-        .is_some_and(|p| Some(p) == u.provider_id))
+    let provider = super::provider_of(state, location_id).await?;
+    Ok(acting.may_see(provider.as_deref()))
 }
 
 #[derive(Template)]
@@ -580,7 +601,7 @@ async fn plans_view(
     title: String,
 ) -> Result<Response> {
     let u = ctx.user()?;
-    let provider = (u.role == Role::Provider).then(|| u.provider_id.clone().unwrap_or_default());
+    let provider = u.acting_for()?.provider().map(str::to_string);
     let status = errors.status();
     render_status(
         status,

@@ -1,4 +1,4 @@
-//! Action plans (seed 003 §4.11: "Where a provider receives a non-compliant grade, the local
+//! Action plans (Leicester domiciliary support, 2018, §4.11: "Where a provider receives a non-compliant grade, the local
 //! authority will issue an action plan, and monitor the provider"): items with an owner, a
 //! due date, a status and evidence; RAG from the dates; the provider records progress on its
 //! own plan and the council signs items off.

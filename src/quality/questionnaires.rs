@@ -1,5 +1,5 @@
 //! Questionnaires for people who use services (answers stored without names, linked to a
-//! location and a date) and the providers' annual survey of the council (seed 003 §4.16:
+//! location and a date) and the providers' annual survey of the council (Leicester domiciliary support, 2018, §4.16:
 //! "good or very good"), with result tables: each question's answers on the five-point scale
 //! and the share rating it good or very good.
 
@@ -7,19 +7,16 @@ use askama::Template;
 use axum::Json;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;
-use caremarket_core::Role;
 use chrono::{Datelike, NaiveDate};
 use std::collections::BTreeMap;
 
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::{self, Actor};
 use crate::web::forms::{FormErrors, Pairs, field};
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post};
+use crate::web::redirect_with_flash;
+use crate::web::roles::{COMMISSIONERS, PROVIDERS};
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post};
 use crate::{AppError, AppState, Result, args};
-
-const COUNCIL: Access = Access::Roles(&[Role::Admin, Role::Commissioner]);
-const PROVIDERS: Access = Access::Roles(&[Role::Provider]);
 
 /// The five-point scale, best last (stored as 1..=5).
 pub const SCALE: [&str; 5] = [
@@ -32,13 +29,17 @@ pub const SCALE: [&str; 5] = [
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/quality/questionnaires", COUNCIL, results_page),
-        post("/quality/questionnaires/{id}/responses", COUNCIL, enter),
+        get("/quality/questionnaires", COMMISSIONERS, results_page),
+        post(
+            "/quality/questionnaires/{id}/responses",
+            COMMISSIONERS,
+            enter,
+        ),
         get("/quality/survey", PROVIDERS, survey_page),
         post("/quality/survey", PROVIDERS, survey_submit),
         get(
             "/api/v1/quality/questionnaires/{id}/results",
-            COUNCIL,
+            COMMISSIONERS,
             api_results,
         ),
     ]
@@ -467,7 +468,7 @@ async fn survey_view(
     typed: Pairs,
 ) -> Result<Response> {
     let q = survey_q(state).await?;
-    let p = ctx.user()?.provider_id.clone().unwrap_or_default();
+    let p = ctx.user()?.acting_for()?.own_provider()?;
     let year = state.clock.now().year();
     let done: i64 = state
         .db
@@ -504,10 +505,7 @@ async fn survey_submit(
     Form(f): Form<Pairs>,
 ) -> Result<Response> {
     let q = survey_q(&state).await?;
-    let p =
-        ctx.user()?.provider_id.clone().ok_or_else(|| {
-            AppError::BadRequest("this account is not linked to a provider".into())
-        })?;
+    let p = ctx.user()?.acting_for()?.own_provider()?;
     let mut e = FormErrors::default();
     let a = answers(&q, &f, &mut e);
     let comment = field(&f, "comment");

@@ -43,7 +43,7 @@ pub async fn scope(state: &AppState, today: NaiveDate) -> Result<(Vec<String>, S
             "no contracts are loaded and no areas are in scope".into(),
         ));
     }
-    let all = crate::market::all_facts(state, None).await?;
+    let all = crate::cqc::picture::all_facts(state, None).await?;
     let ids = all
         .facts
         .iter()
@@ -63,12 +63,12 @@ pub async fn scope(state: &AppState, today: NaiveDate) -> Result<(Vec<String>, S
 
 pub async fn ranked(state: &AppState, today: NaiveDate) -> Result<(Vec<Ranked>, String)> {
     let (ids, why) = scope(state, today).await?;
-    let all = crate::market::all_facts(state, None).await?;
+    let all = crate::cqc::picture::all_facts(state, None).await?;
     // A rating's age is measured from the data's own date, as on the dashboard's watch list
     // and the data quality page; the council's own records (visits, concerns, actions) from
     // today.
     let data_date = all.data_date().unwrap_or(today);
-    let facts: HashMap<&str, &crate::market::Fact> = all
+    let facts: HashMap<&str, &crate::cqc::picture::Fact> = all
         .facts
         .iter()
         .map(|f| (f.location_id.as_str(), f.as_ref()))

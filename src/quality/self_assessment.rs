@@ -1,29 +1,34 @@
-//! Providers' self-assessments against the council's QAF (seed 002's "Quality Assurance
+//! Providers' self-assessments against the council's QAF (the Liverpool City Region care home redesign (Priority 3)'s "Quality Assurance
 //! Self-Assessment Tool"): a grade per domain with notes, the overall grade by the council's
 //! rule, kept as a history and shown beside the council's latest confirmed grades.
 
 use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::response::Response;
-use caremarket_core::Role;
 use caremarket_core::quality::overall_grade;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::{self, Actor};
 use crate::web::forms::{FormErrors, Pairs, field};
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post, render};
+use crate::web::redirect_with_flash;
+use crate::web::roles::{COMMISSIONERS, COMMISSIONERS_AND_PROVIDERS};
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post, render};
 use crate::{AppError, AppState, Result, args};
-
-const COUNCIL: Access = Access::Roles(&[Role::Admin, Role::Commissioner]);
-const ASSESSORS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Provider]);
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/quality/self-assessments", COUNCIL, list),
-        get("/quality/self-assessments/{location}", ASSESSORS, page),
-        post("/quality/self-assessments/{location}", ASSESSORS, submit),
+        get("/quality/self-assessments", COMMISSIONERS, list),
+        get(
+            "/quality/self-assessments/{location}",
+            COMMISSIONERS_AND_PROVIDERS,
+            page,
+        ),
+        post(
+            "/quality/self-assessments/{location}",
+            COMMISSIONERS_AND_PROVIDERS,
+            submit,
+        ),
     ]
 }
 
@@ -94,7 +99,7 @@ async fn visible(state: &AppState, ctx: &RequestCtx, location: &str) -> Result<S
         )
         .await?;
     let (name, provider) = name.ok_or(AppError::NotFound)?;
-    if u.role == Role::Provider && (provider.is_none() || provider != u.provider_id) {
+    if !u.acting_for()?.may_see(provider.as_deref()) {
         return Err(AppError::NotFound);
     }
     Ok(name)

@@ -11,44 +11,41 @@ use caremarket_core::themes::QUALITY_STATEMENTS;
 use chrono::NaiveDate;
 
 use super::themes::{self as th, IssueInput, OfferInput, Scope, ThemeInput};
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::export::{Table, Value};
 use crate::web::forms::FormErrors;
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post, render};
+use crate::web::redirect_with_flash;
+use crate::web::roles::{COMMISSIONERS, COUNCIL};
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post, render};
 use crate::{AppError, AppState, Result};
-
-const COUNCIL: Access =
-    Access::Roles(&[Role::Admin, Role::Commissioner, Role::Broker, Role::Viewer]);
-const QA_OFFICERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner]);
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
         get("/quality/themes", COUNCIL, analysis_page),
-        get("/quality/themes/manage", QA_OFFICERS, manage_page),
-        get("/quality/themes/new", QA_OFFICERS, theme_new),
-        post("/quality/themes/new", QA_OFFICERS, theme_create),
-        get("/quality/themes/{id}", QA_OFFICERS, theme_edit),
-        post("/quality/themes/{id}", QA_OFFICERS, theme_update),
-        get("/quality/issues", QA_OFFICERS, issues_page),
-        post("/quality/issues", QA_OFFICERS, issue_create),
+        get("/quality/themes/manage", COMMISSIONERS, manage_page),
+        get("/quality/themes/new", COMMISSIONERS, theme_new),
+        post("/quality/themes/new", COMMISSIONERS, theme_create),
+        get("/quality/themes/{id}", COMMISSIONERS, theme_edit),
+        post("/quality/themes/{id}", COMMISSIONERS, theme_update),
+        get("/quality/issues", COMMISSIONERS, issues_page),
+        post("/quality/issues", COMMISSIONERS, issue_create),
         crate::web::with_body_limit(
-            post("/quality/issues/upload", QA_OFFICERS, issues_upload),
+            post("/quality/issues/upload", COMMISSIONERS, issues_upload),
             crate::web::COUNCIL_UPLOAD_LIMIT,
         ),
         get("/quality/training", COUNCIL, training_page),
-        post("/quality/training", QA_OFFICERS, offer_create),
+        post("/quality/training", COMMISSIONERS, offer_create),
         post(
             "/quality/training/{id}/withdraw",
-            QA_OFFICERS,
+            COMMISSIONERS,
             offer_withdraw,
         ),
         get("/quality/report", COUNCIL, report_page),
         get("/quality/report.pdf", COUNCIL, report_pdf),
         get("/api/v1/quality/themes", COUNCIL, api_analysis),
-        get("/api/v1/quality/issues", QA_OFFICERS, api_issues),
-        post("/api/v1/quality/issues", QA_OFFICERS, api_issue_create),
+        get("/api/v1/quality/issues", COMMISSIONERS, api_issues),
+        post("/api/v1/quality/issues", COMMISSIONERS, api_issue_create),
     ]
 }
 
@@ -574,7 +571,7 @@ pub struct IssueCreated {
 pub async fn api_issue_create(
     State(state): State<AppState>,
     ctx: RequestCtx,
-    crate::api::ApiJson(b): crate::api::ApiJson<NewIssue>,
+    crate::web::json::ApiJson(b): crate::web::json::ApiJson<NewIssue>,
 ) -> Result<Json<IssueCreated>> {
     let themes = th::themes(&state, true).await?;
     let suggested = th::suggest(&themes, &b.text);
@@ -598,7 +595,7 @@ pub async fn api_issue_create(
             id: Some(id),
             suggested,
         })),
-        Err(e) => Err(crate::api::validation_problem(e)),
+        Err(e) => Err(crate::web::json::validation_problem(e)),
     }
 }
 
@@ -727,7 +724,7 @@ struct ReportPage {
     for_file: bool,
 }
 
-/// The QA report in the shape of seed 004: ratings of the contracted market, how they have
+/// The QA report in the shape of the 2023 Leicester quality of regulated care report: ratings of the contracted market, how they have
 /// changed since a date, the themes of the issues found, and the training offers.
 pub async fn report_html(state: &AppState, q: &ReportQuery, for_file: bool) -> Result<String> {
     let as_at = parse_day(&q.as_at, "as_at")?.unwrap_or_else(|| state.clock.now().date_naive());

@@ -1,4 +1,4 @@
-//! Thematic analysis (seed 004 §4.11–4.18): the council's themes, the issues found in CQC
+//! Thematic analysis (Leicester quality of regulated care, 2023, §4.11–4.18): the council's themes, the issues found in CQC
 //! reports and QA visits tagged with them, counts by theme, and the training offers that meet
 //! each theme with the providers to signpost to them.
 
@@ -47,7 +47,7 @@ impl Theme {
     }
 }
 
-/// Puts seed 004's 19 themes in place the first time a database is used. Done once (a
+/// Puts the 2023 Leicester quality of regulated care report's 19 themes in place the first time a database is used. Done once (a
 /// settings flag), so a council that deletes or renames a theme does not get it back.
 pub async fn seed_defaults(db: &Db) -> anyhow::Result<()> {
     if crate::admin::settings::seeded(db, "themes_seeded").await? {
@@ -591,7 +591,7 @@ pub struct Signpost {
     pub issues: u64,
 }
 
-/// One theme's line in the analysis (seed 004 §4.12 and §4.15).
+/// One theme's line in the analysis (Leicester quality of regulated care, 2023, §4.12 and §4.15).
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ThemeCount {
     pub theme_id: i64,
@@ -602,7 +602,7 @@ pub struct ThemeCount {
     /// Active training offers that meet the theme: (title, delivered by)
     pub offers: Vec<(String, String)>,
     pub training_need: bool,
-    /// A training need with issues and no offer to meet it (seed 004 §4.15: "areas to
+    /// A training need with issues and no offer to meet it (Leicester quality of regulated care, 2023, §4.15: "areas to
     /// explore further").
     pub gap: bool,
     pub signpost: Vec<Signpost>,

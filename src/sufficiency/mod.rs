@@ -1,5 +1,5 @@
-//! Sufficiency: care home demand against supply by bed type, council and year (seed 000
-//! §3.1.5, seed 002 P3k). Population comes from ONS mid-year estimates (loaded here), the
+//! Sufficiency: care home demand against supply by bed type, council and year (the 2017 Leeds care home quality report
+//! §3.1.5, the Liverpool City Region care home redesign (Priority 3) P3k). Population comes from ONS mid-year estimates (loaded here), the
 //! arithmetic from `caremarket_core::sufficiency`, today's beds from the CQC data split by
 //! the providers' own figures where "Capacity and contingency" has them, and planned changes
 //! from commissioners.
@@ -800,3 +800,18 @@ mod tests {
         assert_eq!(year_from_name("population.csv"), None);
     }
 }
+
+/// Every route of this capability, pages and JSON API, each with its access rule.
+pub fn routes() -> Vec<crate::web::RouteDef> {
+    let mut v = Vec::new();
+    v.extend(pages::routes());
+    v
+}
+
+/// This capability's part of the OpenAPI document (src/api puts the parts together).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(pages::api_sufficiency, pages::api_population),
+    tags((name = "sufficiency", description = "Care home demand against supply by bed type, council and year; population estimates"))
+)]
+pub struct ApiDoc;

@@ -9,45 +9,72 @@ use caremarket_core::Role;
 use caremarket_core::sufficiency::{BAND_LABELS, BedKind};
 
 use super::Sufficiency;
-use crate::accounts::pages::redirect_with_flash;
 use crate::audit::Actor;
 use crate::export::{Table, Value};
 use crate::web::forms::{FormErrors, Pairs, field};
 use crate::web::layout::render_status;
-use crate::web::{Access, PageCtx, RequestCtx, RouteDef, get, post};
+use crate::web::redirect_with_flash;
+use crate::web::roles::{COMMISSIONERS, COMMISSIONERS_AND_VIEWERS};
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post};
 use crate::{AppError, AppState, Result};
 use caremarket_core::money::show_hundredths;
 
-/// Who reads the results: council staff who shape the market, and scrutiny members.
-const READERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner, Role::Viewer]);
-/// Who changes what the results rest on.
-const PLANNERS: Access = Access::Roles(&[Role::Admin, Role::Commissioner]);
+// The results are read by the council staff who shape the market and by scrutiny members;
+// only commissioners change what they rest on.
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/sufficiency", READERS, page),
-        get("/sufficiency/download", READERS, download),
-        get("/sufficiency/report", READERS, report_page),
-        get("/sufficiency/report.pdf", READERS, report_pdf),
-        post("/sufficiency/assumptions", PLANNERS, save_assumptions),
-        post("/sufficiency/changes", PLANNERS, add_change),
+        get("/sufficiency", COMMISSIONERS_AND_VIEWERS, page),
+        get("/sufficiency/download", COMMISSIONERS_AND_VIEWERS, download),
+        get(
+            "/sufficiency/report",
+            COMMISSIONERS_AND_VIEWERS,
+            report_page,
+        ),
+        get(
+            "/sufficiency/report.pdf",
+            COMMISSIONERS_AND_VIEWERS,
+            report_pdf,
+        ),
+        post("/sufficiency/assumptions", COMMISSIONERS, save_assumptions),
+        post("/sufficiency/changes", COMMISSIONERS, add_change),
         post(
             "/sufficiency/rates-from-register",
-            PLANNERS,
+            COMMISSIONERS,
             rates_from_register,
         ),
-        post("/sufficiency/changes/{id}/delete", PLANNERS, remove_change),
-        get("/sufficiency/population", READERS, population_page),
+        post(
+            "/sufficiency/changes/{id}/delete",
+            COMMISSIONERS,
+            remove_change,
+        ),
+        get(
+            "/sufficiency/population",
+            COMMISSIONERS_AND_VIEWERS,
+            population_page,
+        ),
         crate::web::with_body_limit(
-            post("/sufficiency/population", PLANNERS, population_upload),
+            post("/sufficiency/population", COMMISSIONERS, population_upload),
             crate::web::COUNCIL_UPLOAD_LIMIT,
         ),
         crate::web::with_body_limit(
-            post("/sufficiency/projections", PLANNERS, projections_upload),
+            post(
+                "/sufficiency/projections",
+                COMMISSIONERS,
+                projections_upload,
+            ),
             crate::web::COUNCIL_UPLOAD_LIMIT,
         ),
-        get("/api/v1/sufficiency", READERS, api_sufficiency),
-        get("/api/v1/population", READERS, api_population),
+        get(
+            "/api/v1/sufficiency",
+            COMMISSIONERS_AND_VIEWERS,
+            api_sufficiency,
+        ),
+        get(
+            "/api/v1/population",
+            COMMISSIONERS_AND_VIEWERS,
+            api_population,
+        ),
     ]
 }
 

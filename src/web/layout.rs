@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use caremarket_core::Role;
 
 use super::error::{AppError, ErrorInfo};
-use super::pipeline::RequestCtx;
+use super::request::RequestCtx;
 use crate::AppState;
 
 #[derive(Debug, Clone)]
@@ -32,57 +32,68 @@ pub struct PageCtx {
     pub unread_notifications: i64,
 }
 
-/// The sections a role sees in the header, in order. Capabilities add theirs here.
+/// A link in the header menu. Who sees it is not said here: a role sees a link only where
+/// the route table lets it open the page (see [`nav_for`]).
+struct MenuLink {
+    label: &'static str,
+    href: &'static str,
+    /// A provider's own view of a page council officers reach another way (the council's
+    /// officers find visits, plans and homes from /quality and /capacity).
+    providers_only: bool,
+}
+
+const fn link(label: &'static str, href: &'static str) -> MenuLink {
+    MenuLink {
+        label,
+        href,
+        providers_only: false,
+    }
+}
+
+const fn providers(label: &'static str, href: &'static str) -> MenuLink {
+    MenuLink {
+        label,
+        href,
+        providers_only: true,
+    }
+}
+
+/// The header menu, in order. Capabilities add their sections here.
+const MENU: &[MenuLink] = &[
+    link("Home", "/"),
+    link("Locations", "/locations"),
+    link("Data quality", "/data-quality"),
+    link("Quality", "/quality"),
+    link("Find a bed", "/capacity"),
+    link("Care requests", "/brokerage/requests"),
+    link("Packages", "/brokerage/packages"),
+    link("Lots", "/brokerage/lots"),
+    link("Offers of home care", "/offers"),
+    link("Your packages", "/packages"),
+    providers("Your QA visits", "/quality/visits"),
+    providers("Your action plans", "/quality/plans"),
+    providers("Your vacancies", "/capacity/homes"),
+    link("Your returns", "/capacity/returns"),
+    link("Survey of the council", "/quality/survey"),
+    providers("Your cost returns", "/cost-of-care/returns"),
+    link("Awaiting care", "/brokerage/awaiting"),
+    link("Cost of care", "/cost-of-care"),
+    link("Sufficiency", "/sufficiency"),
+    link("Imports", "/imports"),
+    link("Users", "/admin/users"),
+    link("Areas", "/admin/areas"),
+    link("Settings", "/admin/settings"),
+    link("Audit log", "/admin/audit"),
+];
+
+/// The sections a role sees in the header: the menu's links whose pages the route table lets
+/// the role open (one copy of the access rules: the routes').
 fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
-    let mut v = vec![
-        ("Home", "/"),
-        ("Locations", "/locations"),
-        ("Data quality", "/data-quality"),
-    ];
-    if matches!(
-        role,
-        Role::Admin | Role::Commissioner | Role::Broker | Role::Viewer
-    ) {
-        v.push(("Quality", "/quality"));
-        v.push(("Find a bed", "/capacity"));
-    }
-    if matches!(role, Role::Admin | Role::Commissioner | Role::Broker) {
-        v.push(("Care requests", "/brokerage/requests"));
-        v.push(("Packages", "/brokerage/packages"));
-        v.push(("Lots", "/brokerage/lots"));
-    }
-    if role == Role::Provider {
-        v.push(("Offers of home care", "/offers"));
-        v.push(("Your packages", "/packages"));
-        v.push(("Your QA visits", "/quality/visits"));
-        v.push(("Your action plans", "/quality/plans"));
-        v.push(("Your vacancies", "/capacity/homes"));
-        v.push(("Your returns", "/capacity/returns"));
-        v.push(("Survey of the council", "/quality/survey"));
-        v.push(("Your cost returns", "/cost-of-care/returns"));
-    }
-    if matches!(
-        role,
-        Role::Admin | Role::Commissioner | Role::Broker | Role::Viewer
-    ) {
-        v.push(("Awaiting care", "/brokerage/awaiting"));
-    }
-    if matches!(role, Role::Admin | Role::Commissioner | Role::Viewer) {
-        v.push(("Cost of care", "/cost-of-care"));
-        v.push(("Sufficiency", "/sufficiency"));
-    }
-    if matches!(role, Role::Admin | Role::Commissioner) {
-        v.push(("Imports", "/imports"));
-    }
-    if role == Role::Admin {
-        v.extend([
-            ("Users", "/admin/users"),
-            ("Areas", "/admin/areas"),
-            ("Settings", "/admin/settings"),
-            ("Audit log", "/admin/audit"),
-        ]);
-    }
-    v
+    MENU.iter()
+        .filter(|m| !m.providers_only || role == Role::Provider)
+        .filter(|m| crate::app::page_access(m.href).is_some_and(|a| a.allows(role)))
+        .map(|m| (m.label, m.href))
+        .collect()
 }
 
 impl PageCtx {
@@ -167,5 +178,97 @@ pub async fn error_page(state: &AppState, ctx: &RequestCtx, info: &ErrorInfo) ->
             res
         }
         Err(_) => (info.status, info.title.clone()).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_menu_link_is_a_page_in_the_route_table() {
+        for m in MENU {
+            assert!(
+                crate::app::page_access(m.href).is_some(),
+                "{} is not a GET route",
+                m.href
+            );
+        }
+    }
+
+    /// The menus as they were when each role's were listed by hand: deriving them from the
+    /// route table changed none.
+    #[test]
+    fn each_role_sees_the_links_it_may_open() {
+        let hrefs = |r| nav_for(r).into_iter().map(|(_, h)| h).collect::<Vec<_>>();
+        assert_eq!(
+            hrefs(Role::Viewer),
+            [
+                "/",
+                "/locations",
+                "/data-quality",
+                "/quality",
+                "/capacity",
+                "/brokerage/awaiting",
+                "/cost-of-care",
+                "/sufficiency"
+            ]
+        );
+        assert_eq!(
+            hrefs(Role::Broker),
+            [
+                "/",
+                "/locations",
+                "/data-quality",
+                "/quality",
+                "/capacity",
+                "/brokerage/requests",
+                "/brokerage/packages",
+                "/brokerage/lots",
+                "/brokerage/awaiting"
+            ]
+        );
+        assert_eq!(
+            hrefs(Role::Provider),
+            [
+                "/",
+                "/locations",
+                "/data-quality",
+                "/offers",
+                "/packages",
+                "/quality/visits",
+                "/quality/plans",
+                "/capacity/homes",
+                "/capacity/returns",
+                "/quality/survey",
+                "/cost-of-care/returns"
+            ]
+        );
+        assert_eq!(
+            hrefs(Role::Commissioner),
+            [
+                "/",
+                "/locations",
+                "/data-quality",
+                "/quality",
+                "/capacity",
+                "/brokerage/requests",
+                "/brokerage/packages",
+                "/brokerage/lots",
+                "/brokerage/awaiting",
+                "/cost-of-care",
+                "/sufficiency",
+                "/imports"
+            ]
+        );
+        let admin = hrefs(Role::Admin);
+        assert_eq!(admin.len(), 16);
+        assert!(admin.ends_with(&[
+            "/imports",
+            "/admin/users",
+            "/admin/areas",
+            "/admin/settings",
+            "/admin/audit"
+        ]));
     }
 }

@@ -1,12 +1,14 @@
-//! What every page and API call shares: the request pipeline (request id, who is signed in,
-//! CSRF, error rendering, security headers), route declarations with their access rule, the
-//! page layout, forms and static assets.
+//! What every page and API call shares: the request's context (who is signed in, CSRF token,
+//! cookies), route declarations with their access rule, the page layout, forms, JSON bodies,
+//! errors and static assets. Every capability builds on this layer; it depends on none of them.
 
 pub mod assets;
 pub mod error;
 pub mod forms;
+pub mod json;
 pub mod layout;
-pub mod pipeline;
+pub mod request;
+pub mod roles;
 pub mod text;
 
 use axum::handler::Handler;
@@ -15,7 +17,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use caremarket_core::Role;
 
 pub use layout::{PageCtx, render};
-pub use pipeline::{AuthVia, CurrentUser, RequestCtx};
+pub use request::{ActingFor, AuthVia, CurrentUser, RequestCtx};
 
 use crate::AppState;
 
@@ -35,7 +37,17 @@ pub enum Access {
     Roles(&'static [Role]),
 }
 
-pub const ADMIN: Access = Access::Roles(&[Role::Admin]);
+pub use roles::ADMIN;
+
+impl Access {
+    /// Whether a fully signed-in user of this role may open a route declared with it.
+    pub fn allows(&self, role: Role) -> bool {
+        match self {
+            Access::Public | Access::SecondFactor | Access::SignedIn => true,
+            Access::Roles(r) => r.contains(&role),
+        }
+    }
+}
 
 pub struct RouteDef {
     pub method: Method,
@@ -127,4 +139,21 @@ pub fn same_secret(a: &str, b: &str) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Redirect with a one-time success message shown on the next page.
+pub fn redirect_with_flash(state: &AppState, to: &str, message: &str) -> axum::response::Response {
+    let mut r = axum::response::IntoResponse::into_response(axum::response::Redirect::to(to));
+    let v = serde_urlencoded::to_string([("m", message)]).unwrap_or_default();
+    let v = v.trim_start_matches("m=");
+    r.headers_mut().append(
+        axum::http::header::SET_COOKIE,
+        request::set_cookie(
+            request::FLASH_COOKIE,
+            v,
+            Some(60),
+            state.config.secure_cookies,
+        ),
+    );
+    r
 }

@@ -24,6 +24,61 @@ async fn the_openapi_document_lists_every_api_route() {
         );
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // Each capability brings its own part of the document: every tag is described once,
+    // and every schema a part refers to is in the merged components.
+    let tags: Vec<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            assert!(
+                t["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "{t}"
+            );
+            t["name"].as_str().unwrap()
+        })
+        .collect();
+    let mut sorted = tags.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), tags.len(), "{tags:?}");
+    for t in [
+        "accounts",
+        "admin",
+        "cqc",
+        "market",
+        "quality",
+        "capacity",
+        "sufficiency",
+        "cost_of_care",
+        "brokerage",
+    ] {
+        assert!(tags.contains(&t), "tag {t} in {tags:?}");
+    }
+    fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x.as_str()) {
+                        ("$ref", Some(r)) => out.push(r.to_string()),
+                        _ => refs(x, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        let name = r.strip_prefix("#/components/schemas/").expect(&r);
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{r} is not in the document"
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Home care lots and the framework: districts one lot a service line, the offer order
 //! (primary, then framework by rank), providers joining and withdrawing mid-term with their
-//! history kept (seed 003 §4.5). Real providers from the bundled Devon and Plymouth records.
+//! history kept (Leicester domiciliary support, 2018, §4.5). Real providers from the bundled Devon and Plymouth records.
 
 use axum::http::StatusCode;
 use caremarket_core::Role;

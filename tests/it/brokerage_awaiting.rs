@@ -1,4 +1,4 @@
-//! The awaiting care list statistics as seed 003 §4.7 lays them out, from record-level stays
+//! The awaiting care list statistics as the 2018 Leicester domiciliary support report §4.7 lays them out, from record-level stays
 //! loaded as a council's own records, over the seed's 11 reporting dates (04/04/2018 to
 //! 18/06/2018). The expected table was worked out by hand, day by day, in the comments below,
 //! not by the code under test. Edge cases: a case that left on a reporting date (ASC-002 on

@@ -1,4 +1,4 @@
-//! The brokerage commands as processes: `simulate brokerage` (a year shaped like seed 003)
+//! The brokerage commands as processes: `simulate brokerage` (a year shaped like the 2018 Leicester domiciliary support report)
 //! and `bench brokerage` (requests raised at once and answered through the API), small.
 
 use std::process::Command;

@@ -1,4 +1,4 @@
-//! The annual re-ranking (seed 003 §4.13) through the pages: performance from real offers
+//! The annual re-ranking (Leicester domiciliary support, 2018, §4.13) through the pages: performance from real offers
 //! and packages, every component shown, approval from a date, the old order until then, and
 //! the history kept. Quality points are set to nothing here so the expected order can be
 //! worked from the performance alone:

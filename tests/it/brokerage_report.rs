@@ -1,5 +1,5 @@
 //! The brokerage report for scrutiny: the framework with the past year's withdrawals, the
-//! awaiting care list table as seed 003 §4.7 lays it out, and the quality tables of §4.9,
+//! awaiting care list table as the 2018 Leicester domiciliary support report §4.7 lays it out, and the quality tables of §4.9,
 //! whose CQC counts are worked out here straight from the bundled CQC records (each
 //! provider by the worst current overall rating of its registered locations).
 
@@ -53,7 +53,7 @@ async fn the_report_for_scrutiny() {
     let app = TestApp::with_api_records().await;
     let lot = framework(&app).await;
     let (commissioner, _) = app.signed_in(Role::Commissioner).await;
-    // A fourth provider joins and withdraws (seed 003 §4.5: "bought by another provider").
+    // A fourth provider joins and withdraws (Leicester domiciliary support, 2018, §4.5: "bought by another provider").
     let d: (String,) = app
         .db()
         .q()

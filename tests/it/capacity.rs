@@ -1458,7 +1458,7 @@ async fn providers_self_assess_beside_the_councils_grades() {
 }
 
 /// Questionnaires: answers from people who use services recorded without names, the
-/// providers' annual survey of the council, and the results as seed 003 §4.16 reports them
+/// providers' annual survey of the council, and the results as the 2018 Leicester domiciliary support report §4.16 reports them
 /// ("good or very good"), worked by hand.
 #[tokio::test]
 async fn questionnaires_and_the_providers_survey_of_the_council() {

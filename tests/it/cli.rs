@@ -407,3 +407,18 @@ fn the_benchmark_generator_refuses_an_option_as_its_output() {
     assert_eq!(csv.lines().count(), 11, "a header and ten rows");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// No two top-level modules depend on each other, however indirectly (scripts/module-cycles
+/// reads every `crate::` path in src/ and looks for strongly connected components).
+#[test]
+fn no_module_cycles_between_capabilities() {
+    let o = Command::new("python3")
+        .arg(format!(
+            "{}/scripts/module-cycles",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .output()
+        .expect("python3");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).starts_with("no module cycles"), "{}", text(&o));
+}

@@ -59,11 +59,11 @@ async fn todays_ratings_from_the_rows_match_the_history() {
     // Two independent ways to today's ratings: the columns kept at import time, and the
     // rating history worked through as at a date after every publication.
     let app = TestApp::with_api_records().await;
-    let today = caremarket::market::all_facts(&app.state, None)
+    let today = caremarket::cqc::picture::all_facts(&app.state, None)
         .await
         .unwrap();
     let later = chrono::NaiveDate::from_ymd_opt(2099, 1, 1).unwrap();
-    let history = caremarket::market::all_facts(&app.state, Some(later))
+    let history = caremarket::cqc::picture::all_facts(&app.state, Some(later))
         .await
         .unwrap();
     assert_eq!(today.facts.len(), history.facts.len());

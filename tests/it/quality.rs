@@ -1,5 +1,5 @@
 //! Quality assurance: the contracts register, QAF visits (draft, submitted, confirmed, and
-//! corrected by a new version), the seed 003 §4.9 tables from record-level fixtures, and
+//! corrected by a new version), the 2018 Leicester domiciliary support report §4.9 tables from record-level fixtures, and
 //! provider users seeing only their own visits.
 
 use axum::http::StatusCode;

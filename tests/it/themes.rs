@@ -1,4 +1,4 @@
-//! Thematic analysis (seed 004 §4.11–4.18): issues tagged with themes, counts by theme for a
+//! Thematic analysis (Leicester quality of regulated care, 2023, §4.11–4.18): issues tagged with themes, counts by theme for a
 //! period and the contracted market, training offers with gaps and signposting, suggested
 //! themes from key phrases, configurable themes, and the QA report.
 
@@ -78,7 +78,7 @@ async fn the_seed_004_theme_counts_from_record_level_fixtures() {
     assert_eq!(
         ids.len(),
         19,
-        "seed 004's 19 themes are there from the start"
+        "the 2023 Leicester quality of regulated care report's 19 themes are there from the start"
     );
     let (m, hs, st, fire, covid, lead) = (
         "Medication",
@@ -100,7 +100,7 @@ async fn the_seed_004_theme_counts_from_record_level_fixtures() {
 
     // Worked by hand for the contracted market, 1/1/2020 to 30/6/2023: Medication issues
     // 1, 2, 3, 6 = 4 at three homes; Fire Safety 4, 5 = 2; Health & Safety, Staff training
-    // and Covid-19 1 each (ties in seed 004's order); 7 issues at 5 locations.
+    // and Covid-19 1 each (ties in the 2023 Leicester quality of regulated care report's order); 7 issues at 5 locations.
     let q = "from=2020-01-01&to=2023-06-30";
     let a = c.get(&format!("/api/v1/quality/themes?{q}")).await.json();
     assert_eq!(
@@ -155,7 +155,7 @@ async fn the_seed_004_theme_counts_from_record_level_fixtures() {
     assert_eq!(counts(&res), want(&[(m, 1)]));
 
     // A training offer for Medication: the themes with issues and no offer are gaps, except
-    // Covid-19, which is not a training need (seed 004 §4.12).
+    // Covid-19, which is not a training need (Leicester quality of regulated care, 2023, §4.12).
     let r = c
         .post_form(
             "/quality/training",

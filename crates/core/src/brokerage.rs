@@ -1,5 +1,5 @@
 //! Home care brokerage rules, free of storage: the offer cascade as a state machine, the
-//! awaiting care list statistics as seed 003 §4.7 reports them, and banked hours.
+//! awaiting care list statistics as the 2018 Leicester domiciliary support report §4.7 reports them, and banked hours.
 //!
 //! Hours are hundredths of an hour throughout (1050 = 10.50 hours a week).
 
@@ -50,7 +50,7 @@ impl Episode {
     }
 }
 
-/// One reporting date's column of seed 003 §4.7's table.
+/// One reporting date's column of the 2018 Leicester domiciliary support report §4.7's table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListStats {
     pub date: NaiveDate,
@@ -502,7 +502,7 @@ impl Cascade {
 // ---------------------------------------------------------------------------------------
 // Banked hours
 
-/// A council's rules for banked time (outcome-based commissioning, seed 001).
+/// A council's rules for banked time (outcome-based commissioning, the 2015 Leeds home care design report).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BankRules {
     /// The most a person may hold, hundredths of an hour
@@ -802,7 +802,7 @@ mod tests {
         ]
     }
 
-    /// The seed's 11 irregular reporting dates (seed 003 §4.7).
+    /// The seed's 11 irregular reporting dates (Leicester domiciliary support, 2018, §4.7).
     fn seed_dates() -> Vec<NaiveDate> {
         [
             "04/04/2018",
@@ -992,7 +992,7 @@ mod tests {
 }
 
 // ---------------------------------------------------------------------------------------
-// Annual re-ranking (seed 003 §4.13: "work goes to the highest-quality provider available")
+// Annual re-ranking (Leicester domiciliary support, 2018, §4.13: "work goes to the highest-quality provider available")
 
 /// What the re-ranking weighs for one provider on a lot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

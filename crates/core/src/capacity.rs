@@ -1,5 +1,5 @@
 //! Care home capacity: the rules for a home's bed figures, how fresh they are, and distances
-//! for the brokers' search (seed 002: "one view of care home capacity across councils").
+//! for the brokers' search (the Liverpool City Region care home redesign (Priority 3): "one view of care home capacity across councils").
 
 use serde::{Deserialize, Serialize};
 

@@ -80,7 +80,7 @@ pub fn summarise<I: IntoIterator<Item = LocationFacts>>(locations: I) -> Summary
     s
 }
 
-/// Care home size bands of the market position statements (seed 000 §2.1).
+/// Care home size bands of the market position statements (Leeds care home quality, 2017, §2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum SizeBand {
     /// Fewer than 10 beds

@@ -1,11 +1,11 @@
 //! The council's own Quality Assurance Framework (QAF): a graded outcome per domain and
-//! overall (seed 003 §4.9: A Excellent, B Good, C Compliant, D Non-compliant), and the RAG
+//! overall (Leicester domiciliary support, 2018, §4.9: A Excellent, B Good, C Compliant, D Non-compliant), and the RAG
 //! status of action plan items worked out from their dates.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-/// A grade scale, best first. The default is seed 003's.
+/// A grade scale, best first. The default is the 2018 Leicester domiciliary support report's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GradeScale {
     /// (code, name), best first, e.g. ("A", "Excellent")
@@ -42,7 +42,7 @@ impl GradeScale {
         self.rank(code).map(|r| self.grades[r].1.as_str())
     }
     /// The worst two grades call for an action plan by default (C Compliant, D
-    /// Non-compliant in seed 003: "Where a provider receives a non-compliant grade, the local
+    /// Non-compliant in the 2018 Leicester domiciliary support report: "Where a provider receives a non-compliant grade, the local
     /// authority will issue an action plan").
     pub fn needs_action_plan(&self, code: &str) -> bool {
         self.rank(code).is_some_and(|r| r + 2 >= self.grades.len())
@@ -101,7 +101,7 @@ pub struct QafDomain {
 }
 
 /// The council's Quality Assurance Framework: its domains and standards, grade scale and the
-/// rule that makes the overall grade. The default is seed 003's QAF, modelled on the CQC key
+/// rule that makes the overall grade. The default is the 2018 Leicester domiciliary support report's QAF, modelled on the CQC key
 /// questions, with CQC's quality statements as its standards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Framework {

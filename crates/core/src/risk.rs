@@ -1,4 +1,4 @@
-//! The risk tool (seed 003 §4.8: "a risk tool supporting the local authority in deciding the
+//! The risk tool (Leicester domiciliary support, 2018, §4.8: "a risk tool supporting the local authority in deciding the
 //! order in which to assess and visit"): a score per location from transparent, weighted
 //! factors. Every factor's points are shown and add up to the score (whole numbers, so the
 //! sum is exact).

@@ -1,4 +1,4 @@
-//! Thematic analysis (seed 004 §4.11–4.18): issues found in CQC reports and QA visits are
+//! Thematic analysis (Leicester quality of regulated care, 2023, §4.11–4.18): issues found in CQC reports and QA visits are
 //! tagged with themes, counted by theme, and each theme is met by training offers. Themes are
 //! linked to CQC's 34 quality statements; the system suggests themes from key phrases and the
 //! officer confirms them.
@@ -58,7 +58,7 @@ pub struct ThemeDef {
     pub key_phrases: Vec<String>,
     /// The CQC quality statements the theme concerns.
     pub quality_statements: Vec<String>,
-    /// Whether the theme counts in the training needs analysis (seed 004 §4.12: Covid-19
+    /// Whether the theme counts in the training needs analysis (Leicester quality of regulated care, 2023, §4.12: Covid-19
     /// "has not been included in the analysis of training needs").
     pub training_need: bool,
 }

@@ -1,122 +1,27 @@
 //! The one middleware every request passes: it gives the request an id, finds who is signed in
 //! (session cookie or API bearer token), enforces CSRF on state-changing requests made with a
-//! cookie, renders errors as pages or problem+json, and adds security headers.
+//! cookie, renders errors as pages or problem+json, and adds security headers. It lives with
+//! the assembly of the service, not in `web`, because finding who is signed in is the accounts
+//! capability's work, and `web` is the layer every capability (accounts too) builds on.
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use caremarket_core::Role;
 use std::net::SocketAddr;
 use tracing::Instrument;
 
-use super::error::{AppError, ErrorInfo};
-use super::{Access, is_api, random_hex, same_secret};
 use crate::AppState;
 use crate::accounts;
+use crate::web::error::{AppError, ErrorInfo};
+use crate::web::request::*;
+use crate::web::{Access, is_api, random_hex, same_secret};
 
-pub const SESSION_COOKIE: &str = "cm_session";
-pub const CSRF_COOKIE: &str = "cm_csrf";
-pub const FLASH_COOKIE: &str = "cm_flash";
 /// Forms larger than this are refused before CSRF parsing; uploads use multipart instead.
 const FORM_LIMIT: usize = 2 * 1024 * 1024;
-
-#[derive(Debug, Clone)]
-pub enum AuthVia {
-    Session {
-        token_hash: String,
-        mfa_passed: bool,
-    },
-    ApiToken {
-        token_id: i64,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub struct CurrentUser {
-    pub id: i64,
-    pub email: String,
-    pub display_name: String,
-    pub role: Role,
-    pub provider_id: Option<String>,
-    pub totp_enabled: bool,
-    /// Signed in with a one-time password: only the password change is open until then.
-    pub must_change_password: bool,
-    pub via: AuthVia,
-}
-
-impl CurrentUser {
-    pub fn is(&self, role: Role) -> bool {
-        self.role == role
-    }
-    pub fn fully_signed_in(&self) -> bool {
-        match self.via {
-            AuthVia::Session { mfa_passed, .. } => mfa_passed,
-            AuthVia::ApiToken { .. } => true,
-        }
-    }
-    pub fn session_hash(&self) -> Option<&str> {
-        match &self.via {
-            AuthVia::Session { token_hash, .. } => Some(token_hash),
-            AuthVia::ApiToken { .. } => None,
-        }
-    }
-}
-
-/// What a handler knows about the request beyond its own parameters.
-#[derive(Debug, Clone)]
-pub struct RequestCtx {
-    pub request_id: String,
-    pub client_address: String,
-    pub user: Option<CurrentUser>,
-    pub csrf_token: String,
-    pub flash: Option<String>,
-    pub path: String,
-    pub user_agent: String,
-}
-
-impl RequestCtx {
-    /// The signed-in user; the route guard has already refused anyone else.
-    pub fn user(&self) -> Result<&CurrentUser, AppError> {
-        self.user.as_ref().ok_or(AppError::Unauthorized)
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for RequestCtx {
-    type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<RequestCtx>()
-            .cloned()
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("request context missing")))
-    }
-}
-
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-}
-
-pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>, secure: bool) -> HeaderValue {
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
-    if let Some(age) = max_age {
-        c.push_str(&format!("; Max-Age={age}"));
-    }
-    if secure {
-        c.push_str("; Secure");
-    }
-    HeaderValue::from_str(&c).expect("cookie values are ASCII")
-}
 
 fn client_address(req: &Request, trust_proxy: bool) -> String {
     if trust_proxy
@@ -376,7 +281,8 @@ const JSON_LIMIT: usize = 2 * 1024 * 1024;
 /// body is handed back intact.
 async fn screen_text(req: Request) -> Result<Request, AppError> {
     let raw_path = req.uri().path();
-    if let Some(c) = super::text::stray_control(&String::from_utf8_lossy(&percent_decode(raw_path)))
+    if let Some(c) =
+        crate::web::text::stray_control(&String::from_utf8_lossy(&percent_decode(raw_path)))
     {
         return Err(AppError::BadRequest(format!(
             "The address contains a control character (U+{:04X}).",
@@ -386,7 +292,7 @@ async fn screen_text(req: Request) -> Result<Request, AppError> {
     if let Some(q) = req.uri().query()
         && let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(q)
     {
-        super::text::check_pairs("The address's", &pairs)?;
+        crate::web::text::check_pairs("The address's", &pairs)?;
     }
     if is_safe(req.method()) {
         return Ok(req);
@@ -414,10 +320,10 @@ async fn screen_text(req: Request) -> Result<Request, AppError> {
     })?;
     if form {
         if let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes) {
-            super::text::check_pairs("The form's", &pairs)?;
+            crate::web::text::check_pairs("The form's", &pairs)?;
         }
     } else if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-        super::text::check_json(&v)?;
+        crate::web::text::check_json(&v)?;
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
@@ -475,7 +381,7 @@ async fn csrf_submitted_ok(parts: &Parts, body: Body, expected: Option<&str>) ->
         return (ok, Body::from(bytes));
     }
     if content_type.starts_with("multipart/form-data") {
-        let Ok(bytes) = axum::body::to_bytes(body, super::UPLOAD_LIMIT).await else {
+        let Ok(bytes) = axum::body::to_bytes(body, crate::web::UPLOAD_LIMIT).await else {
             return (false, Body::empty());
         };
         let ok = multipart_field(&bytes, "csrf_token").is_some_and(|t| same_secret(&t, expected));
@@ -535,7 +441,7 @@ async fn render_error(
         path: path.to_string(),
         user_agent: String::new(),
     });
-    super::layout::error_page(state, &ctx, &info).await
+    crate::web::layout::error_page(state, &ctx, &info).await
 }
 
 /// What a user signed in with a one-time password may open before choosing their own.

@@ -1,4 +1,7 @@
-//! The application state and the router, assembled from each area's route declarations.
+//! The application state and the router, assembled from each area's route declarations, and
+//! the request pipeline every request passes.
+
+pub mod pipeline;
 
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -17,7 +20,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     settings: Arc<RwLock<Arc<ServiceSettings>>>,
     /// Market figures per data version and date (see `market::all_facts`).
-    pub market_cache: Arc<std::sync::Mutex<crate::market::MarketCache>>,
+    pub market_cache: Arc<std::sync::Mutex<crate::cqc::picture::MarketCache>>,
+    /// Market dashboards per data version, scope and settings (see `market::dashboard`).
+    pub dashboard_cache: Arc<std::sync::Mutex<crate::market::DashboardCache>>,
     /// The active bed types (see `capacity::bed_types`).
     pub bed_types: crate::capacity::BedTypeCache,
     /// Sign-in attempts on one account, one at a time (see `accounts::guard`).
@@ -38,6 +43,7 @@ impl AppState {
             clock,
             settings: Arc::new(RwLock::new(Arc::new(settings))),
             market_cache: Default::default(),
+            dashboard_cache: Default::default(),
             bed_types: Default::default(),
             sign_in_turns: Default::default(),
         })
@@ -61,32 +67,18 @@ impl AppState {
 pub fn all_routes() -> Vec<RouteDef> {
     let mut v = Vec::new();
     v.extend(web::assets::routes());
+    v.extend(crate::site::routes());
     v.extend(crate::api::routes());
     v.extend(crate::accounts::routes());
     v.extend(crate::admin::routes());
     v.extend(crate::audit::routes());
-    v.extend(crate::cqc::pages::routes());
-    v.extend(crate::market::pages::routes());
-    v.extend(crate::quality::pages::routes());
-    v.extend(crate::quality::theme_pages::routes());
-    v.extend(crate::quality::self_assessment::routes());
-    v.extend(crate::quality::questionnaires::routes());
-    v.extend(crate::capacity::pages::routes());
-    v.extend(crate::capacity::placement_pages::routes());
-    v.extend(crate::capacity::at_risk_pages::routes());
-    v.extend(crate::capacity::return_pages::routes());
-    v.extend(crate::capacity::contingency::routes());
-    v.extend(crate::sufficiency::pages::routes());
-    v.extend(crate::cost_of_care::pages::routes());
-    v.extend(crate::cost_of_care::return_pages::routes());
-    v.extend(crate::brokerage::pages::routes());
-    v.extend(crate::brokerage::request_pages::routes());
-    v.extend(crate::brokerage::rules::routes());
-    v.extend(crate::brokerage::awaiting_pages::routes());
-    v.extend(crate::brokerage::package_pages::routes());
-    v.extend(crate::brokerage::ranking_pages::routes());
-    v.extend(crate::brokerage::matching_pages::routes());
-    v.extend(crate::brokerage::report::routes());
+    v.extend(crate::cqc::routes());
+    v.extend(crate::market::routes());
+    v.extend(crate::quality::routes());
+    v.extend(crate::capacity::routes());
+    v.extend(crate::sufficiency::routes());
+    v.extend(crate::cost_of_care::routes());
+    v.extend(crate::brokerage::routes());
     v
 }
 
@@ -98,18 +90,35 @@ pub fn route_table() -> Vec<(axum::http::Method, &'static str, Access)> {
         .collect()
 }
 
+/// Who may open the page at `path` (its GET route), from the route table; None when there is
+/// no such page. The header menu asks this, so it never shows a link its reader may not open.
+pub fn page_access(path: &str) -> Option<Access> {
+    static PAGES: std::sync::OnceLock<std::collections::HashMap<&'static str, Access>> =
+        std::sync::OnceLock::new();
+    PAGES
+        .get_or_init(|| {
+            route_table()
+                .into_iter()
+                .filter(|(m, _, _)| m == axum::http::Method::GET)
+                .map(|(_, p, a)| (p, a))
+                .collect()
+        })
+        .get(path)
+        .copied()
+}
+
 pub fn router(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
     for r in all_routes() {
         let access = r.access;
-        let handler = r.handler.route_layer(from_fn(move |req, next| {
-            web::pipeline::guard(access, req, next)
-        }));
+        let handler = r
+            .handler
+            .route_layer(from_fn(move |req, next| pipeline::guard(access, req, next)));
         router = router.route(r.path, handler);
     }
     router
         .fallback(|| async { crate::AppError::NotFound })
-        .layer(from_fn_with_state(state.clone(), web::pipeline::pipeline))
+        .layer(from_fn_with_state(state.clone(), pipeline::pipeline))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             64 * 1024 * 1024,
         ))
