@@ -6,15 +6,18 @@
 
 pub mod at_risk;
 pub mod at_risk_pages;
+pub mod bed_type_pages;
 pub mod contingency;
 pub mod dashboard;
+pub mod dashboard_pages;
 pub mod exchange;
-pub mod pages;
+pub mod home_pages;
 pub mod placement_pages;
 pub mod placements;
 pub mod postcodes;
 pub mod return_pages;
 pub mod returns;
+pub mod search_pages;
 
 use caremarket_core::capacity::{
     BedFigures, Freshness, centre, check_figures, check_registered, freshness, haversine_km,
@@ -784,7 +787,10 @@ pub async fn retire_bed_type(state: &AppState, actor: &Actor, key: &str) -> Resu
 /// Every route of this capability, pages and JSON API, each with its access rule.
 pub fn routes() -> Vec<crate::web::RouteDef> {
     let mut v = Vec::new();
-    v.extend(pages::routes());
+    v.extend(search_pages::routes());
+    v.extend(home_pages::routes());
+    v.extend(dashboard_pages::routes());
+    v.extend(bed_type_pages::routes());
     v.extend(placement_pages::routes());
     v.extend(at_risk_pages::routes());
     v.extend(return_pages::routes());
@@ -795,7 +801,7 @@ pub fn routes() -> Vec<crate::web::RouteDef> {
 /// This capability's part of the OpenAPI document (src/api puts the parts together).
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(pages::api_search, pages::api_dashboard, placement_pages::api_list, at_risk_pages::api_list, at_risk_pages::api_entry, return_pages::api_trend, pages::api_home, pages::api_home_save),
+    paths(search_pages::api_search, dashboard_pages::api_dashboard, placement_pages::api_list, at_risk_pages::api_list, at_risk_pages::api_entry, return_pages::api_trend, home_pages::api_home, home_pages::api_home_save),
     tags((name = "capacity", description = "Care home vacancies: kept by providers, found by brokers"))
 )]
 pub struct ApiDoc;

@@ -181,9 +181,18 @@ pub async fn migrate(db: &Db) -> anyhow::Result<usize> {
             )
             .await?;
         if has_checksum == 0 {
-            db.q()
+            // Two SQLite processes starting at once may both get here (PostgreSQL holds the
+            // lock above): the column being there already is what was wanted.
+            match db
+                .q()
                 .execute("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT", vec![])
-                .await?;
+                .await
+            {
+                Err(e) if e.to_string().contains("duplicate column") => {}
+                r => {
+                    r?;
+                }
+            }
         }
         check_applied(db, engine).await?;
         let done = applied(db).await?;

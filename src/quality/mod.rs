@@ -2,10 +2,14 @@
 //! council's QAF visits with their graded outcomes, and the summary tables of the 2018 Leicester domiciliary support report §4.9
 //! (providers by CQC rating and by QAF level, for a contract type and a date).
 
+pub mod concern_pages;
 pub mod concerns;
+pub mod contract_pages;
 pub mod eval;
 pub mod framework;
-pub mod pages;
+pub mod plan_pages;
+pub mod risk_pages;
+pub mod visit_pages;
 
 /// Who may read the contracts register (and so which locations the council contracts): the
 /// rule of its route, and of every list of contracted locations wherever it is shown.
@@ -635,7 +639,11 @@ pub async fn summary_tables(
 /// Every route of this capability, pages and JSON API, each with its access rule.
 pub fn routes() -> Vec<crate::web::RouteDef> {
     let mut v = Vec::new();
-    v.extend(pages::routes());
+    v.extend(contract_pages::routes());
+    v.extend(visit_pages::routes());
+    v.extend(plan_pages::routes());
+    v.extend(concern_pages::routes());
+    v.extend(risk_pages::routes());
     v.extend(theme_pages::routes());
     v.extend(self_assessment::routes());
     v.extend(questionnaires::routes());
@@ -657,7 +665,21 @@ pub fn routes() -> Vec<crate::web::RouteDef> {
 /// This capability's part of the OpenAPI document (src/api puts the parts together).
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(pages::api_summary, pages::api_visits, pages::api_visit, pages::api_plan, pages::api_risk, theme_pages::api_analysis, theme_pages::api_issues, theme_pages::api_issue_create, questionnaires::api_results),
+    paths(contract_pages::api_summary, visit_pages::api_visits, visit_pages::api_visit, plan_pages::api_plan, risk_pages::api_risk, theme_pages::api_analysis, theme_pages::api_issues, theme_pages::api_issue_create, questionnaires::api_results),
     tags((name = "quality", description = "Contracts register, QAF visits and the quality of the contracted market"))
 )]
 pub struct ApiDoc;
+
+/// Provider users reach only their own provider's locations (visits, plans, items); others are "not found".
+pub(crate) async fn location_visible(
+    state: &AppState,
+    ctx: &crate::web::RequestCtx,
+    location_id: &str,
+) -> Result<bool> {
+    let acting = ctx.user()?.acting_for()?;
+    if acting == crate::web::ActingFor::Council {
+        return Ok(true);
+    }
+    let provider = provider_of(state, location_id).await?;
+    Ok(acting.may_see(provider.as_deref()))
+}

@@ -148,6 +148,9 @@ async fn a_database_from_a_newer_caremarket_is_refused() {
         )
         .await
         .unwrap();
+    // The newer caremarket's database, opened by this one as it starts.
+    db.close().await;
+    let db = Db::connect(&tdb.url).await.unwrap();
     let e = migrate(&db).await.unwrap_err().to_string();
     assert!(
         e.contains("9999 (9999_from_the_future)") && e.contains("newer version"),
@@ -163,6 +166,10 @@ async fn a_database_from_before_checksums_has_them_recorded_once() {
         .execute("ALTER TABLE schema_migrations DROP COLUMN checksum", vec![])
         .await
         .unwrap();
+    // This version starting on the older database: fresh connections, as a new process has
+    // (a pooled SQLite connection may still read the schema as it was before the change).
+    db.close().await;
+    let db = Db::connect(&tdb.url).await.unwrap();
     assert_eq!(migrate(&db).await.unwrap(), 0);
     let missing: i64 = db
         .q()

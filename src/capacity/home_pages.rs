@@ -1,27 +1,25 @@
-//! Pages and API for care home vacancies: providers keep their homes' figures, brokers search.
+//! A care home's vacancies, kept by its provider (or corrected by the council's officers):
+//! the form for each home and for all of a provider's homes, the CSV round trip, and the API.
+//! Providers keep their own homes' figures; the council's officers can correct any.
 
 use askama::Template;
 use axum::Json;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use caremarket_core::capacity::BedFigures;
 
-use super::{FigureInput, Hit, Home, Refused, SearchQuery};
+use super::{FigureInput, Home, Refused};
 use crate::audit::Actor;
-use crate::export::{Table, Value};
 use crate::web::forms::FormErrors;
 use crate::web::layout::render_status;
 use crate::web::redirect_with_flash;
-use crate::web::roles::{ADMIN, COMMISSIONERS_AND_PROVIDERS, COUNCIL};
-use crate::web::{PageCtx, RequestCtx, RouteDef, get, post, put, render};
+use crate::web::roles::COMMISSIONERS_AND_PROVIDERS;
+use crate::web::{PageCtx, RequestCtx, RouteDef, get, post, put};
 use crate::{AppError, AppState, Result};
-
-// Providers keep their own homes' figures; the council's officers can correct any.
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
-        get("/capacity", COUNCIL, search_page),
         get("/capacity/homes", COMMISSIONERS_AND_PROVIDERS, homes_page),
         post("/capacity/homes", COMMISSIONERS_AND_PROVIDERS, homes_save),
         get(
@@ -47,12 +45,6 @@ pub fn routes() -> Vec<RouteDef> {
             COMMISSIONERS_AND_PROVIDERS,
             home_save,
         ),
-        get("/capacity/dashboard", COUNCIL, dashboard_page),
-        get("/api/v1/capacity/dashboard", COUNCIL, api_dashboard),
-        get("/api/v1/capacity/search", COUNCIL, api_search),
-        get("/admin/bed-types", ADMIN, bed_types_page),
-        post("/admin/bed-types", ADMIN, bed_type_add),
-        post("/admin/bed-types/{key}/retire", ADMIN, bed_type_retire),
         get(
             "/api/v1/capacity/homes/{id}",
             COMMISSIONERS_AND_PROVIDERS,
@@ -568,307 +560,4 @@ pub async fn api_home_save(
         )
             .into_response()),
     }
-}
-
-fn hits_table(hits: &[Hit]) -> Table {
-    Table {
-        title: "Vacancies".into(),
-        headers: [
-            "Location ID",
-            "Home",
-            "Postcode",
-            "Council",
-            "CQC rating",
-            "Distance (km)",
-            "Bed type",
-            "Vacant",
-            "Reserved",
-            "Capacity",
-            "Updated",
-            "Updated by",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
-        rows: hits
-            .iter()
-            .map(|h| {
-                vec![
-                    Value::Text(h.location_id.clone()),
-                    Value::Text(h.name.clone()),
-                    Value::Text(h.postcode.clone().unwrap_or_default()),
-                    Value::Text(h.local_authority.clone().unwrap_or_default()),
-                    Value::Text(h.rating.clone().unwrap_or_default()),
-                    Value::Decimal(h.distance_km),
-                    Value::Text(h.bed_type.clone()),
-                    Value::Int(h.vacant),
-                    Value::Int(h.reserved),
-                    Value::Int(h.capacity),
-                    Value::Text(h.updated_at.format("%Y-%m-%d %H:%M").to_string()),
-                    Value::Text(h.updated_by.clone()),
-                ]
-            })
-            .collect(),
-    }
-}
-
-#[derive(Template)]
-#[template(path = "capacity/search.html")]
-struct SearchPage {
-    page: PageCtx,
-    q: SearchQuery,
-    bed_types: Vec<super::BedType>,
-    hits: Vec<Hit>,
-    note: Option<String>,
-    qs: String,
-}
-
-impl SearchPage {
-    fn km(&self, d: &Option<f64>) -> String {
-        d.map(|v| format!("{v:.1} km"))
-            .unwrap_or_else(|| "–".into())
-    }
-    fn label(&self, key: &str) -> String {
-        self.bed_types
-            .iter()
-            .find(|b| b.key == key)
-            .map(|b| b.label.clone())
-            .unwrap_or_else(|| key.to_string())
-    }
-}
-
-async fn search_page(
-    State(state): State<AppState>,
-    ctx: RequestCtx,
-    Query(q): Query<SearchQuery>,
-) -> Result<Response> {
-    let (hits, note) = super::search(&state, &q).await?;
-    if let Some(fmt) = q.format.as_deref() {
-        return crate::export::download(&hits_table(&hits), fmt, "vacancies");
-    }
-    let qs = serde_urlencoded::to_string(
-        [
-            ("bed_type", &q.bed_type),
-            ("accepting", &q.accepting),
-            ("district", &q.district),
-            ("min_rating", &q.min_rating),
-            ("specialism", &q.specialism),
-            ("area", &q.area),
-        ]
-        .iter()
-        .filter_map(|(k, v)| v.as_deref().filter(|v| !v.is_empty()).map(|v| (*k, v)))
-        .collect::<Vec<_>>(),
-    )
-    .unwrap_or_default();
-    render(&SearchPage {
-        page: PageCtx::new(&state, &ctx, "Find a care home bed"),
-        bed_types: super::bed_types(&state).await?.to_vec(),
-        hits,
-        note,
-        qs,
-        q,
-    })
-}
-
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct SearchResult {
-    pub hits: Vec<Hit>,
-    pub note: Option<String>,
-}
-
-#[utoipa::path(get, path = "/api/v1/capacity/search", tag = "capacity", params(SearchQuery), responses((status = 200, body = SearchResult)))]
-pub async fn api_search(
-    State(state): State<AppState>,
-    Query(q): Query<SearchQuery>,
-) -> Result<Json<SearchResult>> {
-    let (hits, note) = super::search(&state, &q).await?;
-    Ok(Json(SearchResult { hits, note }))
-}
-
-#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
-pub struct DashboardQuery {
-    /// Only homes in this council (as CQC names it)
-    pub area: Option<String>,
-    /// Weeks of history (default 12, at most 104)
-    pub weeks: Option<i64>,
-    /// bed_type, area or time, with format
-    pub table: Option<String>,
-    /// csv or xlsx
-    pub format: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "capacity/dashboard.html")]
-struct DashboardPage {
-    page: PageCtx,
-    d: super::dashboard::Dashboard,
-    area: String,
-    chart_types: String,
-    chart_time: String,
-}
-
-impl DashboardPage {
-    fn pct(&self, p: &Option<f64>) -> String {
-        p.map(|v| format!("{v:.1}%")).unwrap_or_else(|| "–".into())
-    }
-    fn export(&self, table: &str, format: &str) -> String {
-        let mut pairs = vec![("table", table.to_string()), ("format", format.to_string())];
-        if !self.area.is_empty() {
-            pairs.push(("area", self.area.clone()));
-        }
-        format!(
-            "/capacity/dashboard?{}",
-            serde_urlencoded::to_string(pairs).unwrap_or_default()
-        )
-    }
-}
-
-async fn dashboard_page(
-    State(state): State<AppState>,
-    ctx: RequestCtx,
-    Query(q): Query<DashboardQuery>,
-) -> Result<Response> {
-    let d = super::dashboard::build(
-        &state,
-        q.area.as_deref(),
-        q.weeks.unwrap_or(12).clamp(1, 104),
-    )
-    .await?;
-    if let Some(fmt) = q.format.as_deref() {
-        let which = q.table.as_deref().unwrap_or("bed_type");
-        let t = super::dashboard::table(&d, which).ok_or_else(|| {
-            AppError::BadRequest(format!(
-                "table must be bed_type, area or time, not {which:?}"
-            ))
-        })?;
-        return crate::export::download(&t, fmt, &format!("capacity-{which}"));
-    }
-    let chart_types = crate::charts::bar_chart(
-        "chart-vacant",
-        "Vacant beds accepting admissions, by bed type",
-        &d.by_bed_type
-            .iter()
-            .map(|(k, t)| format!("{k}: {} vacant of {}", t.vacant, t.capacity))
-            .collect::<Vec<_>>()
-            .join(", "),
-        &d.by_bed_type
-            .iter()
-            .map(|(k, t)| (k.clone(), t.vacant as f64, t.vacant.to_string()))
-            .collect::<Vec<_>>(),
-        None,
-    );
-    let max = d
-        .over_time
-        .iter()
-        .map(|(_, t)| t.vacant as f64)
-        .fold(1.0, f64::max);
-    let chart_time = crate::charts::line_chart(
-        "chart-time",
-        "Vacant beds week by week",
-        &d.over_time
-            .iter()
-            .map(|(w, t)| format!("week ending {w}: {} vacant", t.vacant))
-            .collect::<Vec<_>>()
-            .join(", "),
-        &d.over_time
-            .iter()
-            .map(|(w, t)| {
-                (
-                    w.format("%-d %b").to_string(),
-                    t.vacant as f64,
-                    t.vacant.to_string(),
-                )
-            })
-            .collect::<Vec<_>>(),
-        max,
-    );
-    render(&DashboardPage {
-        page: PageCtx::new(&state, &ctx, "Care home capacity"),
-        area: q.area.clone().unwrap_or_default(),
-        chart_types,
-        chart_time,
-        d,
-    })
-}
-
-#[utoipa::path(get, path = "/api/v1/capacity/dashboard", tag = "capacity", params(DashboardQuery), responses((status = 200, body = super::dashboard::Dashboard)))]
-pub async fn api_dashboard(
-    State(state): State<AppState>,
-    Query(q): Query<DashboardQuery>,
-) -> Result<Json<super::dashboard::Dashboard>> {
-    Ok(Json(
-        super::dashboard::build(
-            &state,
-            q.area.as_deref(),
-            q.weeks.unwrap_or(12).clamp(1, 104),
-        )
-        .await?,
-    ))
-}
-
-#[derive(Template)]
-#[template(path = "capacity/bed_types.html")]
-struct BedTypesPage {
-    page: PageCtx,
-    errors: FormErrors,
-    types: Vec<super::BedType>,
-    typed_label: String,
-}
-
-async fn bed_types_view(
-    state: &AppState,
-    ctx: &RequestCtx,
-    errors: FormErrors,
-    label: String,
-) -> Result<Response> {
-    let types: Vec<super::BedType> = state
-        .db
-        .q()
-        .fetch_all(
-            "SELECT * FROM bed_types ORDER BY position, key",
-            crate::args![],
-        )
-        .await?;
-    render_status(
-        errors.status(),
-        &BedTypesPage {
-            page: PageCtx::new(state, ctx, "Bed types"),
-            errors,
-            types,
-            typed_label: label,
-        },
-    )
-}
-
-async fn bed_types_page(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
-    bed_types_view(&state, &ctx, FormErrors::default(), String::new()).await
-}
-
-async fn bed_type_add(
-    State(state): State<AppState>,
-    ctx: RequestCtx,
-    Form(f): Form<Pairs>,
-) -> Result<Response> {
-    let label = field(&f, "label");
-    match super::add_bed_type(&state, &Actor::from_ctx(&ctx), &label).await? {
-        Ok(_) => Ok(redirect_with_flash(
-            &state,
-            "/admin/bed-types",
-            &format!("Bed type {} added", label.trim()),
-        )),
-        Err(e) => bed_types_view(&state, &ctx, e, label).await,
-    }
-}
-
-async fn bed_type_retire(
-    State(state): State<AppState>,
-    ctx: RequestCtx,
-    Path(key): Path<String>,
-) -> Result<Response> {
-    super::retire_bed_type(&state, &Actor::from_ctx(&ctx), &key).await?;
-    Ok(redirect_with_flash(
-        &state,
-        "/admin/bed-types",
-        "Bed type taken out of use",
-    ))
 }
