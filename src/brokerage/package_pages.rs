@@ -100,7 +100,8 @@ async fn list_view(
     errors: FormErrors,
     problems: String,
 ) -> Result<Response> {
-    let provider = ctx.user()?.acting_for()?.provider().map(str::to_string);
+    let acting = ctx.user()?.acting_for()?;
+    let provider = acting.provider();
     render_status(
         errors.status(),
         &PackagesPage {
@@ -113,7 +114,7 @@ async fn list_view(
                     "Home care packages"
                 },
             ),
-            packages: packages::list(state, provider.as_deref()).await?,
+            packages: packages::list(state, provider).await?,
             base: if provider.is_some() {
                 "/packages"
             } else {
@@ -368,16 +369,9 @@ async fn import(
         errors.add("file", "Select a file of delivered hours (CSV or XLSX)");
         return list_view(&state, &ctx, errors, String::new()).await;
     };
-    let provider = ctx.user()?.acting_for()?.provider().map(str::to_string);
-    match packages::import_hours(
-        &state,
-        &Actor::from_ctx(&ctx),
-        provider.as_deref(),
-        name,
-        bytes,
-    )
-    .await
-    {
+    let acting = ctx.user()?.acting_for()?;
+    let provider = acting.provider();
+    match packages::import_hours(&state, &Actor::from_ctx(&ctx), provider, name, bytes).await {
         Ok(n) => Ok(redirect_with_flash(
             &state,
             "/packages",
@@ -409,8 +403,9 @@ pub async fn api_packages(
     State(state): State<AppState>,
     ctx: RequestCtx,
 ) -> Result<Json<Vec<Package>>> {
-    let provider = ctx.user()?.acting_for()?.provider().map(str::to_string);
-    Ok(Json(packages::list(&state, provider.as_deref()).await?))
+    let acting = ctx.user()?.acting_for()?;
+    let provider = acting.provider();
+    Ok(Json(packages::list(&state, provider).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/packages/{id}", tag = "brokerage", params(("id" = i64, Path)), responses((status = 200, body = PackageDetail)))]

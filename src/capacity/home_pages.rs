@@ -412,7 +412,8 @@ async fn homes_upload(
     ctx: RequestCtx,
     up: crate::web::forms::Upload,
 ) -> Result<Response> {
-    let provider = ctx.user()?.acting_for()?.provider().map(str::to_string);
+    let acting = ctx.user()?.acting_for()?;
+    let provider = acting.provider();
     let forms = || async {
         Ok::<_, AppError>(
             my_homes(&state, &ctx)
@@ -435,15 +436,7 @@ async fn homes_upload(
             String::new(),
         );
     };
-    match super::exchange::import(
-        &state,
-        &Actor::from_ctx(&ctx),
-        provider.as_deref(),
-        name,
-        bytes,
-    )
-    .await
-    {
+    match super::exchange::import(&state, &Actor::from_ctx(&ctx), provider, name, bytes).await {
         Ok(l) => Ok(redirect_with_flash(
             &state,
             "/capacity/homes",

@@ -102,9 +102,10 @@ async fn view(
     input: ReturnInput,
     errors: FormErrors,
 ) -> Result<Response> {
-    let provider = ctx.user()?.acting_for()?.provider().map(str::to_string);
+    let acting = ctx.user()?.acting_for()?;
+    let provider = acting.provider();
     let is_provider = provider.is_some();
-    let returns = rt::list(state, provider.as_deref()).await?;
+    let returns = rt::list(state, provider).await?;
     let now_year = chrono::Datelike::year(&state.clock.now().date_naive()) as i64;
     let year = year_of(q, &returns, now_year);
     let mut years: Vec<i64> = returns.iter().map(|r| r.year).collect();
@@ -270,8 +271,9 @@ pub async fn api_returns(
     ctx: RequestCtx,
     Query(q): Query<ReturnsQuery>,
 ) -> Result<Json<ReturnsAnswer>> {
-    let provider = ctx.user()?.acting_for()?.provider().map(str::to_string);
-    let returns = rt::list(&state, provider.as_deref()).await?;
+    let acting = ctx.user()?.acting_for()?;
+    let provider = acting.provider();
+    let returns = rt::list(&state, provider).await?;
     let now_year = chrono::Datelike::year(&state.clock.now().date_naive()) as i64;
     let year = year_of(&q, &returns, now_year);
     Ok(Json(ReturnsAnswer {

@@ -121,9 +121,11 @@ async fn applied(db: &Db) -> anyhow::Result<Vec<(i64, String, Option<String>)>> 
 /// Refuses to go on when an applied migration's file has changed since it was applied (the
 /// database was built from other SQL than the files say) or is unknown to this build (the
 /// database is newer than the program). A migration applied before checksums were kept has
-/// its checksum recorded now.
-async fn check_applied(db: &Db, engine: Engine) -> anyhow::Result<()> {
-    for (version, name, recorded) in applied(db).await? {
+/// its checksum recorded now. Returns the versions applied.
+async fn check_applied(db: &Db, engine: Engine) -> anyhow::Result<Vec<i64>> {
+    let applied = applied(db).await?;
+    for (version, name, recorded) in &applied {
+        let version = *version;
         let Some(m) = MIGRATIONS.iter().find(|m| m.version == version) else {
             anyhow::bail!(
                 "the database has migration {version} ({name}) applied, which this version of caremarket does not know: it was made by a newer version; run that version, or restore a backup taken before it"
@@ -139,7 +141,7 @@ async fn check_applied(db: &Db, engine: Engine) -> anyhow::Result<()> {
                     )
                     .await?;
             }
-            Some(r) if r != now => anyhow::bail!(
+            Some(r) if *r != now => anyhow::bail!(
                 "migration {} was changed after it was applied to this database (recorded checksum {}…, the file's now {}…): an applied migration must never be edited; restore its file and put the change in a new migration (see migrations/README.md)",
                 m.name,
                 &r[..r.len().min(12)],
@@ -148,12 +150,12 @@ async fn check_applied(db: &Db, engine: Engine) -> anyhow::Result<()> {
             Some(_) => {}
         }
     }
-    Ok(())
+    Ok(applied.into_iter().map(|a| a.0).collect())
 }
 
 pub async fn migrate(db: &Db) -> anyhow::Result<usize> {
     let engine = db.engine();
-    let create = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
+    let create = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL, checksum TEXT)";
     // Two servers starting at once must not both migrate: a session-level advisory lock held
     // on one dedicated connection for the whole run.
     let mut lock = match db {
@@ -194,10 +196,9 @@ pub async fn migrate(db: &Db) -> anyhow::Result<usize> {
                 }
             }
         }
-        check_applied(db, engine).await?;
-        let done = applied(db).await?;
+        let done = check_applied(db, engine).await?;
         let mut ran = 0;
-        for m in MIGRATIONS.iter().filter(|m| !done.iter().any(|d| d.0 == m.version)) {
+        for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
             guard(db, m.version).await?;
             let sql = m.sql(engine);
             let record = "INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES ($1, $2, $3, $4)";

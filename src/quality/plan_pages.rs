@@ -60,13 +60,14 @@ async fn plans_view(
     title: String,
 ) -> Result<Response> {
     let u = ctx.user()?;
-    let provider = u.acting_for()?.provider().map(str::to_string);
+    let acting = u.acting_for()?;
+    let provider = acting.provider();
     let status = errors.status();
     render_status(
         status,
         &PlansPage {
             page: PageCtx::new(state, ctx, "Action plans"),
-            plans: plans::plans(state, provider.as_deref()).await?,
+            plans: plans::plans(state, provider).await?,
             is_officer: matches!(u.role, Role::Admin | Role::Commissioner),
             errors,
             location_id,

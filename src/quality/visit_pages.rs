@@ -63,10 +63,11 @@ struct VisitsPage {
 
 async fn visits_page(State(state): State<AppState>, ctx: RequestCtx) -> Result<Response> {
     let u = ctx.user()?;
-    let provider = u.acting_for()?.provider().map(str::to_string);
+    let acting = u.acting_for()?;
+    let provider = acting.provider();
     render(&VisitsPage {
         page: PageCtx::new(&state, &ctx, "Quality assurance visits"),
-        visits: super::visits(&state, provider.as_deref()).await?,
+        visits: super::visits(&state, provider).await?,
         can_record: matches!(u.role, Role::Admin | Role::Commissioner),
     })
 }
@@ -77,8 +78,9 @@ pub async fn api_visits(
     ctx: RequestCtx,
 ) -> Result<Json<Vec<Visit>>> {
     let u = ctx.user()?;
-    let provider = u.acting_for()?.provider().map(str::to_string);
-    Ok(Json(super::visits(&state, provider.as_deref()).await?))
+    let acting = u.acting_for()?;
+    let provider = acting.provider();
+    Ok(Json(super::visits(&state, provider).await?))
 }
 
 /// One domain on the visit form: (index, name, grade, notes, [(index, standard, finding)]).

@@ -508,12 +508,8 @@ async fn brokerage_quality_never_reads_a_deregistered_location() {
         r["locationId"] = id.into();
         r["name"] = name.into();
         r["currentRatings"]["overall"]["rating"] = rating.into();
-        let o = r.as_object_mut().unwrap();
-        o.remove("deregistrationDate");
-        match status {
-            Some(s) => o.insert("registrationStatus".into(), s.into()),
-            None => o.insert("registrationStatus".into(), "Registered".into()),
-        };
+        r.as_object_mut().unwrap().remove("deregistrationDate");
+        r["registrationStatus"] = status.unwrap_or("Registered").into();
         r.to_string()
     };
     file.push_str(&with("1-9000000101", "Mill Lane", "Good", None));

@@ -17,6 +17,7 @@ fn folder(engine: &str) -> BTreeSet<String> {
     ))
     .unwrap()
     .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+    .filter(|f| f.ends_with(".sql"))
     .collect()
 }
 
@@ -28,9 +29,6 @@ fn the_list_and_both_folders_name_the_same_migrations_in_order() {
         .collect();
     let sqlite = folder("sqlite");
     let postgres = folder("postgres");
-    let is_sql = |f: &&String| f.ends_with(".sql");
-    let sqlite: BTreeSet<String> = sqlite.iter().filter(is_sql).cloned().collect();
-    let postgres: BTreeSet<String> = postgres.iter().filter(is_sql).cloned().collect();
     assert_eq!(
         sqlite, listed,
         "migrations/sqlite against the list in src/db/migrate.rs"
